@@ -1,0 +1,48 @@
+//! The backward pass: gradients scattered back onto the winners.
+
+use crate::element::Float;
+use crate::engine::check_len;
+use crate::error::{Error, Result};
+use crate::geometry::Geometry;
+
+/// Zeroes `grad_input` (planes × height × width), then for every output element in order adds
+/// `grad_output[p, o]` onto `grad_input[p, indices[p, o]]`. The order is fixed, so the result is deterministic.
+/// Every index is checked before anything is written: an index outside its plane is
+/// [`Error::IndexOutOfRange`] and `grad_input` is left as it was.
+pub fn backward<T: Float>(
+    geometry: &Geometry,
+    planes: usize,
+    grad_output: &[T],
+    indices: &[i64],
+    grad_input: &mut [T],
+) -> Result<()> {
+    let (plane_len, out_len) = (geometry.plane_len(), geometry.out_plane_len());
+    check_len("grad_output", grad_output.len(), planes, out_len)?;
+    check_len("indices", indices.len(), planes, out_len)?;
+    check_len("grad_input", grad_input.len(), planes, plane_len)?;
+    if let Some(i) = indices
+        .iter()
+        .position(|&ix| !(0..plane_len as i64).contains(&ix))
+    {
+        return Err(Error::IndexOutOfRange {
+            plane: i / out_len,
+            position: i % out_len,
+            index: indices[i],
+            plane_len,
+        });
+    }
+    grad_input.fill(T::ZERO);
+    if planes == 0 {
+        return Ok(());
+    }
+    for ((grad_in, grad_out), idx) in grad_input
+        .chunks_exact_mut(plane_len)
+        .zip(grad_output.chunks_exact(out_len))
+        .zip(indices.chunks_exact(out_len))
+    {
+        for (&g, &i) in grad_out.iter().zip(idx) {
+            grad_in[i as usize] += g;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,319 @@
+//! Running a plan: buffer checks, the loop over planes, and the ndarray front end, written once for every
+//! backend.
+
+use ndarray::{Array, ArrayView, Dimension};
+
+use crate::backward::backward;
+use crate::element::{Element, Float};
+use crate::error::{Error, Result};
+use crate::geometry::Geometry;
+use crate::params::Params;
+use crate::technique::{Technique, Winners};
+
+/// Output buffers for a batch of `planes` planes: `values` (planes × out_height × out_width), and, when given,
+/// `indices` (the same count) and `multiplier` (planes × height × width). Leave an optional output out and it is
+/// not computed.
+pub struct Outputs<'a, T> {
+    /// The maximum of each window.
+    pub values: &'a mut [T],
+    /// The flat index within its plane of each window's winner.
+    pub indices: Option<&'a mut [i64]>,
+    /// How many windows of its plane each input element won.
+    pub multiplier: Option<&'a mut [u32]>,
+}
+
+impl<'a, T> Outputs<'a, T> {
+    /// Values only.
+    pub fn new(values: &'a mut [T]) -> Self {
+        Outputs {
+            values,
+            indices: None,
+            multiplier: None,
+        }
+    }
+    /// Also the winner indices.
+    pub fn with_indices(mut self, indices: &'a mut [i64]) -> Self {
+        self.indices = Some(indices);
+        self
+    }
+    /// Also the multiplier.
+    pub fn with_multiplier(mut self, multiplier: &'a mut [u32]) -> Self {
+        self.multiplier = Some(multiplier);
+        self
+    }
+}
+
+/// Which optional outputs an array call computes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Want {
+    /// Compute winner indices.
+    pub indices: bool,
+    /// Compute the multiplier.
+    pub multiplier: bool,
+}
+
+impl Want {
+    /// Values only.
+    pub const VALUES: Want = Want {
+        indices: false,
+        multiplier: false,
+    };
+    /// Values and indices, what `max_pool2d(..., return_indices=True)` gives.
+    pub const INDICES: Want = Want {
+        indices: true,
+        multiplier: false,
+    };
+    /// Values, indices and multiplier.
+    pub const ALL: Want = Want {
+        indices: true,
+        multiplier: true,
+    };
+}
+
+/// What an array call returns. `values` and `indices` have the input's leading axes and the output plane size;
+/// `multiplier` has the input's shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pooled<T, D: Dimension> {
+    /// The maximum of each window.
+    pub values: Array<T, D>,
+    /// The winner's flat index within its plane, when asked for.
+    pub indices: Option<Array<i64, D>>,
+    /// Windows won per input element, when asked for.
+    pub multiplier: Option<Array<u32, D>>,
+}
+
+/// Something that pools: a validated geometry that can run on batches of planes. Implemented by [`Planned`] for
+/// each technique, and by the run-time choice of backend in the `maxpool` crate.
+pub trait Pool {
+    /// The geometry this plan was built for.
+    fn geometry(&self) -> &Geometry;
+
+    /// Pools `planes` contiguous row-major planes from `input` into `out`. On error nothing has been written.
+    fn forward<T: Element>(&self, input: &[T], planes: usize, out: Outputs<'_, T>) -> Result<()>;
+
+    /// Pools an array whose last two axes are (height, width), with any strides and any number of leading axes
+    /// (2-D, NCHW, …). A non-contiguous view is copied once into row-major order first.
+    fn pool<T: Element, D: Dimension>(
+        &self,
+        input: ArrayView<'_, T, D>,
+        want: Want,
+    ) -> Result<Pooled<T, D>> {
+        let g = self.geometry();
+        let (planes, out_dim) = batch_shape(g, input.raw_dim(), "input")?;
+        let input = input.as_standard_layout();
+        let input = input.as_slice().expect("standard layout is contiguous");
+        let mut values = Array::from_elem(out_dim.clone(), T::default());
+        let mut indices = want.indices.then(|| Array::zeros(out_dim.clone()));
+        let mut multiplier = want
+            .multiplier
+            .then(|| Array::zeros(input_dim_of(&values, g)));
+        self.forward(
+            input,
+            planes,
+            Outputs {
+                values: values.as_slice_mut().expect("new arrays are contiguous"),
+                indices: indices
+                    .as_mut()
+                    .map(|a| a.as_slice_mut().expect("new arrays are contiguous")),
+                multiplier: multiplier
+                    .as_mut()
+                    .map(|a| a.as_slice_mut().expect("new arrays are contiguous")),
+            },
+        )?;
+        Ok(Pooled {
+            values,
+            indices,
+            multiplier,
+        })
+    }
+
+    /// The backward pass on slices: zeroes `grad_input` (planes × height × width), then adds each
+    /// `grad_output` element onto the input element its index names. See [`backward`].
+    fn backward<T: Float>(
+        &self,
+        planes: usize,
+        grad_output: &[T],
+        indices: &[i64],
+        grad_input: &mut [T],
+    ) -> Result<()> {
+        backward(self.geometry(), planes, grad_output, indices, grad_input)
+    }
+
+    /// The backward pass on arrays shaped like the forward call's `values` and `indices`; returns the gradient
+    /// shaped like its input.
+    fn backward_array<T: Float, D: Dimension>(
+        &self,
+        grad_output: ArrayView<'_, T, D>,
+        indices: ArrayView<'_, i64, D>,
+    ) -> Result<Array<T, D>> {
+        let g = self.geometry();
+        if grad_output.shape() != indices.shape() {
+            return Err(Error::ArrayShape(format!(
+                "grad_output has shape {:?} but indices has shape {:?}",
+                grad_output.shape(),
+                indices.shape()
+            )));
+        }
+        let n = grad_output.ndim();
+        let (o_h, o_w) = (g.out_height(), g.out_width());
+        if n < 2 || grad_output.shape()[n - 2..] != [o_h, o_w] {
+            return Err(Error::ArrayShape(format!(
+                "grad_output has shape {:?}; its last two axes must be the output plane, {o_h} × {o_w}",
+                grad_output.shape()
+            )));
+        }
+        let planes = grad_output.shape()[..n - 2].iter().product();
+        let grad_output = grad_output.as_standard_layout();
+        let indices = indices.as_standard_layout();
+        let mut dim = grad_output.raw_dim();
+        dim.slice_mut()[n - 2..].copy_from_slice(&[g.height(), g.width()]);
+        let mut grad_input = Array::from_elem(dim, T::ZERO);
+        backward(
+            g,
+            planes,
+            grad_output
+                .as_slice()
+                .expect("standard layout is contiguous"),
+            indices.as_slice().expect("standard layout is contiguous"),
+            grad_input
+                .as_slice_mut()
+                .expect("new arrays are contiguous"),
+        )?;
+        Ok(grad_input)
+    }
+}
+
+/// The number of planes in an array whose last two axes must be the geometry's input plane, and the shape of its
+/// pooled output.
+fn batch_shape<D: Dimension>(g: &Geometry, dim: D, what: &str) -> Result<(usize, D)> {
+    let n = dim.ndim();
+    if n < 2 {
+        return Err(Error::ArrayShape(format!(
+            "the {what} has {n} axes; it needs at least 2, (height, width)"
+        )));
+    }
+    let shape = dim.slice();
+    if shape[n - 2..] != [g.height(), g.width()] {
+        return Err(Error::ArrayShape(format!(
+            "the {what} has shape {shape:?} but the plan was made for planes of {} × {}",
+            g.height(),
+            g.width()
+        )));
+    }
+    let planes = shape[..n - 2]
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or(Error::Overflow("number of planes"))?;
+    let mut out = dim.clone();
+    out.slice_mut()[n - 2..].copy_from_slice(&[g.out_height(), g.out_width()]);
+    Ok((planes, out))
+}
+
+fn input_dim_of<T, D: Dimension>(values: &Array<T, D>, g: &Geometry) -> D {
+    let mut dim = values.raw_dim();
+    let n = dim.ndim();
+    dim.slice_mut()[n - 2..].copy_from_slice(&[g.height(), g.width()]);
+    dim
+}
+
+/// Checks that a buffer holds `planes` planes of `per_plane` elements.
+pub(crate) fn check_len(
+    buffer: &'static str,
+    actual: usize,
+    planes: usize,
+    per_plane: usize,
+) -> Result<()> {
+    let expected = planes
+        .checked_mul(per_plane)
+        .ok_or(Error::Overflow("planes × plane size"))?;
+    if actual != expected {
+        return Err(Error::BufferLength {
+            buffer,
+            expected,
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// `Ok` when the technique `K` can pool geometries with these parameters; otherwise the error that says why:
+/// invalid parameters first, then [`Error::Unsupported`].
+pub fn supports<K: Technique>(params: &Params) -> Result<()> {
+    Geometry::check_params(params)?;
+    K::supports(params).map_err(|reason| Error::Unsupported {
+        backend: K::NAME,
+        reason: reason.to_owned(),
+    })
+}
+
+/// A technique planned for one geometry: immutable, `Send + Sync`, run any number of times on any number of
+/// planes, from any number of threads.
+#[derive(Debug)]
+pub struct Planned<K> {
+    geometry: Geometry,
+    technique: K,
+}
+
+impl<K: Technique> Planned<K> {
+    /// Validates the geometry, checks that the technique supports it, and precomputes the technique's state.
+    pub fn new(params: &Params, height: usize, width: usize) -> Result<Self> {
+        let geometry = Geometry::new(params, height, width)?;
+        supports::<K>(params)?;
+        let technique = K::plan(&geometry)?;
+        Ok(Planned {
+            geometry,
+            technique,
+        })
+    }
+
+    /// The technique's precomputed state.
+    pub fn technique(&self) -> &K {
+        &self.technique
+    }
+}
+
+impl<K: Technique> Pool for Planned<K> {
+    fn geometry(&self) -> &Geometry {
+        &self.geometry
+    }
+
+    fn forward<T: Element>(&self, input: &[T], planes: usize, out: Outputs<'_, T>) -> Result<()> {
+        let g = &self.geometry;
+        let (plane_len, out_len) = (g.plane_len(), g.out_plane_len());
+        check_len("input", input.len(), planes, plane_len)?;
+        check_len("values", out.values.len(), planes, out_len)?;
+        if let Some(indices) = &out.indices {
+            check_len("indices", indices.len(), planes, out_len)?;
+        }
+        if let Some(multiplier) = &out.multiplier {
+            check_len("multiplier", multiplier.len(), planes, plane_len)?;
+        }
+        let Outputs {
+            values,
+            mut indices,
+            mut multiplier,
+        } = out;
+        if let Some(m) = multiplier.as_deref_mut() {
+            m.fill(0);
+        }
+        if planes == 0 {
+            return Ok(());
+        }
+        for (p, (plane, values)) in input
+            .chunks_exact(plane_len)
+            .zip(values.chunks_exact_mut(out_len))
+            .enumerate()
+        {
+            let indices = indices
+                .as_deref_mut()
+                .map(|ix| &mut ix[p * out_len..(p + 1) * out_len]);
+            let multiplier = multiplier
+                .as_deref_mut()
+                .map(|m| &mut m[p * plane_len..(p + 1) * plane_len]);
+            let mut winners = Winners::new(values, indices, multiplier);
+            self.technique
+                .pool_rows(g, plane, 0..g.out_height(), &mut winners);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,161 @@
+//! Errors are values: every way a call can be refused, with a message that names the problem.
+
+use std::fmt;
+
+/// Which of the two spatial axes a message is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Axis {
+    /// The height axis (rows).
+    Height,
+    /// The width axis (columns).
+    Width,
+}
+
+impl fmt::Display for Axis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Axis::Height => "height",
+            Axis::Width => "width",
+        })
+    }
+}
+
+/// Everything that can go wrong in a pooling call. No call panics on bad input and no call writes partial output:
+/// when an error is returned, the output buffers are as they were.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A kernel, stride or dilation of zero.
+    #[error("{what} {axis} is 0; it must be at least 1")]
+    ZeroParam {
+        /// "kernel", "stride" or "dilation".
+        what: &'static str,
+        /// The axis it was given for.
+        axis: Axis,
+    },
+    /// Some window covers no input element at all, only padding.
+    #[error(
+        "output {axis} position {position} covers only padding (taps {first}, {first}+{dilation}, … of a padded \
+         axis whose input is 0..{size}); reduce the padding or dilation"
+    )]
+    WindowInPadding {
+        /// The axis on which the window misses the input.
+        axis: Axis,
+        /// The output position of the window on that axis.
+        position: usize,
+        /// Where its first tap falls, in input coordinates (negative in the leading padding).
+        first: i128,
+        /// The dilation between taps.
+        dilation: usize,
+        /// The input size on that axis.
+        size: usize,
+    },
+    /// An input plane with no rows or no columns.
+    #[error("the input plane is empty ({height} × {width}); height and width must be at least 1")]
+    EmptyInput {
+        /// Input height.
+        height: usize,
+        /// Input width.
+        width: usize,
+    },
+    /// The window is larger than the padded input, so there is no output.
+    #[error(
+        "no output on the {axis} axis: the window spans {window} but the padded input is only {padded} \
+         (input {size} plus padding)"
+    )]
+    EmptyOutput {
+        /// The axis with no output.
+        axis: Axis,
+        /// `dilation·(kernel−1)+1`.
+        window: u128,
+        /// Input size plus both paddings.
+        padded: u128,
+        /// Input size.
+        size: usize,
+    },
+    /// Shape arithmetic does not fit the machine's integers.
+    #[error("shape arithmetic overflows: {0}")]
+    Overflow(&'static str),
+    /// A buffer of the wrong length.
+    #[error("the {buffer} buffer holds {actual} elements but {expected} are needed")]
+    BufferLength {
+        /// Which buffer: "input", "values", "indices", "multiplier", "grad_output", "grad_input".
+        buffer: &'static str,
+        /// The number of elements needed.
+        expected: usize,
+        /// The number of elements given.
+        actual: usize,
+    },
+    /// An array whose shape does not fit the call.
+    #[error("{0}")]
+    ArrayShape(String),
+    /// The backend cannot pool this geometry.
+    #[error("the {backend} backend cannot pool this geometry: {reason}")]
+    Unsupported {
+        /// The backend's name.
+        backend: &'static str,
+        /// Why not, and what can.
+        reason: String,
+    },
+    /// A backend name that is not one of the known ones.
+    #[error("unknown backend {0:?}; expected one of auto, naive, block, lookup (or naive-loop, block-reshape, sliding-window-lookup)")]
+    UnknownBackend(String),
+    /// A winner index, in the backward pass, outside its plane.
+    #[error("index {index} at output {position} of plane {plane} is outside the plane's {plane_len} elements")]
+    IndexOutOfRange {
+        /// The plane.
+        plane: usize,
+        /// The flat output position within the plane.
+        position: usize,
+        /// The offending index.
+        index: i64,
+        /// Height × width of the input plane.
+        plane_len: usize,
+    },
+    /// The library could not allocate the memory a plan needs.
+    #[error("out of memory: could not allocate {bytes} bytes for {what}")]
+    OutOfMemory {
+        /// What the memory was for.
+        what: &'static str,
+        /// How much was asked for.
+        bytes: usize,
+    },
+}
+
+/// The broad class of an [`Error`], one per C status code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Zero kernel, stride or dilation, or a window wholly in padding.
+    InvalidParams,
+    /// Empty input or output, overflowing sizes, buffers or arrays of the wrong shape.
+    InvalidShape,
+    /// The backend cannot pool this geometry.
+    Unsupported,
+    /// Not a known backend.
+    UnknownBackend,
+    /// A backward index outside its plane.
+    IndexOutOfRange,
+    /// An allocation failed.
+    OutOfMemory,
+}
+
+impl Error {
+    /// The class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::ZeroParam { .. } | Error::WindowInPadding { .. } => ErrorKind::InvalidParams,
+            Error::EmptyInput { .. }
+            | Error::EmptyOutput { .. }
+            | Error::Overflow(_)
+            | Error::BufferLength { .. }
+            | Error::ArrayShape(_) => ErrorKind::InvalidShape,
+            Error::Unsupported { .. } => ErrorKind::Unsupported,
+            Error::UnknownBackend(_) => ErrorKind::UnknownBackend,
+            Error::IndexOutOfRange { .. } => ErrorKind::IndexOutOfRange,
+            Error::OutOfMemory { .. } => ErrorKind::OutOfMemory,
+        }
+    }
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

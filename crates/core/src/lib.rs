@@ -1,0 +1,22 @@
+//! The contract of maxpool, 2-D max pooling with winner indices and multiplier: parameters, geometry, element
+//! types, the backend trait ([`Technique`]), the engine that runs it ([`Planned`], [`Pool`]), errors and the
+//! backward pass. The semantics are stated once, in [`semantics`]; backends import them.
+//!
+//! Most users want the `maxpool` crate, which re-exports this one and adds the run-time choice of backend.
+
+mod backward;
+mod element;
+mod engine;
+mod error;
+mod geometry;
+mod params;
+pub mod semantics;
+mod technique;
+
+pub use backward::backward;
+pub use element::{DType, Element, Float, UnknownDType};
+pub use engine::{supports, Outputs, Planned, Pool, Pooled, Want};
+pub use error::{Axis, Error, ErrorKind, Result};
+pub use geometry::Geometry;
+pub use params::{Padding, Params};
+pub use technique::{Technique, Winners};

@@ -1,0 +1,291 @@
+//! The semantics of pooling, stated once: output size, which input elements a window covers (padding never
+//! does), which element wins a window, and how a winner is encoded. Every backend imports these; none restates
+//! them.
+
+use crate::element::Element;
+use crate::error::{Axis, Error, Result};
+
+/// One axis of a pooling problem: the input size and the parameters along that axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AxisSpec {
+    /// Which axis this is, for messages.
+    pub axis: Axis,
+    /// Input size along the axis.
+    pub size: usize,
+    /// Kernel size, at least 1.
+    pub kernel: usize,
+    /// Stride, at least 1.
+    pub stride: usize,
+    /// Dilation, at least 1.
+    pub dilation: usize,
+    /// Implicit padding before the first element.
+    pub pad_before: usize,
+    /// Implicit padding after the last element.
+    pub pad_after: usize,
+    /// Round the output size up.
+    pub ceil_mode: bool,
+}
+
+/// The input elements one window covers along one axis: `taps` positions `start`, `start + step`, …, all
+/// inside the input. Positions in padding are left out, so padding can never win.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// The first covered input position.
+    pub start: usize,
+    /// How many input positions the window covers, at least 1.
+    pub taps: usize,
+    /// The distance between covered positions (the dilation).
+    pub step: usize,
+}
+
+impl Window {
+    /// The covered input positions, in scan order.
+    #[inline]
+    pub fn positions(self) -> impl Iterator<Item = usize> + Clone {
+        (0..self.taps).map(move |t| self.start + t * self.step)
+    }
+}
+
+impl AxisSpec {
+    /// The number of output positions along this axis, PyTorch's and ONNX's rule:
+    /// `eff = d·(k−1)+1`, `span = n + pad_before + pad_after − eff` (negative: no output),
+    /// `out = floor(span/s)+1`, or with ceil mode `ceil(span/s)+1` less one when the last window would start
+    /// beyond the input and the leading padding.
+    pub fn output_size(&self) -> Result<usize> {
+        self.check_params()?;
+        let n = self.size as u128;
+        let (k, s, d) = (
+            self.kernel as u128,
+            self.stride as u128,
+            self.dilation as u128,
+        );
+        let window = d * (k - 1) + 1;
+        let padded = n + self.pad_before as u128 + self.pad_after as u128;
+        if self.size == 0 || padded < window {
+            return Err(Error::EmptyOutput {
+                axis: self.axis,
+                window,
+                padded,
+                size: self.size,
+            });
+        }
+        let span = padded - window;
+        let mut out = if self.ceil_mode {
+            span.div_ceil(s) + 1
+        } else {
+            span / s + 1
+        };
+        if self.ceil_mode && (out - 1) * s >= n + self.pad_before as u128 {
+            out -= 1;
+        }
+        usize::try_from(out).map_err(|_| Error::Overflow("output size"))
+    }
+
+    /// The input positions covered by the window at output position `o`, or the error that refuses a window
+    /// lying wholly in padding.
+    pub fn window(&self, o: usize) -> Result<Window> {
+        let (k, d) = (self.kernel as i128, self.dilation as i128);
+        let n = self.size as i128;
+        let first = o as i128 * self.stride as i128 - self.pad_before as i128;
+        // Taps t in [lo, hi) land inside the input: 0 <= first + t·d < n.
+        let lo = if first >= 0 { 0 } else { (-first + d - 1) / d };
+        let hi = if first >= n {
+            0
+        } else {
+            ((n - first + d - 1) / d).min(k)
+        };
+        if hi <= lo {
+            return Err(Error::WindowInPadding {
+                axis: self.axis,
+                position: o,
+                first,
+                dilation: self.dilation,
+                size: self.size,
+            });
+        }
+        Ok(Window {
+            start: (first + lo * d) as usize,
+            taps: (hi - lo) as usize,
+            step: self.dilation,
+        })
+    }
+
+    /// The windows of every output position, in order. Fails if any of them lies wholly in padding.
+    pub fn windows(&self) -> Result<Vec<Window>> {
+        let out = self.output_size()?;
+        // The first and last windows are the ones that can miss the input; check them before allocating.
+        self.window(0)?;
+        self.window(out - 1)?;
+        let mut windows = Vec::new();
+        windows
+            .try_reserve_exact(out)
+            .map_err(|_| Error::OutOfMemory {
+                what: "the window table",
+                bytes: out.saturating_mul(size_of::<Window>()),
+            })?;
+        for o in 0..out {
+            windows.push(self.window(o)?);
+        }
+        Ok(windows)
+    }
+
+    /// Kernel, stride and dilation are at least 1.
+    pub fn check_params(&self) -> Result<()> {
+        for (what, v) in [
+            ("kernel", self.kernel),
+            ("stride", self.stride),
+            ("dilation", self.dilation),
+        ] {
+            if v == 0 {
+                return Err(Error::ZeroParam {
+                    what,
+                    axis: self.axis,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The tie and NaN rule, numpy's `argmax`: does `candidate`, met later in the scan, take the window from `best`?
+/// A strictly greater value does; NaN beats every number; among equals, including NaNs, the first one met keeps it.
+#[inline(always)]
+pub fn beats<T: Element>(candidate: T, best: T) -> bool {
+    !best.is_nan() && (candidate > best || candidate.is_nan())
+}
+
+/// The index of the input element at (`row`, `col`) of a plane `width` wide: `row · width + col`, within the
+/// plane of the unpadded input, as PyTorch encodes it.
+#[inline(always)]
+pub fn flat_index(row: usize, col: usize, width: usize) -> usize {
+    row * width + col
+}
+
+/// The winner among `candidates`, `(value, index)` pairs in scan order: the first one that no later one
+/// [`beats`]. `None` when there are no candidates.
+#[inline]
+pub fn argmax<T: Element>(candidates: impl IntoIterator<Item = (T, usize)>) -> Option<(T, usize)> {
+    let mut candidates = candidates.into_iter();
+    let first = candidates.next()?;
+    Some(candidates.fold(first, |best, c| if beats(c.0, best.0) { c } else { best }))
+}
+
+/// The winner of one window of a row-major plane `width` wide, scanned rows then columns: the winning value and
+/// its [`flat_index`].
+#[inline]
+pub fn window_argmax<T: Element>(
+    plane: &[T],
+    width: usize,
+    rows: Window,
+    cols: Window,
+) -> (T, usize) {
+    let taps = rows.positions().flat_map(|r| {
+        cols.positions().map(move |c| {
+            let i = flat_index(r, c, width);
+            (plane[i], i)
+        })
+    });
+    argmax(taps).expect("a window covers at least one input element")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(
+        size: usize,
+        kernel: usize,
+        stride: usize,
+        pad: (usize, usize),
+        dilation: usize,
+        ceil: bool,
+    ) -> AxisSpec {
+        AxisSpec {
+            axis: Axis::Height,
+            size,
+            kernel,
+            stride,
+            dilation,
+            pad_before: pad.0,
+            pad_after: pad.1,
+            ceil_mode: ceil,
+        }
+    }
+
+    #[test]
+    fn output_size_matches_pytorch() {
+        // (n, k, s, pad, d, ceil) -> out, from torch.nn.functional.max_pool2d.
+        let cases = [
+            ((112, 3, 2, (1, 1), 1, false), 56),
+            ((5, 2, 2, (0, 0), 1, false), 2),
+            ((5, 2, 2, (0, 0), 1, true), 3),
+            ((6, 3, 1, (0, 0), 1, false), 4),
+            // ceil mode would start a window in the trailing padding: dropped.
+            ((4, 2, 3, (1, 1), 1, true), 2),
+            ((10, 3, 2, (0, 0), 2, true), 4),
+        ];
+        for ((n, k, s, p, d, c), out) in cases {
+            assert_eq!(
+                spec(n, k, s, p, d, c).output_size().unwrap(),
+                out,
+                "n={n} k={k} s={s} p={p:?} d={d} ceil={c}"
+            );
+        }
+    }
+
+    #[test]
+    fn window_larger_than_padded_input_is_empty_output() {
+        let e = spec(3, 4, 1, (0, 0), 1, false).output_size().unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::EmptyOutput {
+                    window: 4,
+                    padded: 3,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn windows_leave_padding_out() {
+        let s = spec(5, 3, 2, (1, 1), 1, false);
+        let w: Vec<_> = s
+            .windows()
+            .unwrap()
+            .iter()
+            .map(|w| (w.start, w.taps))
+            .collect();
+        assert_eq!(w, [(0, 2), (1, 3), (3, 2)]);
+    }
+
+    #[test]
+    fn dilated_window_that_skips_the_input_is_refused() {
+        // n = 2, taps at -1 and 2: both in padding.
+        let e = spec(2, 2, 1, (1, 1), 3, false).windows().unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::WindowInPadding {
+                    position: 0,
+                    first: -1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn nan_and_ties_follow_numpy_argmax() {
+        assert!(beats(2.0, 1.0));
+        assert!(!beats(1.0, 1.0));
+        assert!(beats(f32::NAN, f32::INFINITY));
+        assert!(!beats(f32::NAN, f32::NAN));
+        assert!(!beats(f64::INFINITY, f64::NAN));
+        assert!(!beats(0.0f32, -0.0f32));
+        assert!(beats(i8::MIN + 1, i8::MIN));
+    }
+}

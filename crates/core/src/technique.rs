@@ -1,0 +1,75 @@
+//! The backend trait: what a pooling technique provides, and the sink it writes winners into.
+
+use std::ops::Range;
+
+use crate::element::Element;
+use crate::error::Result;
+use crate::geometry::Geometry;
+use crate::params::Params;
+
+/// A pooling technique: a backend crate implements this and nothing else.
+///
+/// The engine ([`crate::Planned`]) validates the geometry and every buffer before calling into a technique, so a
+/// technique's methods only see consistent sizes. A technique finds winners; the [`Winners`] sink records them
+/// (values, indices, multiplier), so the encoding of outputs lives in one place.
+pub trait Technique: Sized + Send + Sync + 'static {
+    /// Short name, as users type it: `"naive"`, `"block"`, `"lookup"`.
+    const NAME: &'static str;
+    /// Descriptive name: `"naive-loop"`, …
+    const LONG_NAME: &'static str;
+
+    /// `Ok` when the technique can pool every geometry with these parameters, else why not. Only the shape of
+    /// the windows matters here, not the input size.
+    fn supports(params: &Params) -> Result<(), &'static str>;
+
+    /// Precomputes what the technique needs for `geometry`, once, for any number of calls. Called only for
+    /// parameters that [`supports`](Technique::supports) accepts.
+    fn plan(geometry: &Geometry) -> Result<Self>;
+
+    /// Finds the winner of every window in output rows `rows` of one row-major input plane of
+    /// `geometry.plane_len()` elements, and puts each into `out` at its position relative to `rows.start`.
+    fn pool_rows<T: Element>(
+        &self,
+        geometry: &Geometry,
+        plane: &[T],
+        rows: Range<usize>,
+        out: &mut Winners<'_, T>,
+    );
+}
+
+/// Where a technique puts the winners of a run of output rows of one plane: values, and on request indices and
+/// the multiplier (the plane's bincount of indices).
+pub struct Winners<'a, T> {
+    values: &'a mut [T],
+    indices: Option<&'a mut [i64]>,
+    multiplier: Option<&'a mut [u32]>,
+}
+
+impl<'a, T: Element> Winners<'a, T> {
+    /// A sink for one run of output rows. `values` and `indices` cover the run; `multiplier` covers the whole
+    /// input plane and must start zeroed.
+    pub(crate) fn new(
+        values: &'a mut [T],
+        indices: Option<&'a mut [i64]>,
+        multiplier: Option<&'a mut [u32]>,
+    ) -> Self {
+        Winners {
+            values,
+            indices,
+            multiplier,
+        }
+    }
+
+    /// Records that output `position` (counted from the start of the run) is won by the input element at
+    /// `index` (its [`flat_index`](crate::semantics::flat_index)) with `value`.
+    #[inline(always)]
+    pub fn put(&mut self, position: usize, value: T, index: usize) {
+        self.values[position] = value;
+        if let Some(indices) = self.indices.as_deref_mut() {
+            indices[position] = index as i64;
+        }
+        if let Some(multiplier) = self.multiplier.as_deref_mut() {
+            multiplier[index] += 1;
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! Runs one case through one backend and checks everything a user relies on against the reference.
+
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use maxpool::ndarray::{s, Array3, ShapeBuilder};
+use maxpool::{pool, Backend, ErrorKind, Outputs, Params, Plan, Pool, Want};
+
+use crate::reference::{reference, Expected};
+use crate::sample::Sample;
+
+/// One pooling call: parameters and a batch of planes.
+#[derive(Clone, Debug)]
+pub struct Case<T> {
+    /// The parameters.
+    pub params: Params,
+    /// Number of planes.
+    pub planes: usize,
+    /// Plane height.
+    pub height: usize,
+    /// Plane width.
+    pub width: usize,
+    /// planes × height × width elements, row-major.
+    pub input: Vec<T>,
+}
+
+/// What became of a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The backend ran it and every check passed.
+    Ran,
+    /// The backend refused it with the error class the contract gives (the reference refuses it too).
+    Refused,
+    /// The backend does not support the geometry, says so in advance, and refused it with `Unsupported`.
+    Skipped,
+}
+
+/// Counts of cases run and skipped, so that a skip is never silent.
+#[derive(Debug)]
+pub struct Tally {
+    name: String,
+    ran: AtomicUsize,
+    refused: AtomicUsize,
+    skipped: AtomicUsize,
+}
+
+impl Tally {
+    /// A tally for one test of one backend.
+    pub fn new(name: impl Into<String>) -> Self {
+        Tally {
+            name: name.into(),
+            ran: AtomicUsize::new(0),
+            refused: AtomicUsize::new(0),
+            skipped: AtomicUsize::new(0),
+        }
+    }
+    /// Counts an outcome.
+    pub fn record(&self, outcome: Outcome) {
+        match outcome {
+            Outcome::Ran => &self.ran,
+            Outcome::Refused => &self.refused,
+            Outcome::Skipped => &self.skipped,
+        }
+        .fetch_add(1, Ordering::Relaxed);
+    }
+    /// (ran, refused, skipped)
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let get = |c: &AtomicUsize| c.load(Ordering::Relaxed);
+        (get(&self.ran), get(&self.refused), get(&self.skipped))
+    }
+    /// Prints the counts and checks them: some cases ran, and a backend that claims every geometry skipped none.
+    pub fn finish(&self, backend: Backend) {
+        let (ran, refused, skipped) = self.counts();
+        eprintln!("{}: {ran} ran, {refused} refused as the contract says, {skipped} skipped as unsupported by {backend}", self.name);
+        assert!(ran > 0, "{}: no case ran on {backend}", self.name);
+        if backend != Backend::Block {
+            assert_eq!(
+                skipped, 0,
+                "{}: {backend} claims every geometry but skipped some",
+                self.name
+            );
+        }
+    }
+}
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)*) => {
+        if !$cond {
+            return Err(format!($($msg)*));
+        }
+    };
+}
+
+fn same_bits<T: Sample>(a: &[T], b: &[T]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.bits() == y.bits())
+}
+
+fn diff<T: Debug>(what: &str, got: &[T], want: &[T]) -> String {
+    format!("{what} differ:\n   got {got:?}\n  want {want:?}")
+}
+
+/// Runs `case` on `backend` and checks it against the reference and the contract's invariants. `Err` says what
+/// went wrong.
+pub fn check_case<T: Sample>(backend: Backend, case: &Case<T>) -> Result<Outcome, String> {
+    let Case {
+        params,
+        planes,
+        height: h,
+        width: w,
+        ref input,
+    } = *case;
+    let expected = reference(&params, planes, h, w, input);
+    let plan = match Plan::new(backend, &params, h, w) {
+        Err(e) if e.kind() == ErrorKind::Unsupported => {
+            let said = backend.supports(&params).err().map(|e| e.kind());
+            ensure!(
+                said == Some(ErrorKind::Unsupported),
+                "plan refused as unsupported ({e}) but supports() said {said:?}"
+            );
+            return Ok(Outcome::Skipped);
+        }
+        Err(e) => {
+            ensure!(
+                expected.as_ref().err() == Some(&e.kind()),
+                "refused with {e} ({:?}); expected {:?}",
+                e.kind(),
+                expected.map(|_| ())
+            );
+            return Ok(Outcome::Refused);
+        }
+        Ok(plan) => plan,
+    };
+    let expected = expected.map_err(|kind| {
+        format!(
+            "expected a {kind:?} error but {} planned it",
+            plan.backend()
+        )
+    })?;
+    ensure!(plan.backend() != Backend::Auto, "plan reports backend auto");
+    ensure!(
+        backend == Backend::Auto || plan.backend() == backend,
+        "asked for {backend}, got {}",
+        plan.backend()
+    );
+    let g = plan.geometry();
+    ensure!(
+        (g.out_height(), g.out_width()) == (expected.out_height, expected.out_width),
+        "output size {}×{}, expected {}×{}",
+        g.out_height(),
+        g.out_width(),
+        expected.out_height,
+        expected.out_width
+    );
+    check_slices(&plan, case, &expected)?;
+    check_arrays(&plan, case, &expected)?;
+    check_refusals(&plan, case)?;
+    Ok(Outcome::Ran)
+}
+
+/// The slice API: all outputs, each subset of optional outputs, and the invariants.
+fn check_slices<T: Sample>(plan: &Plan, case: &Case<T>, e: &Expected<T>) -> Result<(), String> {
+    let (planes, plane_len) = (case.planes, case.height * case.width);
+    let out_len = planes * e.out_height * e.out_width;
+    let mut values = vec![T::default(); out_len];
+    let mut indices = vec![-1i64; out_len];
+    let mut multiplier = vec![7u32; planes * plane_len];
+    plan.forward(
+        &case.input,
+        planes,
+        Outputs::new(&mut values)
+            .with_indices(&mut indices)
+            .with_multiplier(&mut multiplier),
+    )
+    .map_err(|e| format!("forward failed: {e}"))?;
+    ensure!(
+        same_bits(&values, &e.values),
+        "{}",
+        diff("values", &values, &e.values)
+    );
+    ensure!(
+        indices == e.indices,
+        "{}",
+        diff("indices", &indices, &e.indices)
+    );
+    ensure!(
+        multiplier == e.multiplier,
+        "{}",
+        diff("multiplier", &multiplier, &e.multiplier)
+    );
+
+    // Invariants, checked on the output itself.
+    let per_out = e.out_height * e.out_width;
+    let mut bincount = vec![0u32; planes * plane_len];
+    for (o, (&ix, v)) in indices.iter().zip(&values).enumerate() {
+        let p = o / per_out;
+        ensure!(
+            (0..plane_len as i64).contains(&ix),
+            "index {ix} outside its plane"
+        );
+        let winner = case.input[p * plane_len + ix as usize];
+        ensure!(
+            winner.bits() == v.bits(),
+            "index {ix} points at {winner:?}, not the value {v:?}"
+        );
+        bincount[p * plane_len + ix as usize] += 1;
+    }
+    ensure!(
+        multiplier == bincount,
+        "multiplier is not the bincount of the indices"
+    );
+    let ones = vec![1.0f64; out_len];
+    let mut grad = vec![f64::NAN; planes * plane_len];
+    plan.backward(planes, &ones, &indices, &mut grad)
+        .map_err(|e| format!("backward failed: {e}"))?;
+    let as_f64: Vec<f64> = multiplier.iter().map(|&m| m as f64).collect();
+    ensure!(grad == as_f64, "backward of ones is not the multiplier");
+
+    // Optional outputs left out: what is computed is the same.
+    let mut only_values = vec![T::default(); out_len];
+    plan.forward(&case.input, planes, Outputs::new(&mut only_values))
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        same_bits(&only_values, &values),
+        "values without indices differ"
+    );
+    let mut only_multiplier = vec![3u32; planes * plane_len];
+    let mut v2 = vec![T::default(); out_len];
+    plan.forward(
+        &case.input,
+        planes,
+        Outputs::new(&mut v2).with_multiplier(&mut only_multiplier),
+    )
+    .map_err(|e| e.to_string())?;
+    ensure!(
+        only_multiplier == multiplier,
+        "multiplier without indices differs"
+    );
+    let mut only_indices = vec![-1i64; out_len];
+    plan.forward(
+        &case.input,
+        planes,
+        Outputs::new(&mut v2).with_indices(&mut only_indices),
+    )
+    .map_err(|e| e.to_string())?;
+    ensure!(only_indices == indices, "indices without multiplier differ");
+    Ok(())
+}
+
+/// The ndarray API with strided views: Fortran order and reversed rows give what a contiguous copy gives.
+fn check_arrays<T: Sample>(plan: &Plan, case: &Case<T>, e: &Expected<T>) -> Result<(), String> {
+    let shape = (case.planes, case.height, case.width);
+    let c_order = Array3::from_shape_vec(shape, case.input.clone()).expect("shape matches");
+    let mut f_order = Array3::from_elem(shape.f(), T::default());
+    f_order.assign(&c_order);
+    let got = plan
+        .pool(f_order.view(), Want::ALL)
+        .map_err(|e| format!("array pool failed: {e}"))?;
+    ensure!(
+        got.values.shape() == [case.planes, e.out_height, e.out_width],
+        "array output shape {:?}",
+        got.values.shape()
+    );
+    let values: Vec<T> = got.values.iter().copied().collect();
+    ensure!(
+        same_bits(&values, &e.values),
+        "{}",
+        diff("Fortran-order values", &values, &e.values)
+    );
+    let indices: Vec<i64> = got.indices.expect("asked for").iter().copied().collect();
+    ensure!(
+        indices == e.indices,
+        "{}",
+        diff("Fortran-order indices", &indices, &e.indices)
+    );
+    let multiplier: Vec<u32> = got.multiplier.expect("asked for").iter().copied().collect();
+    ensure!(
+        multiplier == e.multiplier,
+        "Fortran-order multiplier differs"
+    );
+
+    let reversed = c_order.slice(s![.., ..;-1, ..]);
+    let via_view = pool(
+        reversed,
+        plan.geometry().params(),
+        plan.backend(),
+        Want::INDICES,
+    )
+    .map_err(|e| e.to_string())?;
+    let via_copy = pool(
+        reversed.to_owned().view(),
+        plan.geometry().params(),
+        plan.backend(),
+        Want::INDICES,
+    )
+    .map_err(|e| e.to_string())?;
+    ensure!(
+        via_view.indices == via_copy.indices,
+        "a reversed view pools differently from its copy"
+    );
+    Ok(())
+}
+
+/// Refusals write nothing: a short buffer, and a backward index outside its plane.
+fn check_refusals<T: Sample>(plan: &Plan, case: &Case<T>) -> Result<(), String> {
+    let g = plan.geometry();
+    let out_len = case.planes * g.out_plane_len();
+    let mut values = vec![T::default(); out_len];
+    let mut short = vec![-5i64; out_len.saturating_sub(1)];
+    let err = plan.forward(
+        &case.input,
+        case.planes,
+        Outputs::new(&mut values).with_indices(&mut short),
+    );
+    ensure!(
+        err.map_err(|e| e.kind()) == Err(ErrorKind::InvalidShape),
+        "a short indices buffer was not refused"
+    );
+    ensure!(
+        short.iter().all(|&i| i == -5),
+        "a refused call wrote indices"
+    );
+
+    let mut indices = vec![0i64; out_len];
+    if let Some(last) = indices.last_mut() {
+        *last = g.plane_len() as i64;
+    }
+    let mut grad = vec![2.5f32; case.planes * g.plane_len()];
+    let err = plan.backward(case.planes, &vec![1.0f32; out_len], &indices, &mut grad);
+    ensure!(
+        err.map_err(|e| e.kind()) == Err(ErrorKind::IndexOutOfRange),
+        "an index past the plane was not refused"
+    );
+    ensure!(
+        grad.iter().all(|&x| x == 2.5),
+        "a refused backward wrote grad_input"
+    );
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! The public test vectors (`data/maxpool2d.jsonl`, copied from the project's shared vectors; see
+//! `data/README.md` for the fields).
+
+use maxpool::{Backend, DType, ErrorKind, Padding, Params};
+use serde_json::Value;
+
+use crate::reference::{reference, Expected};
+use crate::runner::{check_case, Case, Outcome};
+use crate::sample::Sample;
+
+/// One vector: a pooling call and what it must return.
+#[derive(Clone, Debug)]
+pub struct Vector {
+    /// What the case exercises.
+    pub name: String,
+    /// Its element type.
+    pub dtype: DType,
+    json: Value,
+}
+
+/// Every vector in the file.
+pub fn load() -> Vec<Vector> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/maxpool2d.jsonl");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let json: Value = serde_json::from_str(line).expect("each line is a JSON object");
+            Vector {
+                name: json["name"].as_str().expect("name").to_owned(),
+                dtype: json["dtype"]
+                    .as_str()
+                    .expect("dtype")
+                    .parse()
+                    .expect("a known dtype"),
+                json,
+            }
+        })
+        .collect()
+}
+
+/// Calls `$f::<T>(args)` with `T` the element type named by a [`DType`].
+#[macro_export]
+macro_rules! with_dtype {
+    ($dtype:expr, $f:ident($($arg:expr),*)) => {
+        match $dtype {
+            maxpool::DType::F32 => $f::<f32>($($arg),*),
+            maxpool::DType::F64 => $f::<f64>($($arg),*),
+            maxpool::DType::I8 => $f::<i8>($($arg),*),
+            maxpool::DType::U8 => $f::<u8>($($arg),*),
+            maxpool::DType::I16 => $f::<i16>($($arg),*),
+            maxpool::DType::U16 => $f::<u16>($($arg),*),
+            maxpool::DType::I32 => $f::<i32>($($arg),*),
+            maxpool::DType::I64 => $f::<i64>($($arg),*),
+        }
+    };
+}
+
+impl Vector {
+    fn usize(&self, key: &str) -> usize {
+        self.json[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{}: {key}", self.name)) as usize
+    }
+    fn list<T>(&self, key: &str, f: impl Fn(&Value) -> T) -> Vec<T> {
+        self.json[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}: {key}", self.name))
+            .iter()
+            .map(f)
+            .collect()
+    }
+    fn pair(&self, key: &str) -> [usize; 2] {
+        let v = self.list(key, |x| x.as_u64().expect("a size") as usize);
+        [v[0], v[1]]
+    }
+
+    /// The call's parameters.
+    pub fn params(&self) -> Params {
+        let p = self.list("padding", |x| x.as_u64().expect("a size") as usize);
+        Params {
+            kernel: self.pair("kernel"),
+            stride: self.pair("stride"),
+            padding: Padding {
+                top: p[0],
+                bottom: p[1],
+                left: p[2],
+                right: p[3],
+            },
+            dilation: self.pair("dilation"),
+            ceil_mode: self.json["ceil_mode"].as_bool().expect("ceil_mode"),
+        }
+    }
+
+    /// The call as a case of element type `T` (which must be the vector's dtype).
+    pub fn case<T: Sample>(&self) -> Case<T> {
+        assert_eq!(T::DTYPE, self.dtype);
+        Case {
+            params: self.params(),
+            planes: self.usize("planes"),
+            height: self.usize("height"),
+            width: self.usize("width"),
+            input: self.list("input", T::from_json),
+        }
+    }
+
+    /// What the call must return, or the class of error that must refuse it.
+    pub fn expected<T: Sample>(&self) -> Result<Expected<T>, ErrorKind> {
+        match self.json.get("error").and_then(Value::as_str) {
+            Some("invalid_shape") => Err(ErrorKind::InvalidShape),
+            Some("invalid_params") => Err(ErrorKind::InvalidParams),
+            Some(other) => panic!("{}: unknown error {other}", self.name),
+            None => Ok(Expected {
+                out_height: self.usize("out_height"),
+                out_width: self.usize("out_width"),
+                values: self.list("values", T::from_json),
+                indices: self.list("indices", |x| x.as_i64().expect("an index")),
+                multiplier: self.list("multiplier", |x| x.as_u64().expect("a count") as u32),
+            }),
+        }
+    }
+}
+
+fn check_typed<T: Sample>(backend: Backend, v: &Vector) -> Result<Outcome, String> {
+    let case = v.case::<T>();
+    let want = v.expected::<T>();
+    let ours = reference(
+        &case.params,
+        case.planes,
+        case.height,
+        case.width,
+        &case.input,
+    );
+    let agree = match (&ours, &want) {
+        (Ok(a), Ok(b)) => {
+            a.out_height == b.out_height
+                && a.out_width == b.out_width
+                && a.values
+                    .iter()
+                    .zip(&b.values)
+                    .all(|(x, y)| x.bits() == y.bits())
+                && a.values.len() == b.values.len()
+                && a.indices == b.indices
+                && a.multiplier == b.multiplier
+        }
+        (a, b) => a.as_ref().err() == b.as_ref().err(),
+    };
+    if !agree {
+        return Err(format!(
+            "the suite's reference disagrees with the vector: {ours:?} vs {want:?}"
+        ));
+    }
+    check_case(backend, &case)
+}
+
+/// Checks one vector on one backend: the suite's reference must agree with the vector, and the backend with
+/// the reference.
+pub fn check_vector(backend: Backend, v: &Vector) -> Result<Outcome, String> {
+    with_dtype!(v.dtype, check_typed(backend, v)).map_err(|e| format!("vector {:?}: {e}", v.name))
+}

@@ -1,0 +1,367 @@
+//! The conformance suite, expanded once per backend: the notebook's cases, the public vectors, and property
+//! tests against the reference. Unsupported geometries are skipped explicitly and counted (see `Tally`).
+
+use maxpool::ndarray::{array, Array2};
+use maxpool::{pool, Backend, Outputs, Params, Plan, Pool, Want};
+use maxpool_conformance::vectors::{check_vector, load};
+use maxpool_conformance::{check_case, with_dtype, Case, Outcome, Sample, Tally};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+/// The notebook's cases, each with the answer the notebook printed.
+fn notebook(backend: Backend) {
+    let tally = Tally::new("notebook");
+    let run = |params: Params,
+               a: Array2<i64>,
+               values: Array2<i64>,
+               indices: Array2<i64>,
+               multiplier: Option<Array2<u32>>| {
+        let case = Case {
+            params,
+            planes: 1,
+            height: a.nrows(),
+            width: a.ncols(),
+            input: a.iter().copied().collect(),
+        };
+        let outcome = check_case(backend, &case).unwrap_or_else(|e| panic!("{backend}: {e}"));
+        tally.record(outcome);
+        if outcome == Outcome::Skipped {
+            return;
+        }
+        let got = pool(a.view(), &params, backend, Want::ALL).unwrap();
+        assert_eq!(got.values, values, "{backend}: values");
+        assert_eq!(got.indices.unwrap(), indices, "{backend}: indices");
+        if let Some(m) = multiplier {
+            assert_eq!(got.multiplier.unwrap(), m, "{backend}: multiplier");
+        }
+    };
+
+    // Cell 15 and the numba cell: the 4×4 matrix, k = 2.
+    let a = array![[12, 15, 5, 0], [3, 11, 3, 7], [9, 3, 5, 2], [4, 7, 6, 8]];
+    run(
+        Params::new(2),
+        a,
+        array![[15, 7], [9, 8]],
+        array![[1, 7], [8, 15]],
+        None,
+    );
+
+    // Cell 20: the 5×5 ragged edge. The notebook zero-padded to 6×6; that is ceil mode with padding that
+    // never wins.
+    let a = array![
+        [12, 15, 5, 0, 1],
+        [3, 11, 3, 7, 2],
+        [9, 3, 5, 2, 3],
+        [4, 7, 6, 8, 4],
+        [1, 2, 3, 4, 5]
+    ];
+    let ragged = Params::new(2).with_ceil_mode(true);
+    run(
+        ragged,
+        a.clone(),
+        array![[15, 7, 2], [9, 8, 4], [2, 4, 5]],
+        array![[1, 8, 9], [10, 18, 19], [21, 23, 24]],
+        None,
+    );
+    // Negated, zero padding would win every edge window; here it must not.
+    run(
+        ragged,
+        -a,
+        array![[-3, 0, -1], [-3, -2, -3], [-1, -3, -5]],
+        array![[5, 3, 4], [11, 13, 14], [20, 22, 24]],
+        None,
+    );
+
+    // Cell 21: 6×6, k = 3.
+    let a = array![
+        [12, 15, 5, 0, 1, 2],
+        [3, 11, 3, 7, 2, 4],
+        [9, 3, 5, 2, 3, 1],
+        [4, 7, 6, 8, 4, 6],
+        [1, 2, 3, 4, 5, 2],
+        [2, 3, 5, 1, 0, 3]
+    ];
+    run(
+        Params::new(3),
+        a,
+        array![[15, 7], [7, 8]],
+        array![[1, 9], [19, 21]],
+        None,
+    );
+
+    // Cells 2–9: the shuffled arange(36), k = 2 blocks, winners at (0,0), (0,3), (1,5), (3,0), (2,2), ….
+    let a = array![
+        [35, 13, 26, 30, 16, 31],
+        [21, 12, 8, 17, 9, 34],
+        [0, 4, 29, 15, 19, 5],
+        [11, 1, 24, 2, 33, 3],
+        [32, 23, 27, 10, 22, 18],
+        [25, 6, 20, 7, 14, 28]
+    ];
+    run(
+        Params::new(2),
+        a,
+        array![[35, 30, 34], [11, 29, 33], [32, 27, 28]],
+        array![[0, 3, 11], [18, 14, 22], [24, 26, 35]],
+        None,
+    );
+
+    // Cells 31–35: the sliding window, k = 3, stride 1, with the winner indices and the multiplier.
+    let a = array![
+        [-15, 3, -5, -4, -12, 0],
+        [13, 3, -5, -1, -12, 7],
+        [14, 14, -13, 8, -16, 8],
+        [-9, -13, -7, -3, -16, 5],
+        [-16, 0, -6, 10, 0, -4],
+        [14, 6, -12, -5, -8, 15]
+    ];
+    let winners = array![
+        [12, 13, 15, 15],
+        [12, 13, 15, 15],
+        [12, 13, 27, 27],
+        [30, 27, 27, 35]
+    ];
+    let values = winners.mapv(|i: i64| a[[i as usize / 6, i as usize % 6]]);
+    let multiplier = array![
+        [0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0],
+        [3, 3, 0, 4, 0, 0],
+        [0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 4, 0, 0],
+        [1, 0, 0, 0, 0, 1]
+    ];
+    run(
+        Params::new(3).with_stride(1),
+        a,
+        values,
+        winners,
+        Some(multiplier),
+    );
+    tally.finish(backend);
+}
+
+/// Every public vector.
+fn vectors(backend: Backend) {
+    let tally = Tally::new("vectors");
+    let vectors = load();
+    assert!(
+        vectors.len() >= 400,
+        "the vector file is incomplete: {} vectors",
+        vectors.len()
+    );
+    let failures: Vec<String> = vectors
+        .iter()
+        .filter_map(|v| match check_vector(backend, v) {
+            Ok(outcome) => {
+                tally.record(outcome);
+                None
+            }
+            Err(e) => Some(e),
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{backend}: {} of {} vectors failed:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n")
+    );
+    tally.finish(backend);
+}
+
+/// Parameters over the whole space: rectangular kernels, strides, asymmetric padding, dilation, ceil mode.
+/// Half are tiling (stride = kernel, dilation 1), which the block backend supports. Padding mostly stays below
+/// the window's extent so that most cases pool; one case in eight pads up to 3 regardless, to exercise refusals.
+fn params() -> impl Strategy<Value = Params> {
+    let pair = |lo: usize, hi: usize| (lo..=hi, lo..=hi).prop_map(|(a, b)| [a, b]);
+    (
+        pair(1, 5),
+        pair(1, 4),
+        pair(1, 3),
+        any::<bool>(),
+        any::<bool>(),
+        0..8u8,
+    )
+        .prop_flat_map(|(kernel, stride, dilation, ceil_mode, tiling, wild)| {
+            let (stride, dilation) = if tiling {
+                (kernel, [1, 1])
+            } else {
+                (stride, dilation)
+            };
+            let max_pad = |axis: usize| {
+                if wild == 0 {
+                    3
+                } else {
+                    (dilation[axis] * (kernel[axis] - 1)).min(3)
+                }
+            };
+            (
+                0..=max_pad(0),
+                0..=max_pad(0),
+                0..=max_pad(1),
+                0..=max_pad(1),
+            )
+                .prop_map(move |(top, bottom, left, right)| Params {
+                    kernel,
+                    stride,
+                    padding: maxpool::Padding {
+                        top,
+                        bottom,
+                        left,
+                        right,
+                    },
+                    dilation,
+                    ceil_mode,
+                })
+        })
+}
+
+/// Cases of element type `T`: shapes 1..20, one to three planes, elements drawn from the edge cases or, for one
+/// case in eight, a constant plane.
+fn cases<T: Sample>() -> impl Strategy<Value = Case<T>> {
+    (params(), 1usize..=3, 1usize..=20, 1usize..=20, any::<u8>()).prop_flat_map(
+        |(params, planes, height, width, mode)| {
+            let n = planes * height * width;
+            let input = if mode % 8 == 0 {
+                T::strategy().prop_map(move |v| vec![v; n]).boxed()
+            } else {
+                proptest::collection::vec(T::strategy(), n).boxed()
+            };
+            input.prop_map(move |input| Case {
+                params,
+                planes,
+                height,
+                width,
+                input,
+            })
+        },
+    )
+}
+
+fn properties<T: Sample>(backend: Backend) {
+    let tally = Tally::new(format!("properties {}", T::DTYPE));
+    let mut runner = TestRunner::new(Config {
+        cases: 300,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&cases::<T>(), |case| {
+        let outcome = check_case(backend, &case).map_err(TestCaseError::fail)?;
+        tally.record(outcome);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{backend}, {}: {e}", T::DTYPE);
+    }
+    tally.finish(backend);
+}
+
+/// One plan shared by several threads gives each what a single thread gets.
+fn shared_plan(backend: Backend) {
+    let params = Params::new(3)
+        .with_stride(3)
+        .with_padding(1)
+        .with_ceil_mode(true);
+    let plan = Plan::new(backend, &params, 31, 29).unwrap();
+    let inputs: Vec<Vec<f32>> = (0..4)
+        .map(|t| {
+            (0..3 * 31 * 29)
+                .map(|i| ((i * 7919 + t * 104729) % 1000) as f32 - 500.0)
+                .collect()
+        })
+        .collect();
+    let run = |input: &[f32]| {
+        let n = 3 * plan.geometry().out_plane_len();
+        let (mut v, mut ix, mut m) = (vec![0.0; n], vec![0; n], vec![0; 3 * 31 * 29]);
+        plan.forward(
+            input,
+            3,
+            Outputs::new(&mut v)
+                .with_indices(&mut ix)
+                .with_multiplier(&mut m),
+        )
+        .unwrap();
+        (v, ix, m)
+    };
+    let alone: Vec<_> = inputs.iter().map(|i| run(i)).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = inputs
+            .iter()
+            .map(|i| s.spawn(move || (0..20).map(|_| run(i)).collect::<Vec<_>>()))
+            .collect();
+        for (h, want) in handles.into_iter().zip(&alone) {
+            for got in h.join().unwrap() {
+                assert_eq!(&got, want);
+            }
+        }
+    });
+}
+
+macro_rules! conformance_suite {
+    ($($module:ident => $backend:expr),* $(,)?) => {$(
+        mod $module {
+            use super::*;
+            const BACKEND: Backend = $backend;
+
+            #[test]
+            fn notebook_cases() {
+                notebook(BACKEND);
+            }
+
+            #[test]
+            fn public_vectors() {
+                vectors(BACKEND);
+            }
+
+            #[test]
+            fn plan_shared_across_threads() {
+                if BACKEND.supports(&Params::new(3)).is_ok() {
+                    shared_plan(BACKEND);
+                }
+            }
+
+            #[test]
+            fn properties_f32() { properties::<f32>(BACKEND); }
+            #[test]
+            fn properties_f64() { properties::<f64>(BACKEND); }
+            #[test]
+            fn properties_i8() { properties::<i8>(BACKEND); }
+            #[test]
+            fn properties_u8() { properties::<u8>(BACKEND); }
+            #[test]
+            fn properties_i16() { properties::<i16>(BACKEND); }
+            #[test]
+            fn properties_u16() { properties::<u16>(BACKEND); }
+            #[test]
+            fn properties_i32() { properties::<i32>(BACKEND); }
+            #[test]
+            fn properties_i64() { properties::<i64>(BACKEND); }
+        }
+    )*};
+}
+
+conformance_suite! {
+    naive => Backend::Naive,
+    block => Backend::Block,
+    lookup => Backend::Lookup,
+    auto => Backend::Auto,
+}
+
+/// The vector file covers every element type, so `with_dtype!` is exercised for all eight.
+#[test]
+fn vectors_cover_every_dtype() {
+    let vectors = load();
+    for d in maxpool::DType::ALL {
+        assert!(vectors.iter().any(|v| v.dtype == d), "no vector of {d}");
+    }
+    fn planes<T: Sample>(v: &maxpool_conformance::vectors::Vector) -> usize {
+        v.case::<T>().planes
+    }
+    assert!(
+        vectors
+            .iter()
+            .map(|v| with_dtype!(v.dtype, planes(v)))
+            .any(|p| p > 1),
+        "no multi-plane vector"
+    );
+}

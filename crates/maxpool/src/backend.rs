@@ -58,10 +58,14 @@ impl Backend {
         self.resolve(params).map(|_| ())
     }
 
+    /// What `Auto` tries, fastest first, as measured by `cargo bench -p maxpool-benches` (see `BENCHMARKS.md`):
+    /// the naive loop and the lookup table run neck and neck on W1–W4 and the block view trails both, so the
+    /// naive loop, which needs no table, leads.
+    pub const AUTO_PREFERENCE: [Backend; 3] = [Backend::Naive, Backend::Lookup, Backend::Block];
+
     /// The concrete backend a plan with these parameters uses. A concrete backend resolves to itself, or to
     /// [`Error::Unsupported`]. `Auto` resolves to the backend named by `MAXPOOL_BACKEND` when it is set (and
-    /// not `auto`), else to `block` for non-overlapping windows and `naive` otherwise, the faster of the
-    /// capable backends for those geometries (see `BENCHMARKS.md`).
+    /// not `auto`), else to the first of [`Backend::AUTO_PREFERENCE`] that supports the parameters.
     pub fn resolve(self, params: &Params) -> Result<Backend> {
         match self {
             Backend::Auto => match env_override()? {
@@ -72,21 +76,23 @@ impl Backend {
                     },
                     e => e,
                 }),
-                None => Ok(Self::auto_choice(params)?),
+                None => {
+                    let mut last = None;
+                    for b in Self::AUTO_PREFERENCE {
+                        match b.resolve(params) {
+                            Err(e) if e.kind() == maxpool_core::ErrorKind::Unsupported => {
+                                last = Some(e)
+                            }
+                            result => return result,
+                        }
+                    }
+                    Err(last.expect("the preference list is not empty"))
+                }
             },
             Backend::Naive => supports::<NaiveLoop>(params).map(|()| self),
             Backend::Block => supports::<BlockReshape>(params).map(|()| self),
             Backend::Lookup => supports::<SlidingWindowLookup>(params).map(|()| self),
         }
-    }
-
-    fn auto_choice(params: &Params) -> Result<Backend> {
-        Geometry::check_params(params)?;
-        Ok(if params.is_tiling() {
-            Backend::Block
-        } else {
-            Backend::Naive
-        })
     }
 }
 

@@ -124,6 +124,7 @@ pub enum Error {
 
 /// The broad class of an [`Error`], one per C status code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// Zero kernel, stride or dilation, or a window wholly in padding.
     InvalidParams,

@@ -12,6 +12,7 @@ mod geometry;
 mod params;
 pub mod semantics;
 mod technique;
+mod threads;
 
 pub use backward::backward;
 pub use element::{DType, Element, Float, UnknownDType};
@@ -20,3 +21,4 @@ pub use error::{Axis, Error, ErrorKind, Result};
 pub use geometry::Geometry;
 pub use params::{Padding, Params};
 pub use technique::{Technique, Winners};
+pub use threads::{num_threads, set_num_threads, NUM_THREADS_ENV};

@@ -102,7 +102,13 @@ impl Technique for SlidingWindowLookup {
 
     fn plan(g: &Geometry) -> Result<Self> {
         let taps_per_row: usize = g.col_windows().iter().map(|c| c.taps).sum();
-        let mut row_starts = Vec::with_capacity(g.out_height() + 1);
+        let mut row_starts = Vec::new();
+        row_starts
+            .try_reserve_exact(g.out_height() + 1)
+            .map_err(|_| Error::OutOfMemory {
+                what: "the sliding-window lookup table",
+                bytes: (g.out_height() + 1).saturating_mul(size_of::<usize>()),
+            })?;
         let mut total = 0usize;
         row_starts.push(0);
         for row in g.row_windows() {

@@ -17,8 +17,9 @@ mod backend;
 pub use backend::{Backend, Plan, BACKEND_ENV};
 pub use maxpool_block::BlockReshape;
 pub use maxpool_core::{
-    backward, semantics, Axis, DType, Element, Error, ErrorKind, Float, Geometry, Outputs, Padding,
-    Params, Pool, Pooled, Result, UnknownDType, Want,
+    backward, num_threads, semantics, set_num_threads, Axis, DType, Element, Error, ErrorKind,
+    Float, Geometry, Outputs, Padding, Params, Pool, Pooled, Result, UnknownDType, Want,
+    NUM_THREADS_ENV,
 };
 pub use maxpool_lookup::SlidingWindowLookup;
 pub use maxpool_naive::NaiveLoop;

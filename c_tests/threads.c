@@ -1,0 +1,98 @@
+/*
+ * One plan shared by several pthreads at once, each pooling the same input many times, while another thread
+ * keeps changing the global thread count: every result must equal the single-threaded one, bit for bit.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "harness.h"
+
+enum { PLANES = 6, HEIGHT = 33, WIDTH = 29, WORKERS = 4, ROUNDS = 60 };
+
+typedef struct Shared {
+  const MaxpoolPlan *plan;
+  const float *input;
+  const float *want_values;
+  const int64_t *want_indices;
+  const uint32_t *want_multiplier;
+  size_t out_len;
+  int mismatches;
+  MaxpoolStatus status;
+} Shared;
+
+static atomic_int stop_toggling;
+
+static void *worker(void *arg) {
+  Shared *s = arg;
+  float *values = malloc(s->out_len * sizeof *values);
+  int64_t *indices = malloc(s->out_len * sizeof *indices);
+  uint32_t *multiplier = malloc(PLANES * HEIGHT * WIDTH * sizeof *multiplier);
+  for (int round = 0; round < ROUNDS; round++) {
+    MaxpoolStatus st = maxpool_plan_forward_f32(s->plan, s->input, PLANES, values, indices, multiplier);
+    if (st != MAXPOOL_STATUS_OK) s->status = st;
+    if (memcmp(values, s->want_values, s->out_len * sizeof *values) != 0 ||
+        memcmp(indices, s->want_indices, s->out_len * sizeof *indices) != 0 ||
+        memcmp(multiplier, s->want_multiplier, PLANES * HEIGHT * WIDTH * sizeof *multiplier) != 0)
+      s->mismatches++;
+  }
+  free(values);
+  free(indices);
+  free(multiplier);
+  return NULL;
+}
+
+static void *toggler(void *arg) {
+  (void)arg;
+  size_t n = 0;
+  while (!stop_toggling) maxpool_set_num_threads(n++ % 4);
+  return NULL;
+}
+
+static void shared_plan(MaxpoolBackend backend) {
+  MaxpoolParams params = maxpool_params(3, 2);
+  params.pad_top = params.pad_bottom = params.pad_left = params.pad_right = 1;
+  if (backend == MAXPOOL_BACKEND_BLOCK) params = maxpool_params(2, 2);
+  size_t oh = 0, ow = 0;
+  CHECK_STATUS(maxpool_output_shape(&params, HEIGHT, WIDTH, &oh, &ow), MAXPOOL_STATUS_OK);
+  size_t in_len = PLANES * HEIGHT * WIDTH, out_len = PLANES * oh * ow;
+  float *input = malloc(in_len * sizeof *input), *values = malloc(out_len * sizeof *values);
+  int64_t *indices = malloc(out_len * sizeof *indices);
+  uint32_t *multiplier = malloc(in_len * sizeof *multiplier);
+  for (size_t i = 0; i < in_len; i++) input[i] = (float)(rng_next() % 50) - 25.0f;
+
+  MaxpoolPlan *plan = NULL;
+  CHECK_STATUS(maxpool_plan_new(backend, &params, HEIGHT, WIDTH, &plan), MAXPOOL_STATUS_OK);
+  CHECK_STATUS(maxpool_set_num_threads(1), MAXPOOL_STATUS_OK);
+  CHECK_STATUS(maxpool_plan_forward_f32(plan, input, PLANES, values, indices, multiplier), MAXPOOL_STATUS_OK);
+
+  Shared shared[WORKERS];
+  pthread_t threads[WORKERS], toggle;
+  stop_toggling = 0;
+  CHECK(pthread_create(&toggle, NULL, toggler, NULL) == 0, "pthread_create");
+  for (int t = 0; t < WORKERS; t++) {
+    Shared s = {plan, input, values, indices, multiplier, out_len, 0, MAXPOOL_STATUS_OK};
+    shared[t] = s;
+    CHECK(pthread_create(&threads[t], NULL, worker, &shared[t]) == 0, "pthread_create");
+  }
+  for (int t = 0; t < WORKERS; t++) {
+    pthread_join(threads[t], NULL);
+    CHECK_STATUS(shared[t].status, MAXPOOL_STATUS_OK);
+    CHECK(shared[t].mismatches == 0, "%s: thread %d saw %d of %d results differ", maxpool_backend_name(backend), t,
+          shared[t].mismatches, ROUNDS);
+  }
+  stop_toggling = 1;
+  pthread_join(toggle, NULL);
+  CHECK_STATUS(maxpool_set_num_threads(0), MAXPOOL_STATUS_OK);
+  maxpool_plan_free(plan);
+  free(input);
+  free(values);
+  free(indices);
+  free(multiplier);
+}
+
+int main(void) {
+  rng_seed(7);
+  for (size_t b = 0; b < N_BACKENDS; b++) shared_plan(ALL_BACKENDS[b]);
+  return harness_finish("threads");
+}

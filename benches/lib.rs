@@ -56,15 +56,23 @@ pub const WORKLOADS: [Workload; 4] = [
     },
 ];
 
-/// A deterministic input with many distinct values and some ties.
-pub fn input<T: From<i16>>(len: usize) -> Vec<T> {
+/// The bytes a forward call with indices must move at least: read the input, write values and indices. A memcpy
+/// of this many bytes is the floor every backend is compared with.
+pub fn traffic_bytes(element_size: usize, input_len: usize, output_len: usize) -> usize {
+    input_len * element_size + output_len * (element_size + size_of::<i64>())
+}
+
+/// A deterministic input with many distinct values and some ties: values in -1000..=1000, folded into 0..128
+/// for types too narrow to hold them.
+pub fn input<T: TryFrom<i16> + Default>(len: usize) -> impl Iterator<Item = T> {
     let mut state = 0x2545_f491_4f6c_dd1du64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            T::from((state % 2001) as i16 - 1000)
-        })
-        .collect()
+    (0..len).map(move |_| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let v = (state % 2001) as i16 - 1000;
+        T::try_from(v)
+            .or_else(|_| T::try_from(v.rem_euclid(128)))
+            .unwrap_or_default()
+    })
 }

@@ -5,12 +5,12 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use maxpool::{Backend, Element, Outputs, Plan, Pool};
-use maxpool_benches::{input, Workload, WORKLOADS};
+use maxpool_benches::{input, traffic_bytes, Workload, WORKLOADS};
 
-fn run<T: Element + From<i16>>(c: &mut Criterion, w: &Workload) {
+fn run<T: Element + TryFrom<i16>>(c: &mut Criterion, w: &Workload) {
     let planes = w.planes();
     let [_, _, h, width] = w.shape;
-    let x: Vec<T> = input(planes * h * width);
+    let x: Vec<T> = input(planes * h * width).collect();
     let mut group = c.benchmark_group(format!("{} {}", w.id, w.what));
     group.sample_size(if x.len() > 1 << 20 { 10 } else { 100 });
     let mut bytes = 0;
@@ -20,7 +20,7 @@ fn run<T: Element + From<i16>>(c: &mut Criterion, w: &Workload) {
         };
         let out = planes * plan.geometry().out_plane_len();
         let (mut values, mut indices) = (vec![T::default(); out], vec![0i64; out]);
-        bytes = x.len() * size_of::<T>() + out * (size_of::<T>() + 8);
+        bytes = traffic_bytes(size_of::<T>(), x.len(), out);
         group.throughput(Throughput::Bytes(bytes as u64));
         group.bench_function(BenchmarkId::new(backend.name(), "values+indices"), |b| {
             b.iter(|| {

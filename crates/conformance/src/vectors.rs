@@ -1,6 +1,7 @@
 //! The public test vectors (`data/maxpool2d.jsonl`, copied from the project's shared vectors; see
 //! `data/README.md` for the fields).
 
+use maxpool::with_dtype;
 use maxpool::{Backend, DType, ErrorKind, Padding, Params};
 use serde_json::Value;
 
@@ -37,23 +38,6 @@ pub fn load() -> Vec<Vector> {
             }
         })
         .collect()
-}
-
-/// Calls `$f::<T>(args)` with `T` the element type named by a [`DType`].
-#[macro_export]
-macro_rules! with_dtype {
-    ($dtype:expr, $f:ident($($arg:expr),*)) => {
-        match $dtype {
-            maxpool::DType::F32 => $f::<f32>($($arg),*),
-            maxpool::DType::F64 => $f::<f64>($($arg),*),
-            maxpool::DType::I8 => $f::<i8>($($arg),*),
-            maxpool::DType::U8 => $f::<u8>($($arg),*),
-            maxpool::DType::I16 => $f::<i16>($($arg),*),
-            maxpool::DType::U16 => $f::<u16>($($arg),*),
-            maxpool::DType::I32 => $f::<i32>($($arg),*),
-            maxpool::DType::I64 => $f::<i64>($($arg),*),
-        }
-    };
 }
 
 impl Vector {

@@ -70,6 +70,24 @@ macro_rules! elements {
     };
 }
 
+/// Calls a generic function with the element type a run-time [`DType`] names: `with_dtype!(dtype, f(a, b))` is
+/// `f::<f32>(a, b)` for `DType::F32`, and so on for each type.
+#[macro_export]
+macro_rules! with_dtype {
+    ($dtype:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        match $dtype {
+            $crate::DType::F32 => $f::<f32>($($arg),*),
+            $crate::DType::F64 => $f::<f64>($($arg),*),
+            $crate::DType::I8 => $f::<i8>($($arg),*),
+            $crate::DType::U8 => $f::<u8>($($arg),*),
+            $crate::DType::I16 => $f::<i16>($($arg),*),
+            $crate::DType::U16 => $f::<u16>($($arg),*),
+            $crate::DType::I32 => $f::<i32>($($arg),*),
+            $crate::DType::I64 => $f::<i64>($($arg),*),
+        }
+    };
+}
+
 elements! {
     f32 => F32, true;
     f64 => F64, true;

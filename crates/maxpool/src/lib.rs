@@ -16,6 +16,7 @@ mod backend;
 
 pub use backend::{Backend, Plan, BACKEND_ENV};
 pub use maxpool_block::BlockReshape;
+pub use maxpool_core::with_dtype;
 pub use maxpool_core::{
     backward, num_threads, semantics, set_num_threads, Axis, DType, Element, Error, ErrorKind,
     Float, Geometry, Outputs, Padding, Params, Pool, Pooled, Result, UnknownDType, Want,

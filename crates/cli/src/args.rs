@@ -1,0 +1,192 @@
+//! Argument syntax shared by the subcommands: `H,W` pairs, padding, shapes, backends and element types.
+
+use clap::Args;
+use maxpool::{Backend, DType, Padding, Params};
+
+/// Window parameters, as `pool` and `bench` take them.
+#[derive(Args, Clone, Debug)]
+pub struct WindowArgs {
+    /// Window size: K, or H,W.
+    #[arg(long, value_name = "K|H,W", value_parser = pair)]
+    pub kernel: Option<[usize; 2]>,
+    /// Step between windows: S, or H,W [default: the kernel].
+    #[arg(long, value_name = "S|H,W", value_parser = pair)]
+    pub stride: Option<[usize; 2]>,
+    /// Implicit padding, which never wins: P, H,W, or T,B,L,R [default: 0].
+    #[arg(long, value_name = "P|H,W|T,B,L,R", value_parser = padding)]
+    pub padding: Option<Padding>,
+    /// Step between window taps: D, or H,W [default: 1].
+    #[arg(long, value_name = "D|H,W", value_parser = pair)]
+    pub dilation: Option<[usize; 2]>,
+    /// Round the output size up (PyTorch's ceil_mode).
+    #[arg(long)]
+    pub ceil: bool,
+}
+
+impl WindowArgs {
+    /// The parameters given, or `default` when no kernel is given (then no other window option may be).
+    pub fn params(&self, default: Option<Params>) -> Result<Params, String> {
+        let Some(kernel) = self.kernel else {
+            let given = self.stride.is_some()
+                || self.padding.is_some()
+                || self.dilation.is_some()
+                || self.ceil;
+            return match default {
+                Some(params) if !given => Ok(params),
+                _ => Err(
+                    "--kernel is required with --stride, --padding, --dilation or --ceil".into(),
+                ),
+            };
+        };
+        Ok(Params {
+            kernel,
+            stride: self.stride.unwrap_or(kernel),
+            padding: self.padding.unwrap_or_default(),
+            dilation: self.dilation.unwrap_or([1, 1]),
+            ceil_mode: self.ceil,
+        })
+    }
+}
+
+/// Parses comma-separated non-negative integers.
+fn numbers(s: &str) -> Result<Vec<usize>, String> {
+    s.split(',')
+        .map(|part| {
+            part.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("{part:?} is not a non-negative integer"))
+        })
+        .collect()
+}
+
+/// `K` or `H,W`.
+pub fn pair(s: &str) -> Result<[usize; 2], String> {
+    match numbers(s)?[..] {
+        [k] => Ok([k, k]),
+        [h, w] => Ok([h, w]),
+        _ => Err(format!("expected one number or two as H,W, got {s:?}")),
+    }
+}
+
+/// `P`, `H,W` or `T,B,L,R`.
+pub fn padding(s: &str) -> Result<Padding, String> {
+    let [top, bottom, left, right] = match numbers(s)?[..] {
+        [p] => [p; 4],
+        [h, w] => [h, h, w, w],
+        [t, b, l, r] => [t, b, l, r],
+        _ => return Err(format!("expected P, H,W or T,B,L,R, got {s:?}")),
+    };
+    Ok(Padding {
+        top,
+        bottom,
+        left,
+        right,
+    })
+}
+
+/// `N,C,H,W`.
+pub fn shape(s: &str) -> Result<[usize; 4], String> {
+    match numbers(s)?[..] {
+        [n, c, h, w] => Ok([n, c, h, w]),
+        _ => Err(format!("expected N,C,H,W, got {s:?}")),
+    }
+}
+
+/// A backend name.
+pub fn backend(s: &str) -> Result<Backend, String> {
+    s.parse().map_err(|e: maxpool::Error| e.to_string())
+}
+
+/// An element type name.
+pub fn dtype(s: &str) -> Result<DType, String> {
+    s.parse().map_err(|e: maxpool::UnknownDType| e.to_string())
+}
+
+/// How a shape is printed: `8×64×112×112`.
+pub fn dims(shape: &[usize]) -> String {
+    shape
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join("×")
+}
+
+/// How parameters are printed.
+pub fn describe(p: &Params) -> String {
+    let Padding {
+        top,
+        bottom,
+        left,
+        right,
+    } = p.padding;
+    format!(
+        "kernel {}, stride {}, padding {top},{bottom},{left},{right}, dilation {}{}",
+        dims(&p.kernel),
+        dims(&p.stride),
+        dims(&p.dilation),
+        if p.ceil_mode { ", ceil mode" } else { "" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_and_padding() {
+        assert_eq!(pair("3"), Ok([3, 3]));
+        assert_eq!(pair("2, 3"), Ok([2, 3]));
+        assert!(pair("2,3,4").is_err());
+        assert!(pair("-1")
+            .unwrap_err()
+            .contains("not a non-negative integer"));
+        assert_eq!(
+            padding("1"),
+            Ok(Padding {
+                top: 1,
+                bottom: 1,
+                left: 1,
+                right: 1
+            })
+        );
+        assert_eq!(
+            padding("1,2"),
+            Ok(Padding {
+                top: 1,
+                bottom: 1,
+                left: 2,
+                right: 2
+            })
+        );
+        assert_eq!(
+            padding("1,2,3,4"),
+            Ok(Padding {
+                top: 1,
+                bottom: 2,
+                left: 3,
+                right: 4
+            })
+        );
+        assert!(padding("1,2,3").is_err());
+        assert_eq!(shape("8,64,112,112"), Ok([8, 64, 112, 112]));
+    }
+
+    #[test]
+    fn stride_defaults_to_the_kernel() {
+        let w = WindowArgs {
+            kernel: Some([3, 2]),
+            stride: None,
+            padding: None,
+            dilation: None,
+            ceil: false,
+        };
+        let p = w.params(None).unwrap();
+        assert_eq!((p.kernel, p.stride, p.dilation), ([3, 2], [3, 2], [1, 1]));
+        let none = WindowArgs {
+            kernel: None,
+            stride: Some([1, 1]),
+            ..w
+        };
+        assert!(none.params(Some(Params::new(2))).is_err());
+    }
+}

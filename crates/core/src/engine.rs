@@ -2,6 +2,8 @@
 //! backend.
 
 use ndarray::{Array, ArrayView, Dimension};
+use rayon::iter::{Either, IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
+use rayon::slice::{ParallelSlice, ParallelSliceMut};
 
 use crate::backward::backward;
 use crate::element::{Element, Float};
@@ -9,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::params::Params;
 use crate::technique::{Technique, Winners};
+use crate::threads::num_threads;
 
 /// Output buffers for a batch of `planes` planes: `values` (planes × out_height × out_width), and, when given,
 /// `indices` (the same count) and `multiplier` (planes × height × width). Leave an optional output out and it is
@@ -216,6 +219,34 @@ fn input_dim_of<T, D: Dimension>(values: &Array<T, D>, g: &Geometry) -> D {
     dim
 }
 
+/// Below this many window taps in a call, threads cost more than they save.
+const PARALLEL_MIN_TAPS: usize = 1 << 16;
+
+/// How many threads a call may use: the thread-count setting, or 1 for small calls.
+fn threads_for(g: &Geometry, planes: usize) -> usize {
+    let [kh, kw] = g.params().kernel;
+    let taps = planes
+        .saturating_mul(g.out_plane_len())
+        .saturating_mul(kh.saturating_mul(kw));
+    if taps < PARALLEL_MIN_TAPS {
+        1
+    } else {
+        num_threads()
+    }
+}
+
+/// `n` chunks of `chunk` elements of an optional buffer, or `n` `None`s, as one parallel iterator.
+fn optional_chunks<E: Send>(
+    buffer: Option<&mut [E]>,
+    chunk: usize,
+    n: usize,
+) -> impl IndexedParallelIterator<Item = Option<&mut [E]>> {
+    match buffer {
+        Some(b) => Either::Left(b.par_chunks_mut(chunk).map(Some)),
+        None => Either::Right((0..n).into_par_iter().map(|_| None)),
+    }
+}
+
 /// Checks that a buffer holds `planes` planes of `per_plane` elements.
 pub(crate) fn check_len(
     buffer: &'static str,
@@ -299,21 +330,61 @@ impl<K: Technique> Pool for Planned<K> {
         if planes == 0 {
             return Ok(());
         }
-        for (p, (plane, values)) in input
-            .chunks_exact(plane_len)
-            .zip(values.chunks_exact_mut(out_len))
-            .enumerate()
-        {
-            let indices = indices
-                .as_deref_mut()
-                .map(|ix| &mut ix[p * out_len..(p + 1) * out_len]);
-            let multiplier = multiplier
-                .as_deref_mut()
-                .map(|m| &mut m[p * plane_len..(p + 1) * plane_len]);
-            let mut winners = Winners::new(values, indices, multiplier);
-            self.technique
-                .pool_rows(g, plane, 0..g.out_height(), &mut winners);
+        let threads = threads_for(g, planes);
+        if threads <= 1 {
+            for (p, (plane, values)) in input
+                .chunks_exact(plane_len)
+                .zip(values.chunks_exact_mut(out_len))
+                .enumerate()
+            {
+                let indices = indices
+                    .as_deref_mut()
+                    .map(|ix| &mut ix[p * out_len..(p + 1) * out_len]);
+                let multiplier = multiplier
+                    .as_deref_mut()
+                    .map(|m| &mut m[p * plane_len..(p + 1) * plane_len]);
+                let mut winners = Winners::new(values, indices, multiplier);
+                self.technique
+                    .pool_rows(g, plane, 0..g.out_height(), &mut winners);
+            }
+            return Ok(());
         }
+        // In parallel: over planes, and over runs of output rows when there are fewer planes than threads. With the
+        // multiplier a plane stays whole: windows in different rows can share a winner, whose count must not race.
+        let planes_per_task = planes.div_ceil(threads);
+        let row_splits = if multiplier.is_some() || planes >= threads {
+            1
+        } else {
+            threads.div_ceil(planes)
+        };
+        let indices = optional_chunks(indices, out_len, planes);
+        let multiplier = optional_chunks(multiplier, plane_len, planes);
+        input
+            .par_chunks(plane_len)
+            .zip(values.par_chunks_mut(out_len))
+            .zip(indices)
+            .zip(multiplier)
+            .with_min_len(planes_per_task)
+            .for_each(|(((plane, values), indices), multiplier)| {
+                if row_splits == 1 {
+                    let mut winners = Winners::new(values, indices, multiplier);
+                    return self
+                        .technique
+                        .pool_rows(g, plane, 0..g.out_height(), &mut winners);
+                }
+                let rows_per_task = g.out_height().div_ceil(row_splits);
+                let chunk = rows_per_task * g.out_width();
+                let indices = optional_chunks(indices, chunk, row_splits);
+                values
+                    .par_chunks_mut(chunk)
+                    .zip(indices)
+                    .enumerate()
+                    .for_each(|(k, (values, indices))| {
+                        let rows = k * rows_per_task..((k + 1) * rows_per_task).min(g.out_height());
+                        let mut winners = Winners::new(values, indices, None);
+                        self.technique.pool_rows(g, plane, rows, &mut winners);
+                    });
+            });
         Ok(())
     }
 }

@@ -154,6 +154,61 @@ pub fn beats<T: Element>(candidate: T, best: T) -> bool {
     !best.is_nan() && (candidate > best || candidate.is_nan())
 }
 
+/// Merges one candidate into a running winner, without branches so that loops of it vectorise: `(v, i)`
+/// replaces `(best, best_index)` exactly when it [`beats`] it. Candidates must come in scan order.
+#[inline(always)]
+pub fn merge<T: Element, I: Copy>(best: &mut T, best_index: &mut I, v: T, i: I) {
+    let take = beats(v, *best);
+    *best = if take { v } else { *best };
+    *best_index = if take { i } else { *best_index };
+}
+
+/// A flat index as a backend stores it while it works: `u32` when a plane has fewer than 2^32 elements (half
+/// the memory traffic, twice the vector lanes), `u64` otherwise.
+pub trait FlatIndex: Copy + Default + Send + Sync + std::fmt::Debug + 'static {
+    /// The index, which the caller guarantees fits.
+    fn from_usize(i: usize) -> Self;
+    /// Back to `usize`.
+    fn get(self) -> usize;
+    /// As the `i64` the outputs hold.
+    fn to_i64(self) -> i64;
+}
+
+impl FlatIndex for u32 {
+    #[inline(always)]
+    fn from_usize(i: usize) -> Self {
+        i as u32
+    }
+    #[inline(always)]
+    fn get(self) -> usize {
+        self as usize
+    }
+    #[inline(always)]
+    fn to_i64(self) -> i64 {
+        self as i64
+    }
+}
+
+impl FlatIndex for u64 {
+    #[inline(always)]
+    fn from_usize(i: usize) -> Self {
+        i as u64
+    }
+    #[inline(always)]
+    fn get(self) -> usize {
+        self as usize
+    }
+    #[inline(always)]
+    fn to_i64(self) -> i64 {
+        self as i64
+    }
+}
+
+/// Whether every flat index of a plane of `plane_len` elements fits a `u32`.
+pub fn fits_u32(plane_len: usize) -> bool {
+    u32::try_from(plane_len).is_ok()
+}
+
 /// The index of the input element at (`row`, `col`) of a plane `width` wide: `row · width + col`, within the
 /// plane of the unpadded input, as PyTorch encodes it.
 #[inline(always)]

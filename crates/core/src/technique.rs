@@ -6,6 +6,7 @@ use crate::element::Element;
 use crate::error::Result;
 use crate::geometry::Geometry;
 use crate::params::Params;
+use crate::semantics::FlatIndex;
 
 /// A pooling technique: a backend crate implements this and nothing else.
 ///
@@ -70,6 +71,24 @@ impl<'a, T: Element> Winners<'a, T> {
         }
         if let Some(multiplier) = self.multiplier.as_deref_mut() {
             multiplier[index] += 1;
+        }
+    }
+
+    /// Records the winners of `values.len()` consecutive outputs from `position` on: their values, and the flat
+    /// indices in `indices` (as long as `values`). The vectorising backends find a row of winners at a time.
+    #[inline(always)]
+    pub fn put_run<I: FlatIndex>(&mut self, position: usize, values: &[T], indices: &[I]) {
+        let n = values.len();
+        self.values[position..position + n].copy_from_slice(values);
+        if let Some(out) = self.indices.as_deref_mut() {
+            for (o, &i) in out[position..position + n].iter_mut().zip(indices) {
+                *o = i.to_i64();
+            }
+        }
+        if let Some(multiplier) = self.multiplier.as_deref_mut() {
+            for &i in &indices[..n] {
+                multiplier[i.get()] += 1;
+            }
         }
     }
 }

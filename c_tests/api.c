@@ -174,9 +174,9 @@ static void parameters(void) {
 }
 
 static void backend_names(void) {
-  static const char *const SHORT[] = {"auto", "naive", "block", "lookup"};
-  static const char *const LONG[] = {"auto", "naive-loop", "block-reshape", "sliding-window-lookup"};
-  static const char *const SHOUTED[] = {"AUTO", "Naive", "BLOCK", "Sliding-Window-Lookup"};
+  static const char *const SHORT[] = {"auto", "naive", "block", "lookup", "simd"};
+  static const char *const LONG[] = {"auto", "naive-loop", "block-reshape", "sliding-window-lookup", "vectorised-rows"};
+  static const char *const SHOUTED[] = {"AUTO", "Naive", "BLOCK", "Sliding-Window-Lookup", "SIMD"};
   for (size_t b = 0; b < N_BACKENDS; b++) {
     CHECK(strcmp(maxpool_backend_name(ALL_BACKENDS[b]), SHORT[b]) == 0, "name of backend %u", ALL_BACKENDS[b]);
     const char *const *names[] = {SHORT, LONG, SHOUTED};

@@ -185,7 +185,7 @@ static void unsupported(void) {
 static void unknown_backends(void) {
   const MaxpoolStatus UNK = MAXPOOL_STATUS_UNKNOWN_BACKEND;
   /* In C, MaxpoolBackend is a uint32_t: any of its values may arrive, and none is undefined behaviour. */
-  const uint32_t bad[] = {4, 5, 99, 0x80000000u, UINT32_MAX};
+  const uint32_t bad[] = {5, 6, 99, 0x80000000u, UINT32_MAX};
   MaxpoolParams p = maxpool_params(2, 2);
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     MaxpoolBackend backend = (MaxpoolBackend)bad[i];

@@ -56,7 +56,7 @@ static inline size_t rng_range(size_t lo, size_t hi) { return lo + (size_t)(rng_
 
 /* The backends a caller can name, AUTO first. */
 static const MaxpoolBackend ALL_BACKENDS[] = {MAXPOOL_BACKEND_AUTO, MAXPOOL_BACKEND_NAIVE, MAXPOOL_BACKEND_BLOCK,
-                                              MAXPOOL_BACKEND_LOOKUP};
+                                              MAXPOOL_BACKEND_LOOKUP, MAXPOOL_BACKEND_SIMD};
 #define N_BACKENDS (sizeof ALL_BACKENDS / sizeof ALL_BACKENDS[0])
 
 /* X(suffix, C type) for each element type of the ABI. */

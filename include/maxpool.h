@@ -94,6 +94,11 @@ enum MaxpoolBackend
    * Gather through a precomputed table of window offsets ("lookup", "sliding-window-lookup"). Any geometry.
    */
   MAXPOOL_BACKEND_LOOKUP = 3,
+  /**
+   * Vectorised sweeps of window taps over output rows, SIMD chosen at run time ("simd", "vectorised-rows").
+   * Any geometry; the fastest, and what `MAXPOOL_BACKEND_AUTO` picks.
+   */
+  MAXPOOL_BACKEND_SIMD = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -411,13 +416,14 @@ MaxpoolBackend maxpool_plan_backend(const struct MaxpoolPlan *plan);
 void maxpool_plan_free(struct MaxpoolPlan *plan);
 
 /**
- * Parses a backend name, ignoring ASCII case: "auto", "naive", "block", "lookup", or the long names
- * "naive-loop", "block-reshape", "sliding-window-lookup". Writes `*backend` only on success.
+ * Parses a backend name, ignoring ASCII case: "auto", "naive", "block", "lookup", "simd", or the long names
+ * "naive-loop", "block-reshape", "sliding-window-lookup", "vectorised-rows". Writes `*backend` only on success.
  */
-MaxpoolStatus maxpool_backend_from_name(const char *name, MaxpoolBackend *backend);
+MaxpoolStatus maxpool_backend_from_name(const char *name,
+                                        MaxpoolBackend *backend);
 
 /**
- * The short name of a backend ("auto", "naive", "block", "lookup"): a static string, "unknown" for a value that
+ * The short name of a backend ("auto", "naive", "block", "lookup", "simd"): a static string, "unknown" for a value that
  * is not a backend.
  */
 const char *maxpool_backend_name(MaxpoolBackend backend);

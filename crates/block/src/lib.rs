@@ -22,7 +22,7 @@ impl Technique for BlockReshape {
         if params.is_tiling() {
             Ok(())
         } else {
-            Err("it needs non-overlapping windows (stride equal to kernel, dilation 1); naive and lookup pool any geometry")
+            Err("it needs non-overlapping windows (stride equal to kernel, dilation 1); naive, lookup and simd pool any geometry")
         }
     }
 

@@ -53,6 +53,9 @@ pub enum MaxpoolBackend {
     Block = 2,
     /// Gather through a precomputed table of window offsets ("lookup", "sliding-window-lookup"). Any geometry.
     Lookup = 3,
+    /// Vectorised sweeps of window taps over output rows, SIMD chosen at run time ("simd", "vectorised-rows").
+    /// Any geometry; the fastest, and what `MAXPOOL_BACKEND_AUTO` picks.
+    Simd = 4,
 }
 
 /// A `MaxpoolBackend` as C passes it: read as an integer and checked.
@@ -133,6 +136,7 @@ fn backend_from(raw: BackendArg) -> Result<Backend, Status> {
         1 => Backend::Naive,
         2 => Backend::Block,
         3 => Backend::Lookup,
+        4 => Backend::Simd,
         _ => return Err(Status::UnknownBackend),
     })
 }
@@ -143,6 +147,7 @@ fn backend_to(b: Backend) -> MaxpoolBackend {
         Backend::Naive => MaxpoolBackend::Naive,
         Backend::Block => MaxpoolBackend::Block,
         Backend::Lookup => MaxpoolBackend::Lookup,
+        Backend::Simd => MaxpoolBackend::Simd,
     }
 }
 
@@ -744,8 +749,8 @@ pub unsafe extern "C" fn maxpool_plan_free(plan: *mut MaxpoolPlan) {
     })
 }
 
-/// Parses a backend name, ignoring ASCII case: "auto", "naive", "block", "lookup", or the long names
-/// "naive-loop", "block-reshape", "sliding-window-lookup". Writes `*backend` only on success.
+/// Parses a backend name, ignoring ASCII case: "auto", "naive", "block", "lookup", "simd", or the long names
+/// "naive-loop", "block-reshape", "sliding-window-lookup", "vectorised-rows". Writes `*backend` only on success.
 #[no_mangle]
 pub unsafe extern "C" fn maxpool_backend_from_name(
     name: *const c_char,
@@ -766,7 +771,7 @@ pub unsafe extern "C" fn maxpool_backend_from_name(
     })
 }
 
-/// The short name of a backend ("auto", "naive", "block", "lookup"): a static string, "unknown" for a value that
+/// The short name of a backend ("auto", "naive", "block", "lookup", "simd"): a static string, "unknown" for a value that
 /// is not a backend.
 #[no_mangle]
 pub extern "C" fn maxpool_backend_name(backend: BackendArg) -> *const c_char {
@@ -775,6 +780,7 @@ pub extern "C" fn maxpool_backend_name(backend: BackendArg) -> *const c_char {
         Ok(Backend::Naive) => c"naive",
         Ok(Backend::Block) => c"block",
         Ok(Backend::Lookup) => c"lookup",
+        Ok(Backend::Simd) => c"simd",
         Err(_) => c"unknown",
     };
     name.as_ptr()

@@ -23,11 +23,12 @@ pub struct CheckArgs {
 }
 
 /// The backends checked: every concrete one, and `auto`.
-const BACKENDS: [Backend; 4] = [
+const BACKENDS: [Backend; 5] = [
     Backend::Auto,
     Backend::Naive,
     Backend::Block,
     Backend::Lookup,
+    Backend::Simd,
 ];
 
 #[derive(Default)]
@@ -35,9 +36,9 @@ struct Counts {
     passed: usize,
     failed: usize,
     /// Per backend: cases it ran, refused as the contract says, and skipped as unsupported.
-    ran: [usize; 4],
-    refused: [usize; 4],
-    skipped: [usize; 4],
+    ran: [usize; 5],
+    refused: [usize; 5],
+    skipped: [usize; 5],
 }
 
 pub fn run(args: &CheckArgs) -> Outcome {

@@ -48,14 +48,14 @@ fn demo_shows_the_notebooks_answers() {
     for expected in [
         // The 4×4 matrix: every backend agrees.
         "auto chooses: ",
-        "naive, block, lookup:\nvalues:\n[[15, 7],\n [9, 8]]\nwinner indices:\n[[1, 7],\n [8, 15]]",
+        "naive, block, lookup, simd:\nvalues:\n[[15, 7],\n [9, 8]]\nwinner indices:\n[[1, 7],\n [8, 15]]",
         // The ragged 5×5: padding never wins.
         "values:\n[[15, 7, 2],\n [9, 8, 4],\n [2, 4, 5]]",
         // The 6×6 sliding window: its winners and multiplier; block says it cannot and who can.
         "winner indices:\n[[12, 13, 15, 15],\n [12, 13, 15, 15],\n [12, 13, 27, 27],\n [30, 27, 27, 35]]",
         "[3, 3, 0, 4, 0, 0]",
         "block (block-reshape): the block backend cannot pool this geometry",
-        "naive, lookup:",
+        "naive, lookup, simd:",
     ] {
         assert!(text.contains(expected), "demo output lacks {expected:?}:\n{text}");
     }
@@ -283,7 +283,7 @@ fn bad_inputs_get_one_line_and_status_1() {
         &f("i8_hw.npy"),
         &["--kernel", "3", "--stride", "1", "--backend", "block"],
         "block backend cannot pool this geometry: it needs non-overlapping windows (stride equal to kernel, \
-         dilation 1); naive and lookup pool any geometry",
+         dilation 1); naive, lookup and simd pool any geometry",
     );
     pool(&f("i8_hw.npy"), &["--stride", "2"], "--kernel is required");
     refuses(

@@ -5,6 +5,7 @@ use maxpool::ndarray::{array, Array2};
 use maxpool::{pool, with_dtype, Backend, Outputs, Params, Plan, Pool, Want};
 use maxpool_conformance::vectors::{check_vector, load};
 use maxpool_conformance::{cases, check_case, Case, Outcome, Sample, Tally};
+use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 /// The notebook's cases, each with the answer the notebook printed.
@@ -251,6 +252,11 @@ macro_rules! conformance_suite {
             }
 
             #[test]
+            fn large_cases_at_any_thread_count() {
+                large_cases(BACKEND);
+            }
+
+            #[test]
             fn properties_f32() { properties::<f32>(BACKEND); }
             #[test]
             fn properties_f64() { properties::<f64>(BACKEND); }
@@ -274,7 +280,83 @@ conformance_suite! {
     naive => Backend::Naive,
     block => Backend::Block,
     lookup => Backend::Lookup,
+    simd => Backend::Simd,
     auto => Backend::Auto,
+}
+
+/// Planes big enough that calls run on several threads, split over planes and over rows, at thread counts from
+/// 1 to 4, checked against the reference. Other tests run meanwhile, so the global thread count also changes
+/// under running calls, which must not change any result.
+fn large_cases(backend: Backend) {
+    let tally = Tally::new("large cases");
+    let mut runner = TestRunner::new(Config {
+        cases: 16,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        maxpool_conformance::params(),
+        1usize..=3,
+        60usize..=160,
+        60usize..=160,
+        1usize..=4,
+    )
+        .prop_flat_map(|(params, planes, height, width, threads)| {
+            proptest::collection::vec(f32::strategy(), planes * height * width).prop_map(
+                move |input| {
+                    (
+                        Case {
+                            params,
+                            planes,
+                            height,
+                            width,
+                            input,
+                        },
+                        threads,
+                    )
+                },
+            )
+        });
+    let result = runner.run(&strategy, |(case, threads)| {
+        maxpool::set_num_threads(threads).unwrap();
+        let outcome = check_case(backend, &case).map_err(TestCaseError::fail);
+        maxpool::set_num_threads(0).unwrap();
+        tally.record(outcome?);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{backend}: {e}");
+    }
+    tally.finish(backend);
+}
+
+/// The simd backend computes the same on every instruction-set level this CPU has: the simd suite runs again in
+/// a child process for each level below the one in use, capped with `MAXPOOL_SIMD`.
+#[test]
+fn simd_suite_on_every_instruction_set() {
+    if std::env::var_os(maxpool::SIMD_ENV).is_some() {
+        return; // a child run
+    }
+    let exe = std::env::current_exe().unwrap();
+    for level in maxpool::Simd::available() {
+        let out = std::process::Command::new(&exe)
+            .args(["simd::", "--test-threads", "2"])
+            .env(maxpool::SIMD_ENV, level.name())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("test result: ok"),
+            "the simd suite fails with MAXPOOL_SIMD={level}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let passed = stdout.lines().filter(|l| l.ends_with("... ok")).count();
+        assert!(
+            passed >= 10,
+            "MAXPOOL_SIMD={level}: only {passed} tests ran:\n{stdout}"
+        );
+        println!("MAXPOOL_SIMD={level}: {passed} tests passed");
+    }
 }
 
 /// The vector file covers every element type, so `with_dtype!` is exercised for all eight.

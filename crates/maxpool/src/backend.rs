@@ -10,6 +10,7 @@ use maxpool_core::{
 };
 use maxpool_lookup::SlidingWindowLookup;
 use maxpool_naive::NaiveLoop;
+use maxpool_simd::VectorisedRows;
 
 /// The environment variable that overrides what [`Backend::Auto`] picks, read once per process.
 pub const BACKEND_ENV: &str = "MAXPOOL_BACKEND";
@@ -26,11 +27,18 @@ pub enum Backend {
     Block,
     /// Gather through a precomputed table of window offsets ([`SlidingWindowLookup`]).
     Lookup,
+    /// Vectorised sweeps of window taps over output rows, SIMD chosen at run time ([`VectorisedRows`]).
+    Simd,
 }
 
 impl Backend {
     /// The concrete backends, in order.
-    pub const CONCRETE: [Backend; 3] = [Backend::Naive, Backend::Block, Backend::Lookup];
+    pub const CONCRETE: [Backend; 4] = [
+        Backend::Naive,
+        Backend::Block,
+        Backend::Lookup,
+        Backend::Simd,
+    ];
 
     /// The short name: `"auto"`, `"naive"`, `"block"`, `"lookup"`.
     pub const fn name(self) -> &'static str {
@@ -39,6 +47,7 @@ impl Backend {
             Backend::Naive => NaiveLoop::NAME,
             Backend::Block => BlockReshape::NAME,
             Backend::Lookup => SlidingWindowLookup::NAME,
+            Backend::Simd => VectorisedRows::NAME,
         }
     }
 
@@ -49,6 +58,7 @@ impl Backend {
             Backend::Naive => NaiveLoop::LONG_NAME,
             Backend::Block => BlockReshape::LONG_NAME,
             Backend::Lookup => SlidingWindowLookup::LONG_NAME,
+            Backend::Simd => VectorisedRows::LONG_NAME,
         }
     }
 
@@ -59,9 +69,15 @@ impl Backend {
     }
 
     /// What `Auto` tries, fastest first, as measured by `cargo bench -p maxpool-benches` (see `BENCHMARKS.md`):
-    /// the naive loop and the lookup table run neck and neck on W1–W4 and the block view trails both, so the
-    /// naive loop, which needs no table, leads.
-    pub const AUTO_PREFERENCE: [Backend; 3] = [Backend::Naive, Backend::Lookup, Backend::Block];
+    /// the simd backend is the fastest on every workload and pools every geometry, so it is `Auto`'s choice;
+    /// the rest of the list only matters when `MAXPOOL_BACKEND` is not set and a future backend cannot pool a
+    /// geometry.
+    pub const AUTO_PREFERENCE: [Backend; 4] = [
+        Backend::Simd,
+        Backend::Naive,
+        Backend::Lookup,
+        Backend::Block,
+    ];
 
     /// The concrete backend a plan with these parameters uses. A concrete backend resolves to itself, or to
     /// [`Error::Unsupported`]. `Auto` resolves to the backend named by `MAXPOOL_BACKEND` when it is set (and
@@ -92,6 +108,7 @@ impl Backend {
             Backend::Naive => supports::<NaiveLoop>(params).map(|()| self),
             Backend::Block => supports::<BlockReshape>(params).map(|()| self),
             Backend::Lookup => supports::<SlidingWindowLookup>(params).map(|()| self),
+            Backend::Simd => supports::<VectorisedRows>(params).map(|()| self),
         }
     }
 }
@@ -125,15 +142,11 @@ impl FromStr for Backend {
     type Err = Error;
     /// Parses a short or long name, ignoring ASCII case.
     fn from_str(s: &str) -> Result<Self> {
-        [
-            Backend::Auto,
-            Backend::Naive,
-            Backend::Block,
-            Backend::Lookup,
-        ]
-        .into_iter()
-        .find(|b| b.name().eq_ignore_ascii_case(s) || b.long_name().eq_ignore_ascii_case(s))
-        .ok_or_else(|| Error::UnknownBackend(s.to_owned()))
+        [Backend::Auto]
+            .into_iter()
+            .chain(Backend::CONCRETE)
+            .find(|b| b.name().eq_ignore_ascii_case(s) || b.long_name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| Error::UnknownBackend(s.to_owned()))
     }
 }
 
@@ -160,6 +173,7 @@ enum Inner {
     Naive(Planned<NaiveLoop>),
     Block(Planned<BlockReshape>),
     Lookup(Planned<SlidingWindowLookup>),
+    Simd(Planned<VectorisedRows>),
 }
 
 /// Runs `$body` with `$p` bound to the concrete plan: static dispatch, no `dyn` in the hot path.
@@ -169,6 +183,7 @@ macro_rules! dispatch {
             Inner::Naive($p) => $body,
             Inner::Block($p) => $body,
             Inner::Lookup($p) => $body,
+            Inner::Simd($p) => $body,
         }
     };
 }
@@ -180,6 +195,7 @@ impl Plan {
             Backend::Naive => Inner::Naive(Planned::new(params, height, width)?),
             Backend::Block => Inner::Block(Planned::new(params, height, width)?),
             Backend::Lookup => Inner::Lookup(Planned::new(params, height, width)?),
+            Backend::Simd => Inner::Simd(Planned::new(params, height, width)?),
             Backend::Auto => unreachable!("resolve returns a concrete backend"),
         };
         Ok(Plan { inner })
@@ -191,6 +207,7 @@ impl Plan {
             Inner::Naive(_) => Backend::Naive,
             Inner::Block(_) => Backend::Block,
             Inner::Lookup(_) => Backend::Lookup,
+            Inner::Simd(_) => Backend::Simd,
         }
     }
 }
@@ -211,12 +228,7 @@ mod tests {
 
     #[test]
     fn names_parse_both_ways() {
-        for b in [
-            Backend::Auto,
-            Backend::Naive,
-            Backend::Block,
-            Backend::Lookup,
-        ] {
+        for b in [Backend::Auto].into_iter().chain(Backend::CONCRETE) {
             assert_eq!(b.name().parse::<Backend>().unwrap(), b);
             assert_eq!(b.long_name().to_uppercase().parse::<Backend>().unwrap(), b);
         }
@@ -232,7 +244,7 @@ mod tests {
     fn block_refuses_overlap_and_says_who_can() {
         let e = Plan::new(Backend::Block, &Params::new(3).with_stride(1), 6, 6).unwrap_err();
         assert_eq!(e.kind(), maxpool_core::ErrorKind::Unsupported);
-        assert!(e.to_string().contains("naive and lookup"), "{e}");
+        assert!(e.to_string().contains("naive, lookup and simd"), "{e}");
         assert!(Backend::Block.supports(&Params::new(3)).is_ok());
         assert_eq!(
             Backend::Block.supports(&Params::new(0)).unwrap_err().kind(),

@@ -24,6 +24,7 @@ pub use maxpool_core::{
 };
 pub use maxpool_lookup::SlidingWindowLookup;
 pub use maxpool_naive::NaiveLoop;
+pub use maxpool_simd::{Simd, VectorisedRows, SIMD_ENV};
 pub use ndarray;
 
 use ndarray::{ArrayView, Dimension};

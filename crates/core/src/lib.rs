@@ -11,6 +11,7 @@ mod error;
 mod geometry;
 mod params;
 pub mod semantics;
+pub mod simd;
 mod technique;
 mod threads;
 
@@ -20,5 +21,6 @@ pub use engine::{supports, Outputs, Planned, Pool, Pooled, Want};
 pub use error::{Axis, Error, ErrorKind, Result};
 pub use geometry::Geometry;
 pub use params::{Padding, Params};
+pub use simd::{Simd, Vectorised, SIMD_ENV};
 pub use technique::{Technique, Winners};
 pub use threads::{num_threads, set_num_threads, NUM_THREADS_ENV};

@@ -1,51 +1,52 @@
 //! The sliding-window-lookup backend: once per geometry, a table of the input offsets every window covers (the
 //! notebook's `lookup`, an `arange` plane cut into windows, with padding left out); then each call gathers the
-//! window's elements through the table, takes the argmax, and the winning offset is the winner's index. Any
-//! stride, padding and dilation. The table is the notebook's `lookups` cache, built once in a plan.
+//! window's elements through the table, takes the argmax, and the winning offset is the winner's index (and,
+//! counted, the multiplier). Any stride, padding and dilation. The table is the notebook's `lookups` cache,
+//! built once in a plan.
+//!
+//! The table is laid out tap-major within each output row: for output row `i` and tap `t` (in scan order), the
+//! offsets of tap `t` of every window of the row, left to right. A call then gathers one tap for a whole row of
+//! windows at a time, a loop the compiler vectorises (with gather instructions where the CPU has them). A window
+//! clipped by padding has fewer taps; its missing ones repeat its first tap, which can never take the window
+//! from a winner (a repeat is never strictly greater than the running winner, which starts as that very tap).
 
 use std::ops::Range;
 
-use maxpool_core::semantics::{argmax, flat_index};
-use maxpool_core::{Element, Error, Geometry, Params, Result, Technique, Winners};
+use maxpool_core::semantics::{fits_u32, flat_index, merge, FlatIndex};
+use maxpool_core::{
+    Element, Error, Geometry, Params, Result, Simd, Technique, Vectorised, Winners,
+};
 
-/// The precomputed offsets of every window's taps, windows in row-major output order, taps in scan order.
+/// The precomputed offsets of every window's taps.
 #[derive(Clone, Debug)]
 pub struct SlidingWindowLookup {
     table: Table,
-    /// Where each output row's windows begin in the table; one extra entry for the end.
-    row_starts: Vec<usize>,
+    /// Taps per window: kernel height × kernel width.
+    taps: usize,
+    simd: Simd,
 }
 
-/// Offsets are stored as u32 when a plane has at most 2^32 elements, halving the table.
+/// Offsets are stored as u32 when a plane has fewer than 2^32 elements, halving the table.
 #[derive(Clone, Debug)]
 enum Table {
     Narrow(Vec<u32>),
     Wide(Vec<u64>),
 }
 
-trait Offset: Copy + TryFrom<usize> {
-    fn get(self) -> usize;
-}
-impl Offset for u32 {
-    #[inline(always)]
-    fn get(self) -> usize {
-        self as usize
-    }
-}
-impl Offset for u64 {
-    #[inline(always)]
-    fn get(self) -> usize {
-        self as usize
-    }
-}
-
 impl SlidingWindowLookup {
-    /// Entries in the table: the total number of taps over all windows.
+    /// Entries in the table: output rows × taps × output columns.
     pub fn table_len(&self) -> usize {
-        self.row_starts.last().copied().unwrap_or(0)
+        match &self.table {
+            Table::Narrow(t) => t.len(),
+            Table::Wide(t) => t.len(),
+        }
     }
 
-    fn build<O: Offset>(g: &Geometry, len: usize) -> Result<Vec<O>> {
+    fn build<O: FlatIndex>(g: &Geometry, taps: usize) -> Result<Vec<O>> {
+        let len = g
+            .out_plane_len()
+            .checked_mul(taps)
+            .ok_or(Error::Overflow("lookup table size"))?;
         let mut table = Vec::new();
         table
             .try_reserve_exact(len)
@@ -53,41 +54,68 @@ impl SlidingWindowLookup {
                 what: "the sliding-window lookup table",
                 bytes: len.saturating_mul(size_of::<O>()),
             })?;
+        let [kh, kw] = g.params().kernel;
         for row in g.row_windows() {
-            for col in g.col_windows() {
-                for r in row.positions() {
-                    for c in col.positions() {
-                        let offset = flat_index(r, c, g.width());
-                        table.push(
-                            O::try_from(offset)
-                                .unwrap_or_else(|_| unreachable!("offsets fit the table type")),
-                        );
+            for a in 0..kh {
+                for b in 0..kw {
+                    for col in g.col_windows() {
+                        // Tap (a, b) of this window, or its first tap when padding cuts (a, b) off.
+                        let (r, c) = if a < row.taps && b < col.taps {
+                            (row.start + a * row.step, col.start + b * col.step)
+                        } else {
+                            (row.start, col.start)
+                        };
+                        table.push(O::from_usize(flat_index(r, c, g.width())));
                     }
                 }
             }
         }
         Ok(table)
     }
+}
 
-    fn gather<T: Element, O: Offset>(
-        &self,
-        table: &[O],
-        g: &Geometry,
-        plane: &[T],
-        rows: Range<usize>,
-        out: &mut Winners<'_, T>,
-    ) {
-        let mut cursor = self.row_starts[rows.start];
-        let mut position = 0;
-        for row in &g.row_windows()[rows] {
-            for col in g.col_windows() {
-                let taps = &table[cursor..cursor + row.taps * col.taps];
-                cursor += taps.len();
-                let (value, index) = argmax(taps.iter().map(|&t| (plane[t.get()], t.get())))
-                    .expect("a window covers at least one input element");
-                out.put(position, value, index);
-                position += 1;
+/// One call's work on one table type.
+struct Gather<'a, 'w, T, O> {
+    table: &'a [O],
+    taps: usize,
+    g: &'a Geometry,
+    plane: &'a [T],
+    rows: Range<usize>,
+    out: &'a mut Winners<'w, T>,
+}
+
+impl<T: Element, O: FlatIndex> Vectorised for Gather<'_, '_, T, O> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let Gather {
+            table,
+            taps,
+            g,
+            plane,
+            rows,
+            out,
+        } = self;
+        let ow = g.out_width();
+        // Every offset in the table is below plane_len (built from the geometry), and the plane is that long.
+        let plane = &plane[..g.plane_len()];
+        let (mut best, mut index) = (vec![T::default(); ow], vec![O::default(); ow]);
+        for (k, i) in rows.enumerate() {
+            let row = &table[i * taps * ow..(i + 1) * taps * ow];
+            for (t, offsets) in row.chunks_exact(ow).enumerate() {
+                for ((b, x), &o) in best.iter_mut().zip(index.iter_mut()).zip(offsets) {
+                    debug_assert!(o.get() < plane.len());
+                    // SAFETY: o < plane_len = plane.len(), as above.
+                    let v = unsafe { *plane.get_unchecked(o.get()) };
+                    if t == 0 {
+                        (*b, *x) = (v, o);
+                    } else {
+                        merge(b, x, v, o);
+                    }
+                }
             }
+            out.put_run(k * ow, &best, &index);
         }
     }
 }
@@ -101,30 +129,17 @@ impl Technique for SlidingWindowLookup {
     }
 
     fn plan(g: &Geometry) -> Result<Self> {
-        let taps_per_row: usize = g.col_windows().iter().map(|c| c.taps).sum();
-        let mut row_starts = Vec::new();
-        row_starts
-            .try_reserve_exact(g.out_height() + 1)
-            .map_err(|_| Error::OutOfMemory {
-                what: "the sliding-window lookup table",
-                bytes: (g.out_height() + 1).saturating_mul(size_of::<usize>()),
-            })?;
-        let mut total = 0usize;
-        row_starts.push(0);
-        for row in g.row_windows() {
-            total = row
-                .taps
-                .checked_mul(taps_per_row)
-                .and_then(|n| n.checked_add(total))
-                .ok_or(Error::Overflow("lookup table size"))?;
-            row_starts.push(total);
-        }
-        let table = if u32::try_from(g.plane_len()).is_ok() {
-            Table::Narrow(Self::build(g, total)?)
+        let [kh, kw] = g.params().kernel;
+        let taps = kh
+            .checked_mul(kw)
+            .ok_or(Error::Overflow("taps per window"))?;
+        let table = if fits_u32(g.plane_len()) {
+            Table::Narrow(Self::build(g, taps)?)
         } else {
-            Table::Wide(Self::build(g, total)?)
+            Table::Wide(Self::build(g, taps)?)
         };
-        Ok(SlidingWindowLookup { table, row_starts })
+        let simd = Simd::for_plan(Self::NAME)?;
+        Ok(SlidingWindowLookup { table, taps, simd })
     }
 
     fn pool_rows<T: Element>(
@@ -134,9 +149,24 @@ impl Technique for SlidingWindowLookup {
         rows: Range<usize>,
         out: &mut Winners<'_, T>,
     ) {
+        let taps = self.taps;
         match &self.table {
-            Table::Narrow(t) => self.gather(t, g, plane, rows, out),
-            Table::Wide(t) => self.gather(t, g, plane, rows, out),
+            Table::Narrow(table) => self.simd.run(Gather {
+                table,
+                taps,
+                g,
+                plane,
+                rows,
+                out,
+            }),
+            Table::Wide(table) => self.simd.run(Gather {
+                table,
+                taps,
+                g,
+                plane,
+                rows,
+                out,
+            }),
         }
     }
 }

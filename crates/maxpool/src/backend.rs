@@ -68,20 +68,37 @@ impl Backend {
         self.resolve(params).map(|_| ())
     }
 
-    /// What `Auto` tries, fastest first, as measured by `cargo bench -p maxpool-benches` (see `BENCHMARKS.md`):
-    /// the simd backend is the fastest on every workload and pools every geometry, so it is `Auto`'s choice;
-    /// the rest of the list only matters when `MAXPOOL_BACKEND` is not set and a future backend cannot pool a
-    /// geometry.
+    /// What `Auto` tries for overlapping windows (stride below the kernel on some axis), fastest first, as
+    /// measured by `cargo bench -p maxpool-benches` (see `BENCHMARKS.md`): simd sweeps a row of outputs per tap.
     pub const AUTO_PREFERENCE: [Backend; 4] = [
         Backend::Simd,
-        Backend::Naive,
         Backend::Lookup,
+        Backend::Naive,
         Backend::Block,
     ];
 
+    /// What `Auto` tries when windows do not overlap (stride at least the kernel on both axes): there the lookup
+    /// table's gathers beat simd's strided sweeps on short output rows (W2: 1.6 ms against 3.9 ms) and tie on
+    /// long ones.
+    pub const AUTO_PREFERENCE_DISJOINT: [Backend; 4] = [
+        Backend::Lookup,
+        Backend::Simd,
+        Backend::Naive,
+        Backend::Block,
+    ];
+
+    /// The preference list `Auto` uses for these parameters.
+    pub fn auto_preference(params: &Params) -> [Backend; 4] {
+        if params.stride[0] >= params.kernel[0] && params.stride[1] >= params.kernel[1] {
+            Self::AUTO_PREFERENCE_DISJOINT
+        } else {
+            Self::AUTO_PREFERENCE
+        }
+    }
+
     /// The concrete backend a plan with these parameters uses. A concrete backend resolves to itself, or to
     /// [`Error::Unsupported`]. `Auto` resolves to the backend named by `MAXPOOL_BACKEND` when it is set (and
-    /// not `auto`), else to the first of [`Backend::AUTO_PREFERENCE`] that supports the parameters.
+    /// not `auto`), else to the first of [`Backend::auto_preference`] that supports the parameters.
     pub fn resolve(self, params: &Params) -> Result<Backend> {
         match self {
             Backend::Auto => match env_override()? {
@@ -94,7 +111,7 @@ impl Backend {
                 }),
                 None => {
                     let mut last = None;
-                    for b in Self::AUTO_PREFERENCE {
+                    for b in Self::auto_preference(params) {
                         match b.resolve(params) {
                             Err(e) if e.kind() == maxpool_core::ErrorKind::Unsupported => {
                                 last = Some(e)

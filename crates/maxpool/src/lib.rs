@@ -19,12 +19,12 @@ pub use maxpool_block::BlockReshape;
 pub use maxpool_core::with_dtype;
 pub use maxpool_core::{
     backward, num_threads, semantics, set_num_threads, Axis, DType, Element, Error, ErrorKind,
-    Float, Geometry, Outputs, Padding, Params, Pool, Pooled, Result, UnknownDType, Want,
-    NUM_THREADS_ENV,
+    Float, Geometry, Outputs, Padding, Params, Pool, Pooled, Result, Simd, UnknownDType, Want,
+    NUM_THREADS_ENV, SIMD_ENV,
 };
 pub use maxpool_lookup::SlidingWindowLookup;
 pub use maxpool_naive::NaiveLoop;
-pub use maxpool_simd::{Simd, VectorisedRows, SIMD_ENV};
+pub use maxpool_simd::VectorisedRows;
 pub use ndarray;
 
 use ndarray::{ArrayView, Dimension};

@@ -41,7 +41,7 @@ fn child(scenario: &str) {
             for p in [overlapping, tiling] {
                 assert_eq!(
                     Backend::Auto.resolve(&p).unwrap(),
-                    Backend::AUTO_PREFERENCE[0]
+                    Backend::auto_preference(&p)[0]
                 );
             }
         }

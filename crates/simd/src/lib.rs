@@ -1,19 +1,15 @@
 //! The simd backend: for each output row, sweep every window tap across the whole row of outputs at once. For a
 //! tap (a, b) the candidates of consecutive outputs are input elements `stride` apart in one input row, so each
 //! sweep is a straight loop of loads, compares and selects that the compiler turns into SIMD, compiled for the
-//! best instruction set the CPU has ([`Simd`]). Taps are swept in scan order and a candidate replaces the
+//! best instruction set the CPU has ([`Simd::run`]). Taps are swept in scan order and a candidate replaces the
 //! running winner only when it [`beats`](maxpool_core::semantics::beats) it, so ties and NaN follow the
 //! contract exactly. Outputs whose windows are cut by the input's edge (padding) are scanned clipped, one by one.
 //! Any stride, padding, dilation and ceil mode; threads come from the engine.
 
-mod simd;
-
 use std::ops::Range;
 
 use maxpool_core::semantics::{fits_u32, merge, window_argmax, FlatIndex};
-use maxpool_core::{Element, Error, Geometry, Params, Result, Technique, Winners};
-
-pub use simd::{Simd, SIMD_ENV};
+use maxpool_core::{Element, Geometry, Params, Result, Simd, Technique, Vectorised, Winners};
 
 /// Vectorised sweeps of window taps over output rows.
 #[derive(Clone, Copy, Debug)]
@@ -41,10 +37,7 @@ impl Technique for VectorisedRows {
     }
 
     fn plan(g: &Geometry) -> Result<Self> {
-        let simd = Simd::active().map_err(|reason| Error::Unsupported {
-            backend: Self::NAME,
-            reason: reason.to_owned(),
-        })?;
+        let simd = Simd::for_plan(Self::NAME)?;
         let interior = g.interior_cols();
         Ok(VectorisedRows {
             simd,
@@ -80,63 +73,61 @@ impl VectorisedRows {
         out: &mut Winners<'_, T>,
     ) {
         let ow = g.out_width();
+        let interior = self.interior.0..self.interior.1;
         if ow <= STACK_ROW {
             let (mut best, mut index) = ([T::default(); STACK_ROW], [I::default(); STACK_ROW]);
-            self.run(g, plane, rows, out, &mut best[..ow], &mut index[..ow]);
+            let (best, index) = (&mut best[..ow], &mut index[..ow]);
+            self.simd.run(Rows {
+                g,
+                plane,
+                rows,
+                interior,
+                out,
+                best,
+                index,
+            });
         } else {
             let (mut best, mut index) = (vec![T::default(); ow], vec![I::default(); ow]);
-            self.run(g, plane, rows, out, &mut best, &mut index);
-        }
-    }
-
-    fn run<T: Element, I: FlatIndex>(
-        &self,
-        g: &Geometry,
-        plane: &[T],
-        rows: Range<usize>,
-        out: &mut Winners<'_, T>,
-        best: &mut [T],
-        index: &mut [I],
-    ) {
-        let interior = self.interior.0..self.interior.1;
-        match self.simd {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: a plan runs a level only when `Simd::active` found the CPU has it.
-            Simd::Avx512 => unsafe { kernel_avx512(g, plane, rows, interior, out, best, index) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: as above.
-            Simd::Avx2 => unsafe { kernel_avx2(g, plane, rows, interior, out, best, index) },
-            _ => kernel(g, plane, rows, interior, out, best, index),
+            self.simd.run(Rows {
+                g,
+                plane,
+                rows,
+                interior,
+                out,
+                best: &mut best,
+                index: &mut index,
+            });
         }
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
-unsafe fn kernel_avx512<T: Element, I: FlatIndex>(
-    g: &Geometry,
-    plane: &[T],
+/// One call's work: output rows `rows`, with `best` and `index` holding one output row while it is worked on.
+struct Rows<'a, 'w, T, I> {
+    g: &'a Geometry,
+    plane: &'a [T],
     rows: Range<usize>,
     interior: Range<usize>,
-    out: &mut Winners<'_, T>,
-    best: &mut [T],
-    index: &mut [I],
-) {
-    kernel(g, plane, rows, interior, out, best, index)
+    out: &'a mut Winners<'w, T>,
+    best: &'a mut [T],
+    index: &'a mut [I],
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
-unsafe fn kernel_avx2<T: Element, I: FlatIndex>(
-    g: &Geometry,
-    plane: &[T],
-    rows: Range<usize>,
-    interior: Range<usize>,
-    out: &mut Winners<'_, T>,
-    best: &mut [T],
-    index: &mut [I],
-) {
-    kernel(g, plane, rows, interior, out, best, index)
+impl<T: Element, I: FlatIndex> Vectorised for Rows<'_, '_, T, I> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let Rows {
+            g,
+            plane,
+            rows,
+            interior,
+            out,
+            best,
+            index,
+        } = self;
+        kernel(g, plane, rows, interior, out, best, index)
+    }
 }
 
 /// The winners of output rows `rows`: `best` and `index` hold one output row while it is worked on.
@@ -197,36 +188,30 @@ fn sweep<T: Element, I: FlatIndex>(
     f: impl Fn(&mut T, &mut I, T, I),
 ) {
     let n = best.len();
+    // The candidates' indices count up in the index type itself, which vectorises better than converting.
+    let mut candidate = I::from_usize(i0);
     match stride {
         1 => {
-            for (k, ((b, i), &v)) in best
-                .iter_mut()
-                .zip(index.iter_mut())
-                .zip(&src[..n])
-                .enumerate()
-            {
-                f(b, i, v, I::from_usize(i0 + k));
+            for ((b, i), &v) in best.iter_mut().zip(index.iter_mut()).zip(&src[..n]) {
+                f(b, i, v, candidate);
+                candidate = candidate.plus(1);
             }
         }
         2 => {
             let src = &src[..2 * n - 1];
             for k in 0..n {
-                f(
-                    &mut best[k],
-                    &mut index[k],
-                    src[2 * k],
-                    I::from_usize(i0 + 2 * k),
-                );
+                f(&mut best[k], &mut index[k], src[2 * k], candidate);
+                candidate = candidate.plus(2);
             }
         }
         _ => {
-            for (k, ((b, i), &v)) in best
+            for ((b, i), &v) in best
                 .iter_mut()
                 .zip(index.iter_mut())
                 .zip(src.iter().step_by(stride))
-                .enumerate()
             {
-                f(b, i, v, I::from_usize(i0 + k * stride));
+                f(b, i, v, candidate);
+                candidate = candidate.plus(stride);
             }
         }
     }

@@ -1,6 +1,7 @@
-//! Which instruction set the kernels are compiled for, chosen once per process from the CPU's features. The same
-//! generic kernel is compiled once per level (`#[target_feature]`), so every level computes the same thing and
-//! the conformance suite can run on each: `MAXPOOL_SIMD` caps the level, for tests and for comparison.
+//! Which instruction set the backends' loops are compiled for, chosen once per process from the CPU's features.
+//! [`Simd::run`] compiles the same generic code once per level (`#[target_feature]`), so every level computes
+//! the same thing and the conformance suite can run on each: `MAXPOOL_SIMD` caps the level, for tests and for
+//! comparison.
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -54,6 +55,14 @@ impl Simd {
         }
     }
 
+    /// [`Simd::active`] for a plan of `backend`: an invalid `MAXPOOL_SIMD` is the plan's error.
+    pub fn for_plan(backend: &'static str) -> crate::Result<Simd> {
+        Simd::active().map_err(|reason| crate::Error::Unsupported {
+            backend,
+            reason: reason.to_owned(),
+        })
+    }
+
     /// The levels this CPU can run, lowest first.
     pub fn available() -> Vec<Simd> {
         Simd::ALL.into_iter().filter(|s| s.is_available()).collect()
@@ -81,6 +90,46 @@ impl Simd {
             }
         })
     }
+}
+
+impl Simd {
+    /// Runs `kernel` compiled for this level: [`Vectorised::run`], which must be `#[inline(always)]`, is inlined
+    /// into a function built with the level's target features, so the loops in it vectorise for them. A level
+    /// this CPU lacks runs it as portable code.
+    #[inline(always)]
+    pub fn run<K: Vectorised>(self, kernel: K) -> K::Output {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the CPU has the features (checked; the check is a cached load).
+            Simd::Avx512 if self.is_available() => unsafe { avx512(kernel) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            Simd::Avx2 if self.is_available() => unsafe { avx2(kernel) },
+            _ => kernel.run(),
+        }
+    }
+}
+
+/// A computation to compile once per instruction-set level: a struct holding its arguments, whose `run` is
+/// `#[inline(always)]` so that its code lands inside [`Simd::run`]'s per-level functions. (A closure would not
+/// reliably be inlined there, and its loops would stay scalar.)
+pub trait Vectorised {
+    /// What it returns.
+    type Output;
+    /// Does the work. Implement it `#[inline(always)]`.
+    fn run(self) -> Self::Output;
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+unsafe fn avx512<K: Vectorised>(kernel: K) -> K::Output {
+    kernel.run()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+unsafe fn avx2<K: Vectorised>(kernel: K) -> K::Output {
+    kernel.run()
 }
 
 impl fmt::Display for Simd {

@@ -17,7 +17,7 @@ CARGO_TARGET_DIR ?= target
 BUILD_DIR := $(CARGO_TARGET_DIR)/$(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
 VERSION := $(shell sed -n 's/^version = "\([^"]*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: all build install uninstall
+.PHONY: all build install uninstall bench-c
 
 all: build
 
@@ -40,3 +40,9 @@ install: build
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libmaxpool.a $(DESTDIR)$(LIBDIR)/libmaxpool.so $(DESTDIR)$(LIBDIR)/libmaxpool.so.* \
 	      $(DESTDIR)$(INCLUDEDIR)/maxpool.h $(DESTDIR)$(LIBDIR)/pkgconfig/maxpool.pc
+
+# W4 through the C ABI (benches/c_abi_w4.c), linked statically like a C program would.
+bench-c: build
+	$(CC) -std=c11 -O2 -Iinclude benches/c_abi_w4.c $(BUILD_DIR)/libmaxpool.a \
+	    -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc -o $(BUILD_DIR)/c_abi_w4
+	$(BUILD_DIR)/c_abi_w4

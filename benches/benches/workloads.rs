@@ -1,53 +1,156 @@
-//! Every backend on every workload, with a memcpy of the same bytes (input + values + indices) in the same group
-//! as the floor. Compare ratios within a group: these machines are shared and noisy.
+//! Every backend on every workload, through a plan, with a memcpy of the same bytes (input + values + indices) in
+//! the same group as the floor; W1–W3 at 1 and at 2 threads, `auto` also with the multiplier; and each notebook
+//! technique on one 256×256 plane, the notebook's numpy versions' workload. Compare ratios within a group: these
+//! machines are shared and noisy.
 
 use std::hint::black_box;
+use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use maxpool::{Backend, Element, Outputs, Plan, Pool};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
+use maxpool::{set_num_threads, Backend, DType, Element, Outputs, Params, Plan, Pool};
 use maxpool_benches::{input, traffic_bytes, Workload, WORKLOADS};
 
-fn run<T: Element + TryFrom<i16>>(c: &mut Criterion, w: &Workload) {
-    let planes = w.planes();
-    let [_, _, h, width] = w.shape;
-    let x: Vec<T> = input(planes * h * width).collect();
-    let mut group = c.benchmark_group(format!("{} {}", w.id, w.what));
-    group.sample_size(if x.len() > 1 << 20 { 10 } else { 100 });
-    let mut bytes = 0;
-    for backend in Backend::CONCRETE {
-        let Ok(plan) = Plan::new(backend, &w.params, h, width) else {
-            continue;
-        };
-        let out = planes * plan.geometry().out_plane_len();
-        let (mut values, mut indices) = (vec![T::default(); out], vec![0i64; out]);
-        bytes = traffic_bytes(size_of::<T>(), x.len(), out);
-        group.throughput(Throughput::Bytes(bytes as u64));
-        group.bench_function(BenchmarkId::new(backend.name(), "values+indices"), |b| {
-            b.iter(|| {
-                plan.forward(
-                    black_box(&x),
-                    planes,
-                    Outputs::new(&mut values).with_indices(&mut indices),
-                )
-                .unwrap();
-            })
-        });
-    }
+/// One plan's forward call on `planes` planes, with or without the multiplier.
+fn bench_plan<T: Element>(
+    group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    id: BenchmarkId,
+    plan: &Plan,
+    x: &[T],
+    planes: usize,
+    multiplier: bool,
+) {
+    let out = planes * plan.geometry().out_plane_len();
+    let (mut values, mut indices) = (vec![T::default(); out], vec![0i64; out]);
+    let mut counts = vec![0u32; if multiplier { x.len() } else { 0 }];
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            let outputs = Outputs::new(&mut values).with_indices(&mut indices);
+            let outputs = if multiplier {
+                outputs.with_multiplier(&mut counts)
+            } else {
+                outputs
+            };
+            plan.forward(black_box(x), planes, outputs).unwrap();
+        })
+    });
+}
+
+fn memcpy(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, bytes: usize) {
     let src = vec![0u8; bytes];
     let mut dst = vec![1u8; bytes];
     group.bench_function(BenchmarkId::new("memcpy", "same bytes"), |b| {
         b.iter(|| dst.copy_from_slice(black_box(&src)))
     });
+}
+
+fn run<T: Element + TryFrom<i16>>(c: &mut Criterion, w: &Workload, threads: usize) {
+    let planes = w.planes();
+    let [_, _, h, width] = w.shape;
+    let x: Vec<T> = input(planes * h * width).collect();
+    let tiny = x.len() < 1 << 10;
+    let mut group = c.benchmark_group(format!(
+        "{} {}, {threads} thread{}",
+        w.id,
+        w.what,
+        if threads == 1 { "" } else { "s" }
+    ));
+    if !tiny {
+        group
+            .sample_size(20)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
+    }
+    set_num_threads(threads).unwrap();
+    let auto = Plan::new(Backend::Auto, &w.params, h, width).unwrap();
+    let out = planes * auto.geometry().out_plane_len();
+    let bytes = traffic_bytes(size_of::<T>(), x.len(), out);
+    group.throughput(Throughput::Bytes(bytes as u64));
+    for backend in Backend::CONCRETE {
+        if let Ok(plan) = Plan::new(backend, &w.params, h, width) {
+            bench_plan(
+                &mut group,
+                BenchmarkId::new(backend.name(), "values+indices"),
+                &plan,
+                &x,
+                planes,
+                false,
+            );
+        }
+    }
+    let auto_id = format!("auto={}", auto.backend());
+    bench_plan(
+        &mut group,
+        BenchmarkId::new(auto_id.clone(), "values+indices"),
+        &auto,
+        &x,
+        planes,
+        false,
+    );
+    if threads == 1 && !tiny {
+        bench_plan(
+            &mut group,
+            BenchmarkId::new(auto_id, "values+indices+multiplier"),
+            &auto,
+            &x,
+            planes,
+            true,
+        );
+        // Writing the multiplier once, for what asking for it may cost.
+        let mut counts = vec![1u32; x.len()];
+        group.bench_function(BenchmarkId::new("fill multiplier", "once"), |b| {
+            b.iter(|| black_box(&mut counts).fill(0))
+        });
+    }
+    memcpy(&mut group, bytes);
     group.finish();
+    set_num_threads(0).unwrap();
+}
+
+/// The notebook's numpy techniques' workload: one 256×256 f32 plane; block-reshape with k2 s2, and the
+/// sliding-window lookup with k3 s1 and the multiplier.
+fn notebook_plane(c: &mut Criterion) {
+    let x: Vec<f32> = input(256 * 256).collect();
+    let mut group = c.benchmark_group("notebook plane 256×256 f32, 1 thread");
+    group
+        .sample_size(50)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    set_num_threads(1).unwrap();
+    let block = Plan::new(Backend::Block, &Params::new(2), 256, 256).unwrap();
+    bench_plan(
+        &mut group,
+        BenchmarkId::new("block", "k2 s2 values+indices"),
+        &block,
+        &x,
+        1,
+        false,
+    );
+    let lookup = Plan::new(Backend::Lookup, &Params::new(3).with_stride(1), 256, 256).unwrap();
+    bench_plan(
+        &mut group,
+        BenchmarkId::new("lookup", "k3 s1 values+indices+multiplier"),
+        &lookup,
+        &x,
+        1,
+        true,
+    );
+    group.finish();
+    set_num_threads(0).unwrap();
 }
 
 fn workloads(c: &mut Criterion) {
     for w in &WORKLOADS {
-        match w.dtype {
-            maxpool::DType::I64 => run::<i64>(c, w),
-            _ => run::<f32>(c, w),
+        let thread_counts: &[usize] = if w.dtype == DType::I64 { &[1] } else { &[1, 2] };
+        for &threads in thread_counts {
+            match w.dtype {
+                DType::I64 => run::<i64>(c, w, threads),
+                _ => run::<f32>(c, w, threads),
+            }
         }
     }
+    notebook_plane(c);
 }
 
 criterion_group!(benches, workloads);

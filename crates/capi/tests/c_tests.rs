@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use maxpool::{Backend, Params};
+use maxpool::{Backend, Params, Plan};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -208,7 +208,9 @@ fn auto_follows_maxpool_backend() {
         run(&exe, &[tiling, overlapping], &[("MAXPOOL_BACKEND", value)]);
     }
     // Unset (or as the caller set it): whatever Rust's AUTO picks in this process, which has the same environment.
-    let expect = |p: Params| Backend::Auto.resolve(&p).map(|b| b.name().to_string());
+    let expect = |p: Params| {
+        Plan::new(Backend::Auto, &p, 8, 8).map(|plan| plan.backend().name().to_string())
+    };
     if let (Ok(tiling), Ok(overlapping)) = (
         expect(Params::new(2)),
         expect(Params::new(3).with_stride(1)),

@@ -170,7 +170,7 @@ fn bench<T: Element + TryFrom<i16>>(
         floor_throughput,
         1.0
     );
-    match Backend::Auto.resolve(params) {
+    match Backend::Auto.resolve_sized(params, h, w) {
         Ok(b) => {
             say!("auto chooses {b}; memcpy moves the same {bytes} bytes (input + values + indices)")
         }

@@ -1,14 +1,14 @@
 //! `maxpool demo`: the exploration notebook's matrices through every backend, printed as the notebook showed them.
 
 use maxpool::ndarray::{array, Array2, Ix2};
-use maxpool::{pool, Backend, Params, Pooled, Want};
+use maxpool::{pool, Backend, Params, Plan, Pooled, Want};
 
 use crate::args::describe;
 use crate::{say, Outcome};
 
 fn show(title: &str, a: &Array2<i64>, params: Params) -> Outcome {
     say!("== {title}: {}\n{a}\n", describe(&params));
-    match Backend::Auto.resolve(&params) {
+    match Plan::new(Backend::Auto, &params, a.nrows(), a.ncols()).map(|p| p.backend()) {
         Ok(chosen) => say!("auto chooses: {chosen}"),
         Err(e) => say!("auto: {e}"),
     }

@@ -138,7 +138,7 @@ fn pool_as<T: Element + ReadableElement + WritableElement>(
     }
     let chosen = args
         .backend
-        .resolve(params)
+        .resolve_sized(params, shape[shape.len() - 2], shape[shape.len() - 1])
         .map_or_else(|_| args.backend.to_string(), |b| b.to_string());
     say!(
         "{path}: {} {}{} -> {} with {chosen}; wrote {}",

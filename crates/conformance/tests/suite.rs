@@ -340,7 +340,12 @@ fn simd_suite_on_every_instruction_set() {
     let exe = std::env::current_exe().unwrap();
     for level in maxpool::Simd::available() {
         let out = std::process::Command::new(&exe)
-            .args(["--skip", "simd_suite_on_every_instruction_set", "--test-threads", "2"])
+            .args([
+                "--skip",
+                "simd_suite_on_every_instruction_set",
+                "--test-threads",
+                "2",
+            ])
             .env(maxpool::SIMD_ENV, level.name())
             .output()
             .unwrap();

@@ -68,8 +68,8 @@ impl Backend {
         self.resolve(params).map(|_| ())
     }
 
-    /// What `Auto` tries for overlapping windows (stride below the kernel on some axis), fastest first, as
-    /// measured by `cargo bench -p maxpool-benches` (see `BENCHMARKS.md`): simd sweeps a row of outputs per tap.
+    /// What `Auto` tries for unit strides, fastest first, as measured by `cargo bench -p maxpool-benches` (see
+    /// `BENCHMARKS.md`): simd's sweeps are then contiguous loads (W3: simd 1.4 ms, lookup 3.2 ms).
     pub const AUTO_PREFERENCE: [Backend; 4] = [
         Backend::Simd,
         Backend::Lookup,
@@ -77,22 +77,33 @@ impl Backend {
         Backend::Block,
     ];
 
-    /// What `Auto` tries when windows do not overlap (stride at least the kernel on both axes): there the lookup
-    /// table's gathers beat simd's strided sweeps on short output rows (W2: 1.6 ms against 3.9 ms) and tie on
-    /// long ones.
-    pub const AUTO_PREFERENCE_DISJOINT: [Backend; 4] = [
+    /// What `Auto` tries for larger strides: the lookup table's gathers beat simd's strided sweeps (W1: lookup
+    /// 5.3 ms, simd 6.2 ms; W2: 1.5 ms against 2.1 ms).
+    pub const AUTO_PREFERENCE_STRIDED: [Backend; 4] = [
         Backend::Lookup,
         Backend::Simd,
         Backend::Naive,
         Backend::Block,
     ];
 
-    /// The preference list `Auto` uses for these parameters.
-    pub fn auto_preference(params: &Params) -> [Backend; 4] {
-        if params.stride[0] >= params.kernel[0] && params.stride[1] >= params.kernel[1] {
-            Self::AUTO_PREFERENCE_DISJOINT
-        } else {
+    /// Output planes with fewer elements than this go to the naive loop: its per-call cost is the lowest, and
+    /// for a handful of windows that is all that counts (W4, 2×2 outputs: naive 63 ns a call through the C
+    /// ABI, lookup 118 ns, simd 153 ns).
+    pub const AUTO_TINY_OUTPUT: usize = 64;
+
+    /// The preference list `Auto` uses for these parameters and, when known, output plane size.
+    pub fn auto_preference(params: &Params, out_plane_len: Option<usize>) -> [Backend; 4] {
+        if out_plane_len.is_some_and(|n| n < Self::AUTO_TINY_OUTPUT) {
+            [
+                Backend::Naive,
+                Backend::Lookup,
+                Backend::Simd,
+                Backend::Block,
+            ]
+        } else if params.stride == [1, 1] {
             Self::AUTO_PREFERENCE
+        } else {
+            Self::AUTO_PREFERENCE_STRIDED
         }
     }
 
@@ -100,6 +111,19 @@ impl Backend {
     /// [`Error::Unsupported`]. `Auto` resolves to the backend named by `MAXPOOL_BACKEND` when it is set (and
     /// not `auto`), else to the first of [`Backend::auto_preference`] that supports the parameters.
     pub fn resolve(self, params: &Params) -> Result<Backend> {
+        self.resolve_for(params, None)
+    }
+
+    /// As [`resolve`](Backend::resolve), for planes of `height × width`: `Auto` then also weighs the plane's
+    /// size (see [`Backend::auto_preference`]). This is what [`Plan::new`] uses.
+    pub fn resolve_sized(self, params: &Params, height: usize, width: usize) -> Result<Backend> {
+        let out = Geometry::new(params, height, width)
+            .map(|g| g.out_plane_len())
+            .ok();
+        self.resolve_for(params, out)
+    }
+
+    fn resolve_for(self, params: &Params, out_plane_len: Option<usize>) -> Result<Backend> {
         match self {
             Backend::Auto => match env_override()? {
                 Some(forced) => forced.resolve(params).map_err(|e| match e {
@@ -111,7 +135,7 @@ impl Backend {
                 }),
                 None => {
                     let mut last = None;
-                    for b in Self::auto_preference(params) {
+                    for b in Self::auto_preference(params, out_plane_len) {
                         match b.resolve(params) {
                             Err(e) if e.kind() == maxpool_core::ErrorKind::Unsupported => {
                                 last = Some(e)
@@ -208,7 +232,7 @@ macro_rules! dispatch {
 impl Plan {
     /// Validates `params` for planes of `height × width`, resolves `backend` and precomputes its state.
     pub fn new(backend: Backend, params: &Params, height: usize, width: usize) -> Result<Plan> {
-        let inner = match backend.resolve(params)? {
+        let inner = match backend.resolve_sized(params, height, width)? {
             Backend::Naive => Inner::Naive(Planned::new(params, height, width)?),
             Backend::Block => Inner::Block(Planned::new(params, height, width)?),
             Backend::Lookup => Inner::Lookup(Planned::new(params, height, width)?),

@@ -41,7 +41,7 @@ fn child(scenario: &str) {
             for p in [overlapping, tiling] {
                 assert_eq!(
                     Backend::Auto.resolve(&p).unwrap(),
-                    Backend::auto_preference(&p)[0]
+                    Backend::auto_preference(&p, None)[0]
                 );
             }
         }

@@ -110,15 +110,12 @@ impl<T: Element, I: FlatIndex> Vectorised for Blocks<'_, '_, T, I> {
                 for (a, blocks_a) in block_row.outer_iter().enumerate() {
                     // Row a of every block in the row: (block, b) is one contiguous run of the plane.
                     let run = blocks_a.as_slice().expect("a row of blocks is contiguous");
-                    for b in 0..kw {
-                        let i0 = I::from_usize(flat_index(r0 + bi * kh + a, c0 + b, width));
-                        let first = a == 0 && b == 0;
-                        // The common block widths get a constant stride, which vectorises.
-                        match kw {
-                            2 => lane::<T, I, 2>(run, b, i0, first, &mut best, &mut index),
-                            3 => lane::<T, I, 3>(run, b, i0, first, &mut best, &mut index),
-                            _ => lane::<T, I, 0>(run, b, i0, first, &mut best, &mut index),
-                        }
+                    let i0 = I::from_usize(flat_index(r0 + bi * kh + a, c0, width));
+                    // The common block widths get constant-size blocks, which unroll and vectorise.
+                    match kw {
+                        2 => row_of_blocks::<T, I, 2>(run, i0, a == 0, &mut best, &mut index),
+                        3 => row_of_blocks::<T, I, 3>(run, i0, a == 0, &mut best, &mut index),
+                        _ => row_of_blocks_any(run, kw, i0, a == 0, &mut best, &mut index),
                     }
                 }
                 out.put_run(
@@ -143,26 +140,58 @@ impl<T: Element, I: FlatIndex> Vectorised for Blocks<'_, '_, T, I> {
     }
 }
 
-/// Merges element `b` of each block of a row of blocks (`run`, blocks `KW` wide, or `run.len() / best.len()`
-/// wide when `KW` is 0) into the running winners; `i0` is the flat index of the first block's element.
+/// Merges row `a` of each block of a row of blocks (`run`: the blocks' rows side by side, `KW` wide) into the
+/// running winners, elements in scan order; `i0` is the flat index of the run's first element and `first` says
+/// that this is the blocks' first row.
 #[inline(always)]
-fn lane<T: Element, I: FlatIndex, const KW: usize>(
+fn row_of_blocks<T: Element, I: FlatIndex, const KW: usize>(
     run: &[T],
-    b: usize,
     i0: I,
     first: bool,
     best: &mut [T],
     index: &mut [I],
 ) {
-    let kw = if KW == 0 { run.len() / best.len() } else { KW };
-    let mut candidate = i0;
-    for (j, (best, index)) in best.iter_mut().zip(index.iter_mut()).enumerate() {
-        let v = run[j * kw + b];
-        if first {
-            (*best, *index) = (v, candidate);
-        } else {
-            merge(best, index, v, candidate);
+    for (j, ((best, index), block)) in best
+        .iter_mut()
+        .zip(index.iter_mut())
+        .zip(run.chunks_exact(KW))
+        .enumerate()
+    {
+        let block: &[T; KW] = block.try_into().expect("chunks_exact gives KW elements");
+        let base = i0.plus(j * KW);
+        for (b, &v) in block.iter().enumerate() {
+            if first && b == 0 {
+                (*best, *index) = (v, base);
+            } else {
+                merge(best, index, v, base.plus(b));
+            }
         }
-        candidate = candidate.plus(kw);
+    }
+}
+
+/// As [`row_of_blocks`], for blocks `kw` wide.
+#[inline(always)]
+fn row_of_blocks_any<T: Element, I: FlatIndex>(
+    run: &[T],
+    kw: usize,
+    i0: I,
+    first: bool,
+    best: &mut [T],
+    index: &mut [I],
+) {
+    for (j, ((best, index), block)) in best
+        .iter_mut()
+        .zip(index.iter_mut())
+        .zip(run.chunks_exact(kw))
+        .enumerate()
+    {
+        let base = i0.plus(j * kw);
+        for (b, &v) in block.iter().enumerate() {
+            if first && b == 0 {
+                (*best, *index) = (v, base);
+            } else {
+                merge(best, index, v, base.plus(b));
+            }
+        }
     }
 }

@@ -68,8 +68,9 @@ impl Backend {
         self.resolve(params).map(|_| ())
     }
 
-    /// What `Auto` tries for unit strides, fastest first, as measured by `cargo bench -p maxpool-benches` (see
-    /// `BENCHMARKS.md`): simd's sweeps are then contiguous loads (W3: simd 1.4 ms, lookup 3.2 ms).
+    /// What `Auto` tries for overlapping windows (stride below the kernel on an axis), fastest first, as measured
+    /// by `cargo bench -p maxpool-benches` (see `BENCHMARKS.md`): simd sweeps a row of outputs per tap (W1: simd
+    /// 4.8 ms, lookup 5.4 ms; W3: 1.6 ms against 3.5 ms).
     pub const AUTO_PREFERENCE: [Backend; 4] = [
         Backend::Simd,
         Backend::Lookup,
@@ -77,9 +78,9 @@ impl Backend {
         Backend::Block,
     ];
 
-    /// What `Auto` tries for larger strides: the lookup table's gathers beat simd's strided sweeps (W1: lookup
-    /// 5.3 ms, simd 6.2 ms; W2: 1.5 ms against 2.1 ms).
-    pub const AUTO_PREFERENCE_STRIDED: [Backend; 4] = [
+    /// What `Auto` tries for windows that do not overlap: the lookup table's gathers beat simd's strided sweeps
+    /// (W2: lookup 1.6 ms, simd 2.2 ms, block 4.6 ms).
+    pub const AUTO_PREFERENCE_DISJOINT: [Backend; 4] = [
         Backend::Lookup,
         Backend::Simd,
         Backend::Naive,
@@ -100,10 +101,10 @@ impl Backend {
                 Backend::Simd,
                 Backend::Block,
             ]
-        } else if params.stride == [1, 1] {
-            Self::AUTO_PREFERENCE
+        } else if params.stride[0] >= params.kernel[0] && params.stride[1] >= params.kernel[1] {
+            Self::AUTO_PREFERENCE_DISJOINT
         } else {
-            Self::AUTO_PREFERENCE_STRIDED
+            Self::AUTO_PREFERENCE
         }
     }
 

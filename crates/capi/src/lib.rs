@@ -285,7 +285,14 @@ unsafe fn forward_once<T: Element>(
 ) -> Status {
     boundary(|| {
         let params = unsafe { params_from(params) }?;
-        let plan = Plan::new(backend_from(backend)?, &params, height, width)?;
+        let backend = backend_from(backend)?;
+        // Sizes whose byte counts overflow are refused before planning, which allocates.
+        byte_len::<T>(
+            planes
+                .checked_mul(height)
+                .and_then(|n| n.checked_mul(width)),
+        )?;
+        let plan = Plan::new(backend, &params, height, width)?;
         unsafe { forward(&plan, input, planes, values, indices, multiplier) }
     })
 }

@@ -145,15 +145,40 @@ fn build(source: &str, link: Link) -> PathBuf {
             cmd.arg(format!("-Wl,-rpath,{libdir}"));
         }
     }
+    if let Some(sanitizers) = std::env::var(SANITIZE_ENV).ok().filter(|s| !s.is_empty()) {
+        cmd.arg(format!("-fsanitize={sanitizers}"))
+            .args(["-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]);
+    }
     succeed(&mut cmd, &format!("compiling c_tests/{source} ({link:?})"));
     exe
 }
 
+/// Builds the C tests with these sanitizers (`-fsanitize=…`, e.g. `address,undefined`); any report fails them.
+const SANITIZE_ENV: &str = "MAXPOOL_C_TESTS_SANITIZE";
+/// Runs the C tests under valgrind memcheck when set; any error, or a leak, fails them.
+const VALGRIND_ENV: &str = "MAXPOOL_C_TESTS_VALGRIND";
+
 /// Runs a test program, returning its standard output; all its output is shown when it fails.
 fn run(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
-    let mut cmd = Command::new(exe);
+    let mut cmd = if std::env::var_os(VALGRIND_ENV).is_some_and(|v| !v.is_empty()) {
+        let mut valgrind = Command::new("valgrind");
+        valgrind
+            .args([
+                "--quiet",
+                "--error-exitcode=99",
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite",
+            ])
+            .arg(exe);
+        valgrind
+    } else {
+        Command::new(exe)
+    };
     // cargo points LD_LIBRARY_PATH at target/; the shared programs must find the installed library by themselves.
     cmd.env_remove("LD_LIBRARY_PATH").args(args);
+    // errors.c asks for an impossible allocation and expects OUT_OF_MEMORY: AddressSanitizer must return NULL
+    // for it as malloc does, not abort.
+    cmd.env("ASAN_OPTIONS", "allocator_may_return_null=1:detect_leaks=1");
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -1,0 +1,33 @@
+"""Writes the seed corpus of both fuzz targets (the byte layout is in fuzz_targets/common.rs):
+padding, ceil mode, dilation, NaN, integer extremes, one-row and one-column planes, and raw refusals."""
+import os
+import struct
+
+def header(kh, kw, sh, sw, dh, dw, pads, ceil, dtype, backend, planes, h, w, raw=False):
+    flags = ceil | (dtype << 1) | (backend << 4) | (0x80 if raw else 0)
+    return bytes([kh - 1 if not raw else kh, kw - 1 if not raw else kw, sh - 1 if not raw else sh,
+                  sw - 1 if not raw else sw, dh - 1 if not raw else dh, dw - 1 if not raw else dw,
+                  *pads, flags, planes, h - 1 if not raw else h, w - 1 if not raw else w])
+
+f32 = lambda *xs: b"".join(struct.pack("<f", x) for x in xs)
+nan = struct.pack("<I", 0x7FC00001)
+seeds = {
+    "padding_ceil": header(3, 3, 2, 2, 1, 1, [1, 1, 1, 1], 1, 0, 0, 2, 7, 9) + f32(-1, -2, -3, -4, -5) * 20,
+    "dilation": header(3, 2, 1, 2, 2, 3, [2, 0, 1, 2], 0, 0, 4, 1, 11, 13) + f32(3, 1, 4, 1, 5, 9, 2, 6) * 30,
+    "nan": header(2, 2, 1, 1, 1, 1, [0, 0, 0, 0], 0, 0, 3, 1, 5, 5) + (nan + f32(1.0, float("inf"))) * 20,
+    "i8_extremes": header(2, 3, 2, 3, 1, 1, [1, 0, 2, 1], 1, 2, 2, 3, 6, 9) + bytes([0x80, 0x7F, 0, 0xFF]) * 50,
+    "i64_extremes": header(3, 3, 1, 1, 1, 1, [2, 2, 2, 2], 0, 7, 1, 1, 4, 4)
+    + struct.pack("<qq", -(2**63), 2**63 - 1) * 10,
+    "one_row": header(1, 3, 1, 1, 1, 1, [0, 0, 1, 1], 0, 0, 4, 2, 1, 17) + f32(5, 4, 3, 2, 1) * 10,
+    "one_column": header(3, 1, 2, 1, 1, 1, [1, 1, 0, 0], 1, 3, 2, 1, 19, 1) + bytes(range(40)),
+    "u8_padding_never_wins": header(3, 3, 3, 3, 1, 1, [2, 2, 2, 2], 1, 3, 2, 1, 8, 8) + bytes(64),
+    "raw_zero_kernel": header(0, 3, 1, 1, 1, 1, [0, 0, 0, 0], 0, 0, 0, 1, 4, 4, raw=True) + f32(1) * 16,
+    "raw_window_in_padding": header(2, 2, 2, 2, 1, 1, [9, 0, 0, 0], 0, 0, 1, 1, 4, 4, raw=True) + f32(1) * 16,
+    "raw_overflow": header(2, 2, 2, 2, 1, 1, [0, 0, 0, 0], 0, 0, 1, 0x41, 200, 200, raw=True),
+    "raw_unknown_backend": header(2, 2, 2, 2, 1, 1, [0, 0, 0, 0], 0, 0, 7, 6, 4, 4, raw=True) + f32(2) * 16,
+}
+for target in ("rust_api", "c_api"):
+    os.makedirs(f"corpus/{target}", exist_ok=True)
+    for name, data in seeds.items():
+        with open(f"corpus/{target}/{name}", "wb") as f:
+            f.write(data)

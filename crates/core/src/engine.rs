@@ -297,8 +297,12 @@ pub struct Planned<K> {
 impl<K: Technique> Planned<K> {
     /// Validates the geometry, checks that the technique supports it, and precomputes the technique's state.
     pub fn new(params: &Params, height: usize, width: usize) -> Result<Self> {
-        let geometry = Geometry::new(params, height, width)?;
-        supports::<K>(params)?;
+        Self::from_geometry(Geometry::new(params, height, width)?)
+    }
+
+    /// As [`Planned::new`], for a geometry already built.
+    pub fn from_geometry(geometry: Geometry) -> Result<Self> {
+        supports::<K>(geometry.params())?;
         let technique = K::plan(&geometry)?;
         Ok(Planned {
             geometry,

@@ -233,11 +233,17 @@ macro_rules! dispatch {
 impl Plan {
     /// Validates `params` for planes of `height × width`, resolves `backend` and precomputes its state.
     pub fn new(backend: Backend, params: &Params, height: usize, width: usize) -> Result<Plan> {
-        let inner = match backend.resolve_sized(params, height, width)? {
-            Backend::Naive => Inner::Naive(Planned::new(params, height, width)?),
-            Backend::Block => Inner::Block(Planned::new(params, height, width)?),
-            Backend::Lookup => Inner::Lookup(Planned::new(params, height, width)?),
-            Backend::Simd => Inner::Simd(Planned::new(params, height, width)?),
+        // The geometry is built once, for Auto's choice and for the plan. Resolution errors come first, as
+        // from `resolve_sized`, then the geometry's own.
+        let geometry = Geometry::new(params, height, width);
+        let out_plane_len = geometry.as_ref().ok().map(Geometry::out_plane_len);
+        let backend = backend.resolve_for(params, out_plane_len)?;
+        let geometry = geometry?;
+        let inner = match backend {
+            Backend::Naive => Inner::Naive(Planned::from_geometry(geometry)?),
+            Backend::Block => Inner::Block(Planned::from_geometry(geometry)?),
+            Backend::Lookup => Inner::Lookup(Planned::from_geometry(geometry)?),
+            Backend::Simd => Inner::Simd(Planned::from_geometry(geometry)?),
             Backend::Auto => unreachable!("resolve returns a concrete backend"),
         };
         Ok(Plan { inner })

@@ -113,9 +113,9 @@ impl<T: Element, I: FlatIndex> Vectorised for Blocks<'_, '_, T, I> {
                     let i0 = I::from_usize(flat_index(r0 + bi * kh + a, c0, width));
                     // The common block widths get constant-size blocks, which unroll and vectorise.
                     match kw {
-                        2 => row_of_blocks::<T, I, 2>(run, i0, a == 0, &mut best, &mut index),
-                        3 => row_of_blocks::<T, I, 3>(run, i0, a == 0, &mut best, &mut index),
-                        _ => row_of_blocks_any(run, kw, i0, a == 0, &mut best, &mut index),
+                        2 => row_of_blocks::<T, I, 2>(run, 2, i0, a == 0, &mut best, &mut index),
+                        3 => row_of_blocks::<T, I, 3>(run, 3, i0, a == 0, &mut best, &mut index),
+                        _ => row_of_blocks::<T, I, 0>(run, kw, i0, a == 0, &mut best, &mut index),
                     }
                 }
                 out.put_run(
@@ -140,38 +140,11 @@ impl<T: Element, I: FlatIndex> Vectorised for Blocks<'_, '_, T, I> {
     }
 }
 
-/// Merges row `a` of each block of a row of blocks (`run`: the blocks' rows side by side, `KW` wide) into the
-/// running winners, elements in scan order; `i0` is the flat index of the run's first element and `first` says
-/// that this is the blocks' first row.
+/// Merges row `a` of each block of a row of blocks (`run`: the blocks' rows side by side, `KW` wide, or `kw`
+/// wide when `KW` is 0) into the running winners, elements in scan order; `i0` is the flat index of the run's
+/// first element and `first` says that this is the blocks' first row. A constant `KW` unrolls and vectorises.
 #[inline(always)]
 fn row_of_blocks<T: Element, I: FlatIndex, const KW: usize>(
-    run: &[T],
-    i0: I,
-    first: bool,
-    best: &mut [T],
-    index: &mut [I],
-) {
-    for (j, ((best, index), block)) in best
-        .iter_mut()
-        .zip(index.iter_mut())
-        .zip(run.chunks_exact(KW))
-        .enumerate()
-    {
-        let block: &[T; KW] = block.try_into().expect("chunks_exact gives KW elements");
-        let base = i0.plus(j * KW);
-        for (b, &v) in block.iter().enumerate() {
-            if first && b == 0 {
-                (*best, *index) = (v, base);
-            } else {
-                merge(best, index, v, base.plus(b));
-            }
-        }
-    }
-}
-
-/// As [`row_of_blocks`], for blocks `kw` wide.
-#[inline(always)]
-fn row_of_blocks_any<T: Element, I: FlatIndex>(
     run: &[T],
     kw: usize,
     i0: I,
@@ -179,6 +152,7 @@ fn row_of_blocks_any<T: Element, I: FlatIndex>(
     best: &mut [T],
     index: &mut [I],
 ) {
+    let kw = if KW == 0 { kw } else { KW };
     for (j, ((best, index), block)) in best
         .iter_mut()
         .zip(index.iter_mut())

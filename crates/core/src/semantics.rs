@@ -179,43 +179,30 @@ pub trait FlatIndex: Copy + Default + Send + Sync + std::fmt::Debug + 'static {
     fn plus(self, n: usize) -> Self;
 }
 
-impl FlatIndex for u32 {
-    #[inline(always)]
-    fn from_usize(i: usize) -> Self {
-        i as u32
-    }
-    #[inline(always)]
-    fn get(self) -> usize {
-        self as usize
-    }
-    #[inline(always)]
-    fn to_i64(self) -> i64 {
-        self as i64
-    }
-    #[inline(always)]
-    fn plus(self, n: usize) -> Self {
-        self.wrapping_add(n as u32)
-    }
+macro_rules! flat_index_type {
+    ($($t:ty),*) => {$(
+        impl FlatIndex for $t {
+            #[inline(always)]
+            fn from_usize(i: usize) -> Self {
+                i as $t
+            }
+            #[inline(always)]
+            fn get(self) -> usize {
+                self as usize
+            }
+            #[inline(always)]
+            fn to_i64(self) -> i64 {
+                self as i64
+            }
+            #[inline(always)]
+            fn plus(self, n: usize) -> Self {
+                self.wrapping_add(n as $t)
+            }
+        }
+    )*};
 }
 
-impl FlatIndex for u64 {
-    #[inline(always)]
-    fn from_usize(i: usize) -> Self {
-        i as u64
-    }
-    #[inline(always)]
-    fn get(self) -> usize {
-        self as usize
-    }
-    #[inline(always)]
-    fn to_i64(self) -> i64 {
-        self as i64
-    }
-    #[inline(always)]
-    fn plus(self, n: usize) -> Self {
-        self.wrapping_add(n as u64)
-    }
-}
+flat_index_type!(u32, u64);
 
 /// Whether every flat index of a plane of `plane_len` elements fits a `u32`.
 pub fn fits_u32(plane_len: usize) -> bool {

@@ -30,6 +30,9 @@ pub struct BenchArgs {
     /// Timed calls per backend; the median is reported.
     #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..))]
     pub runs: u32,
+    /// Also ask for the multiplier, and time writing it once (a fill) for comparison.
+    #[arg(long)]
+    pub multiplier: bool,
 }
 
 pub fn run(args: &BenchArgs) -> Outcome {
@@ -87,17 +90,20 @@ fn bench<T: Element + TryFrom<i16>>(
         buffer(out_len, Some(T::default()))?,
         buffer(out_len, Some(0i64))?,
     );
+    let mut counts = buffer(if args.multiplier { in_len } else { 0 }, Some(0u32))?;
 
     say!(
-        "{} {}, {}; values + indices; {} thread{}; median of {} runs",
+        "{} {}, {}; values + indices{}; {} thread{}; median of {} runs",
         dims(&shape),
         T::DTYPE,
         describe(params),
+        if args.multiplier { " + multiplier" } else { "" },
         num_threads(),
         if num_threads() == 1 { "" } else { "s" },
         args.runs
     );
-    let runnable = plans.iter().filter(|(_, p)| p.is_ok()).count() as u64 + 1;
+    let runnable =
+        plans.iter().filter(|(_, p)| p.is_ok()).count() as u64 + 1 + u64::from(args.multiplier);
     let progress = ProgressBar::new(runnable * u64::from(args.runs + 1));
     progress.set_style(
         ProgressStyle::with_template("{spinner} {msg:>8} [{bar:30}] {pos}/{len}")
@@ -130,11 +136,13 @@ fn bench<T: Element + TryFrom<i16>>(
         let row = match plan {
             Ok(plan) => {
                 let t = time(backend.name(), &mut || {
-                    plan.forward(
-                        black_box(&x),
-                        planes,
-                        Outputs::new(&mut values).with_indices(&mut indices),
-                    )
+                    let outputs = Outputs::new(&mut values).with_indices(&mut indices);
+                    let outputs = if args.multiplier {
+                        outputs.with_multiplier(&mut counts)
+                    } else {
+                        outputs
+                    };
+                    plan.forward(black_box(&x), planes, outputs)
                 })
                 .map_err(|e| fail!("{backend}: {e}"))?;
                 let throughput = bytes as f64 / t.as_secs_f64() / 1e9;
@@ -150,6 +158,16 @@ fn bench<T: Element + TryFrom<i16>>(
         };
         rows.push((backend.name(), row));
     }
+    let fill = if args.multiplier {
+        let t = time("fill", &mut || {
+            black_box(&mut counts).fill(0);
+            Ok(())
+        })
+        .map_err(|e| fail!("{e}"))?;
+        Some(t)
+    } else {
+        None
+    };
     progress.finish_and_clear();
 
     say!(
@@ -170,6 +188,13 @@ fn bench<T: Element + TryFrom<i16>>(
         floor_throughput,
         1.0
     );
+    if let Some(fill) = fill {
+        say!(
+            "writing the multiplier once (a fill of {} bytes): {}",
+            in_len * size_of::<u32>(),
+            format_duration(fill)
+        );
+    }
     match Backend::Auto.resolve_sized(params, h, w) {
         Ok(b) => {
             say!("auto chooses {b}; memcpy moves the same {bytes} bytes (input + values + indices)")

@@ -341,6 +341,7 @@ impl<K: Technique> Pool for Planned<K> {
             return Ok(());
         }
         let threads = threads_for(g, planes);
+        let disjoint = g.params().windows_disjoint();
         if threads <= 1 {
             for (p, (plane, values)) in input
                 .chunks_exact(plane_len)
@@ -353,7 +354,7 @@ impl<K: Technique> Pool for Planned<K> {
                 let multiplier = multiplier
                     .as_deref_mut()
                     .map(|m| &mut m[p * plane_len..(p + 1) * plane_len]);
-                let mut winners = Winners::new(values, indices, zeroed(multiplier));
+                let mut winners = Winners::new(values, indices, zeroed(multiplier), disjoint);
                 self.technique
                     .pool_rows(g, plane, 0..g.out_height(), &mut winners);
             }
@@ -377,7 +378,7 @@ impl<K: Technique> Pool for Planned<K> {
             .with_min_len(planes_per_task)
             .for_each(|(((plane, values), indices), multiplier)| {
                 if row_splits == 1 {
-                    let mut winners = Winners::new(values, indices, zeroed(multiplier));
+                    let mut winners = Winners::new(values, indices, zeroed(multiplier), disjoint);
                     return self
                         .technique
                         .pool_rows(g, plane, 0..g.out_height(), &mut winners);
@@ -391,7 +392,7 @@ impl<K: Technique> Pool for Planned<K> {
                     .enumerate()
                     .for_each(|(k, (values, indices))| {
                         let rows = k * rows_per_task..((k + 1) * rows_per_task).min(g.out_height());
-                        let mut winners = Winners::new(values, indices, None);
+                        let mut winners = Winners::new(values, indices, None, disjoint);
                         self.technique.pool_rows(g, plane, rows, &mut winners);
                     });
             });

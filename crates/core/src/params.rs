@@ -119,4 +119,40 @@ impl Params {
             && self.dilation[0] == 1
             && self.dilation[1] == 1
     }
+
+    /// Whether no input element lies in two windows: on both axes the stride is at least the window's extent,
+    /// `dilation · (kernel − 1) + 1`. Then every multiplier count is 0 or 1.
+    pub const fn windows_disjoint(&self) -> bool {
+        self.stride[0] >= self.extent(0) && self.stride[1] >= self.extent(1)
+    }
+
+    /// How many input positions a window spans on `axis` (0: rows, 1: columns), taps and gaps between them.
+    const fn extent(&self, axis: usize) -> usize {
+        self.dilation[axis]
+            .saturating_mul(self.kernel[axis].saturating_sub(1))
+            .saturating_add(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disjoint_windows_share_no_element() {
+        assert!(Params::new(2).windows_disjoint(), "k2 s2 tiles");
+        assert!(Params::new(2).with_stride(3).windows_disjoint(), "gaps");
+        assert!(
+            !Params::new(3).with_stride(2).windows_disjoint(),
+            "k3 s2 shares a column"
+        );
+        // Dilation 2 spreads a k2 window over 3 positions.
+        assert!(!Params::new(2).with_dilation(2).windows_disjoint());
+        assert!(Params::new(2)
+            .with_dilation(2)
+            .with_stride(3)
+            .windows_disjoint());
+        // Overlap on one axis is enough to share elements.
+        assert!(!Params::new(2).with_stride_hw(2, 1).windows_disjoint());
+    }
 }

@@ -252,26 +252,50 @@ fn separable<T: Element, I: FlatIndex>(
     for (k, &row_window) in g.row_windows()[rows].iter().enumerate() {
         let (interior_best, interior_index) =
             (&mut best[interior.clone()], &mut index[interior.clone()]);
-        for (a, r) in row_window.positions().enumerate() {
+        for r in row_window.positions() {
             let slot = r % slots;
-            let (values, indices) = (
-                &mut row_values[slot * n..(slot + 1) * n],
-                &mut row_indices[slot * n..(slot + 1) * n],
-            );
             if cached[slot] != r {
                 let row = &plane[r * width..(r + 1) * width];
+                let (values, indices) = (
+                    &mut row_values[slot * n..(slot + 1) * n],
+                    &mut row_indices[slot * n..(slot + 1) * n],
+                );
                 sweep_row(row, r * width, true, taps, start, values, indices);
                 cached[slot] = r;
             }
-            if a == 0 {
-                interior_best.copy_from_slice(values);
-                interior_index.copy_from_slice(indices);
-            } else {
+        }
+        let (values, indices) = (&*row_values, &*row_indices);
+        let cached_row = |r: usize| {
+            let slot = r % slots;
+            (
+                &values[slot * n..(slot + 1) * n],
+                &indices[slot * n..(slot + 1) * n],
+            )
+        };
+        if row_window.taps == 3 {
+            // The common three rows: merged in registers, one pass.
+            let [(v0, i0), (v1, i1), (v2, i2)] =
+                [0, 1, 2].map(|a| cached_row(row_window.start + a));
+            for j in 0..n {
+                let (mut v, mut i) = (v0[j], i0[j]);
+                merge(&mut v, &mut i, v1[j], i1[j]);
+                merge(&mut v, &mut i, v2[j], i2[j]);
+                interior_best[j] = v;
+                interior_index[j] = i;
+            }
+        } else {
+            for (a, r) in row_window.positions().enumerate() {
+                let (values, indices) = cached_row(r);
+                if a == 0 {
+                    interior_best.copy_from_slice(values);
+                    interior_index.copy_from_slice(indices);
+                    continue;
+                }
                 for (((b, i), &v), &c) in interior_best
                     .iter_mut()
                     .zip(interior_index.iter_mut())
-                    .zip(&*values)
-                    .zip(&*indices)
+                    .zip(values)
+                    .zip(indices)
                 {
                     merge(b, i, v, c);
                 }
@@ -299,6 +323,16 @@ fn sweep_row<T: Element, I: FlatIndex>(
     best: &mut [T],
     index: &mut [I],
 ) {
+    // Three-wide windows at stride 1 or 2, the common ones, merge the row's taps in registers, one pass.
+    match (kw, sw, first) {
+        (3, 1, true) => {
+            return row_taps::<T, I, 3, 1, true>(row, row_index, dw, start, best, index)
+        }
+        (3, 1, false) => {
+            return row_taps::<T, I, 3, 1, false>(row, row_index, dw, start, best, index)
+        }
+        _ => {}
+    }
     let n = best.len();
     for b in 0..kw {
         let c0 = start + b * dw;
@@ -310,6 +344,37 @@ fn sweep_row<T: Element, I: FlatIndex>(
         } else {
             sweep(src, sw, row_index + c0, best, index, merge);
         }
+    }
+}
+
+/// [`sweep_row`] for `KW` taps at stride `S`: one pass along the row, each output's running winner kept in
+/// registers while its `KW` taps are merged, then stored once (assigned from the first tap when `FIRST`).
+#[inline(always)]
+fn row_taps<T: Element, I: FlatIndex, const KW: usize, const S: usize, const FIRST: bool>(
+    row: &[T],
+    row_index: usize,
+    dw: usize,
+    start: usize,
+    best: &mut [T],
+    index: &mut [I],
+) {
+    let n = best.len();
+    let index = &mut index[..n];
+    let src = &row[start..start + (n - 1) * S + (KW - 1) * dw + 1];
+    let mut candidate = I::from_usize(row_index + start);
+    for k in 0..n {
+        let at = k * S;
+        let (mut v, mut i) = if FIRST {
+            (src[at], candidate)
+        } else {
+            (best[k], index[k])
+        };
+        for b in usize::from(FIRST)..KW {
+            merge(&mut v, &mut i, src[at + b * dw], candidate.plus(b * dw));
+        }
+        best[k] = v;
+        index[k] = i;
+        candidate = candidate.plus(S);
     }
 }
 

@@ -6,8 +6,10 @@
 //! contract exactly. Outputs whose windows are cut by the input's edge (padding) are scanned clipped, one by one.
 //! Any stride, padding, dilation and ceil mode; threads come from the engine.
 //!
-//! When windows overlap enough in rows (k3 s1), the sweeps are separable: each input row's sweeps are done once
-//! and their row winners kept while windows reach the row, then merged row by row.
+//! When windows overlap in rows (k3 s1, k3 s2), the passes are separable: each input row's taps are swept once
+//! and its row winners kept while windows reach the row, then merged row by row. Three-wide windows get row
+//! passes that keep each window's winner in registers ([`row_taps`]; at stride 2 the row is first split into
+//! even and odd columns, [`row_taps_s2`]), over whole vectors of windows where the storage allows.
 
 use std::ops::Range;
 
@@ -64,19 +66,25 @@ impl Technique for VectorisedRows {
     }
 }
 
+/// Separable passes work on whole vectors of this many lanes (one AVX-512 vector of f32 and u32 indices), so that
+/// no scalar remainder loop runs.
+const LANES: usize = 16;
+
 /// Working storage of at most this many elements (the output row, and the cached row winners) stays on the stack.
 const STACK: usize = 512;
 
 impl VectorisedRows {
-    /// Cached row winners, in rows of the interior's width: one per kernel row when the two passes of
-    /// [`separable`] sweep less than [`kernel`] (an output row costs `stride · kw` new row sweeps and `kh` merges
-    /// instead of `kh · kw` sweeps: k3 s1 yes, k3 s2 and k2 s1 no) and rows are not dilated; else none.
+    /// Cached row winners: one per kernel row when [`separable`] does less work than [`kernel`], else none.
+    /// Rows must not be dilated. Separable passes cost an output row `stride · kw` new row sweeps and `kh` merges
+    /// instead of `kh · kw` sweeps (k3 s1 yes, k2 s1 no); three-wide windows at column stride 2 (k3 s2) have
+    /// their own row pass ([`row_taps_s2`]), cheap enough whenever rows overlap.
     fn cached_rows(g: &Geometry) -> usize {
         let p = g.params();
         let [(kh, kw), (sh, dh)] = [(p.kernel[0], p.kernel[1]), (p.stride[0], p.dilation[0])];
         let separable_sweeps = sh.saturating_mul(kw).saturating_add(kh);
-        if dh == 1 && separable_sweeps < kh.saturating_mul(kw) {
-            p.kernel[0]
+        let cheaper = separable_sweeps < kh.saturating_mul(kw) || (strided_three(p) && sh < kh);
+        if dh == 1 && cheaper {
+            kh
         } else {
             0
         }
@@ -91,12 +99,28 @@ impl VectorisedRows {
     ) {
         let ow = g.out_width();
         let interior = self.interior.0..self.interior.1;
-        let len = Self::cached_rows(g)
-            .saturating_mul(interior.len())
-            .saturating_add(ow);
+        let slots = if interior.is_empty() {
+            0
+        } else {
+            Self::cached_rows(g)
+        };
+        // Separable passes work on whole vectors of interior windows: `padded` lanes, the last ones unused.
+        let padded = interior.len().next_multiple_of(LANES);
+        let (row_len, cached) = if slots == 0 {
+            (ow, 0)
+        } else {
+            (ow.max(interior.start + padded), slots * padded)
+        };
+        let split = if slots > 0 && strided_three(g.params()) {
+            2 * padded + 1
+        } else {
+            0
+        };
+        let (len, index_len) = (row_len + cached + split, row_len + cached);
         let run = |values: &mut [T], indices: &mut [I]| {
-            let (best, row_values) = values.split_at_mut(ow);
-            let (index, row_indices) = indices.split_at_mut(ow);
+            let (best, rest) = values.split_at_mut(row_len);
+            let (row_values, split) = rest.split_at_mut(cached);
+            let (index, row_indices) = indices[..index_len].split_at_mut(row_len);
             self.simd.run(Rows {
                 g,
                 plane,
@@ -107,6 +131,7 @@ impl VectorisedRows {
                 index,
                 row_values,
                 row_indices,
+                split,
             })
         };
         // Stack arrays are zeroed on every call, so short rows get short ones.
@@ -118,6 +143,11 @@ impl VectorisedRows {
             run(&mut vec![T::default(); len], &mut vec![I::default(); len]);
         }
     }
+}
+
+/// Three-wide windows at column stride 2 without column dilation (k3 s2), which [`row_taps_s2`] sweeps.
+fn strided_three(p: &Params) -> bool {
+    (p.kernel[1], p.stride[1], p.dilation[1]) == (3, 2, 1)
 }
 
 /// Runs `run` on `len` elements of working storage in stack arrays of `N`.
@@ -142,6 +172,8 @@ struct Rows<'a, 'w, T, I> {
     index: &'a mut [I],
     row_values: &'a mut [T],
     row_indices: &'a mut [I],
+    /// Room for a row split into even and odd columns (k3 s2 only).
+    split: &'a mut [T],
 }
 
 impl<T: Element, I: FlatIndex> Vectorised for Rows<'_, '_, T, I> {
@@ -149,29 +181,20 @@ impl<T: Element, I: FlatIndex> Vectorised for Rows<'_, '_, T, I> {
 
     #[inline(always)]
     fn run(self) {
-        let Rows {
-            g,
-            plane,
-            rows,
-            interior,
-            out,
-            best,
-            index,
-            row_values,
-            row_indices,
-        } = self;
-        if row_values.is_empty() {
-            kernel(g, plane, rows, interior, out, best, index)
-        } else {
-            separable(
+        if self.row_values.is_empty() {
+            let Rows {
                 g,
                 plane,
                 rows,
                 interior,
                 out,
-                (best, index),
-                (row_values, row_indices),
-            )
+                best,
+                index,
+                ..
+            } = self;
+            kernel(g, plane, rows, interior, out, best, index)
+        } else {
+            separable(self)
         }
     }
 }
@@ -225,42 +248,65 @@ fn kernel<T: Element, I: FlatIndex>(
 }
 
 /// As [`kernel`], in two passes when windows overlap in rows: for each input row, the winner of each
-/// window's taps in that row, found once and kept in `cached` while windows still reach the row; then for each
-/// output row, its rows' winners merged in scan order. The first maximum of the first row holding one wins, as
-/// in a row-major scan, so the result is the same; each input row is swept once instead of once per window row.
+/// window's taps in that row, found once and kept in `row_values` and `row_indices` while windows still reach
+/// the row; then for each output row, its rows' winners merged in scan order. The first maximum of the first row
+/// holding one wins, as in a row-major scan, so the result is the same; each input row is swept once instead of
+/// once per window row. Rows of interior windows are worked on in whole vectors, `padded` lanes: `best` and
+/// `index` have room for them, and lanes past the interior hold leftovers that are never output.
 #[inline(always)]
-fn separable<T: Element, I: FlatIndex>(
-    g: &Geometry,
-    plane: &[T],
-    rows: Range<usize>,
-    interior: Range<usize>,
-    out: &mut Winners<'_, T>,
-    (best, index): (&mut [T], &mut [I]),
-    (row_values, row_indices): (&mut [T], &mut [I]),
-) {
+fn separable<T: Element, I: FlatIndex>(work: Rows<'_, '_, T, I>) {
+    let Rows {
+        g,
+        plane,
+        rows,
+        interior,
+        out,
+        best,
+        index,
+        row_values,
+        row_indices,
+        split,
+    } = work;
     let width = g.width();
     let p = g.params();
     let (kw, sw, dw, pad_left) = (p.kernel[1], p.stride[1], p.dilation[1], p.padding.left);
     let cols = g.col_windows();
     let ow = cols.len();
     let n = interior.len();
+    let padded = n.next_multiple_of(LANES);
     // Interior windows start inside the input, so their first column is never negative.
     let (taps, start) = ((kw, sw, dw), interior.start * sw - pad_left);
     // Consecutive rows (the row dilation is 1) land in distinct slots.
-    let slots = row_values.len() / n;
+    let slots = row_values.len() / padded;
     let mut cached = vec![usize::MAX; slots];
+    let lanes = interior.start..interior.start + padded;
     for (k, &row_window) in g.row_windows()[rows].iter().enumerate() {
-        let (interior_best, interior_index) =
-            (&mut best[interior.clone()], &mut index[interior.clone()]);
         for r in row_window.positions() {
             let slot = r % slots;
             if cached[slot] != r {
                 let row = &plane[r * width..(r + 1) * width];
                 let (values, indices) = (
-                    &mut row_values[slot * n..(slot + 1) * n],
-                    &mut row_indices[slot * n..(slot + 1) * n],
+                    &mut row_values[slot * padded..(slot + 1) * padded],
+                    &mut row_indices[slot * padded..(slot + 1) * padded],
                 );
-                sweep_row(row, r * width, true, taps, start, values, indices);
+                if split.is_empty() {
+                    sweep_row(
+                        row,
+                        r * width,
+                        taps,
+                        start,
+                        &mut values[..n],
+                        &mut indices[..n],
+                    );
+                } else {
+                    row_taps_s2(
+                        &row[start..start + 2 * n + 1],
+                        r * width + start,
+                        split,
+                        values,
+                        indices,
+                    );
+                }
                 cached[slot] = r;
             }
         }
@@ -268,32 +314,38 @@ fn separable<T: Element, I: FlatIndex>(
         let cached_row = |r: usize| {
             let slot = r % slots;
             (
-                &values[slot * n..(slot + 1) * n],
-                &indices[slot * n..(slot + 1) * n],
+                &values[slot * padded..(slot + 1) * padded],
+                &indices[slot * padded..(slot + 1) * padded],
             )
         };
+        let (lanes_best, lanes_index) = (&mut best[lanes.clone()], &mut index[lanes.clone()]);
         if row_window.taps == 3 {
             // The common three rows: merged in registers, one pass.
             let [(v0, i0), (v1, i1), (v2, i2)] =
                 [0, 1, 2].map(|a| cached_row(row_window.start + a));
-            for j in 0..n {
+            // Every slice exactly `padded` long, so that the loop needs no bounds checks (which would cost it a
+            // scalar tail).
+            let (v0, v1, v2) = (&v0[..padded], &v1[..padded], &v2[..padded]);
+            let (i0, i1, i2) = (&i0[..padded], &i1[..padded], &i2[..padded]);
+            let (lanes_best, lanes_index) = (&mut lanes_best[..padded], &mut lanes_index[..padded]);
+            for j in 0..padded {
                 let (mut v, mut i) = (v0[j], i0[j]);
                 merge(&mut v, &mut i, v1[j], i1[j]);
                 merge(&mut v, &mut i, v2[j], i2[j]);
-                interior_best[j] = v;
-                interior_index[j] = i;
+                lanes_best[j] = v;
+                lanes_index[j] = i;
             }
         } else {
             for (a, r) in row_window.positions().enumerate() {
                 let (values, indices) = cached_row(r);
                 if a == 0 {
-                    interior_best.copy_from_slice(values);
-                    interior_index.copy_from_slice(indices);
+                    lanes_best.copy_from_slice(values);
+                    lanes_index.copy_from_slice(indices);
                     continue;
                 }
-                for (((b, i), &v), &c) in interior_best
+                for (((b, i), &v), &c) in lanes_best
                     .iter_mut()
-                    .zip(interior_index.iter_mut())
+                    .zip(lanes_index.iter_mut())
                     .zip(values)
                     .zip(indices)
                 {
@@ -301,43 +353,68 @@ fn separable<T: Element, I: FlatIndex>(
                 }
             }
         }
+        // The edge windows, after the lanes: they overwrite the leftovers past the interior.
         for j in (0..interior.start).chain(interior.end..ow) {
             let (v, i) = window_argmax(plane, width, row_window, cols[j]);
             best[j] = v;
             index[j] = I::from_usize(i);
         }
-        out.put_run(k * ow, best, index);
+        out.put_run(k * ow, &best[..ow], &index[..ow]);
     }
 }
 
-/// Input row `row`'s taps of every interior window, `kw` sweeps along the row, merged into `best` and `index`
-/// (assigned by the first tap when `first`). `start` is the first interior window's first column, and `row_index`
-/// the flat index of the row's first element.
+/// The row pass of three-wide windows at stride 2 (k3 s2): `src` (the row from the first window's first
+/// column, `2n + 1` elements for `n` windows) is split into its even and odd columns in one loop that uses
+/// every element it loads (so it vectorises without a scalar tail), then each window's taps, (even `k`,
+/// odd `k`, even `k + 1`), are merged in registers at unit stride, for all of `values.len()` lanes (a whole
+/// number of vectors; those past `n` are leftovers). `first` is the flat index of `src[0]`; `split` has room
+/// for `2 · values.len() + 1` elements.
+#[inline(always)]
+fn row_taps_s2<T: Element, I: FlatIndex>(
+    src: &[T],
+    first: usize,
+    split: &mut [T],
+    values: &mut [T],
+    indices: &mut [I],
+) {
+    let (n, lanes) = (src.len() / 2, values.len());
+    let (even, odd) = split.split_at_mut(lanes + 1);
+    for ((pair, e), o) in src.chunks_exact(2).zip(&mut *even).zip(&mut *odd) {
+        (*e, *o) = (pair[0], pair[1]);
+    }
+    even[n] = src[2 * n];
+    let (even, odd, indices) = (&even[..lanes + 1], &odd[..lanes], &mut indices[..lanes]);
+    let first = I::from_usize(first);
+    for k in 0..lanes {
+        let candidate = first.plus(2 * k);
+        let (mut v, mut i) = (even[k], candidate);
+        merge(&mut v, &mut i, odd[k], candidate.plus(1));
+        merge(&mut v, &mut i, even[k + 1], candidate.plus(2));
+        values[k] = v;
+        indices[k] = i;
+    }
+}
+
+/// The winner of input row `row`'s taps in every interior window, into `best` and `index`: one register pass for
+/// k3 s1 ([`row_taps`]), else `kw` sweeps along the row. `start` is the first interior window's first column,
+/// and `row_index` the flat index of the row's first element.
 #[inline(always)]
 fn sweep_row<T: Element, I: FlatIndex>(
     row: &[T],
     row_index: usize,
-    first: bool,
     (kw, sw, dw): (usize, usize, usize),
     start: usize,
     best: &mut [T],
     index: &mut [I],
 ) {
-    // Three-wide windows at stride 1 or 2, the common ones, merge the row's taps in registers, one pass.
-    match (kw, sw, first) {
-        (3, 1, true) => {
-            return row_taps::<T, I, 3, 1, true>(row, row_index, dw, start, best, index)
-        }
-        (3, 1, false) => {
-            return row_taps::<T, I, 3, 1, false>(row, row_index, dw, start, best, index)
-        }
-        _ => {}
-    }
     let n = best.len();
+    if (kw, sw, dw) == (3, 1, 1) {
+        return row_taps::<T, I, 3>(&row[start..start + n + 2], row_index + start, best, index);
+    }
     for b in 0..kw {
         let c0 = start + b * dw;
         let src = &row[c0..c0 + (n - 1) * sw + 1];
-        if first && b == 0 {
+        if b == 0 {
             sweep(src, sw, row_index + c0, best, index, |b, i, v, c| {
                 (*b, *i) = (v, c)
             });
@@ -347,34 +424,30 @@ fn sweep_row<T: Element, I: FlatIndex>(
     }
 }
 
-/// [`sweep_row`] for `KW` taps at stride `S`: one pass along the row, each output's running winner kept in
-/// registers while its `KW` taps are merged, then stored once (assigned from the first tap when `FIRST`).
+/// [`sweep_row`] for the first row of `KW`-wide windows at stride 1 without dilation: one pass along the row,
+/// each output's running winner kept in registers while its taps are merged, then stored once. `src` holds
+/// the row from the first window's first column, `first` its flat index.
 #[inline(always)]
-fn row_taps<T: Element, I: FlatIndex, const KW: usize, const S: usize, const FIRST: bool>(
-    row: &[T],
-    row_index: usize,
-    dw: usize,
-    start: usize,
-    best: &mut [T],
-    index: &mut [I],
+fn row_taps<T: Element, I: FlatIndex, const KW: usize>(
+    src: &[T],
+    first: usize,
+    values: &mut [T],
+    indices: &mut [I],
 ) {
-    let n = best.len();
-    let index = &mut index[..n];
-    let src = &row[start..start + (n - 1) * S + (KW - 1) * dw + 1];
-    let mut candidate = I::from_usize(row_index + start);
-    for k in 0..n {
-        let at = k * S;
-        let (mut v, mut i) = if FIRST {
-            (src[at], candidate)
-        } else {
-            (best[k], index[k])
-        };
-        for b in usize::from(FIRST)..KW {
-            merge(&mut v, &mut i, src[at + b * dw], candidate.plus(b * dw));
+    let first = I::from_usize(first);
+    // `windows` and `zip` rather than indexing: no bounds checks, so no scalar tail beyond the remainder.
+    for (k, ((taps, value), index)) in src
+        .windows(KW)
+        .zip(values.iter_mut())
+        .zip(indices.iter_mut())
+        .enumerate()
+    {
+        let candidate = first.plus(k);
+        let (mut v, mut i) = (taps[0], candidate);
+        for (b, &tap) in taps.iter().enumerate().skip(1) {
+            merge(&mut v, &mut i, tap, candidate.plus(b));
         }
-        best[k] = v;
-        index[k] = i;
-        candidate = candidate.plus(S);
+        (*value, *index) = (v, i);
     }
 }
 

@@ -8,8 +8,8 @@
 //!
 //! When windows overlap in rows (k3 s1, k3 s2), the passes are separable: each input row's taps are swept once
 //! and its row winners kept while windows reach the row, then merged row by row. Three-wide windows get row
-//! passes that keep each window's winner in registers ([`row_taps`]; at stride 2 the row is first split into
-//! even and odd columns, [`row_taps_s2`]), over whole vectors of windows where the storage allows.
+//! passes that keep each window's winner in registers (at stride 2 the row is first split into
+//! even and odd columns), over whole vectors of windows where the storage allows.
 
 use std::ops::Range;
 

@@ -77,7 +77,8 @@ impl VectorisedRows {
     /// Cached row winners: one per kernel row when [`separable`] does less work than [`kernel`], else none.
     /// Rows must not be dilated. Separable passes cost an output row `stride · kw` new row sweeps and `kh` merges
     /// instead of `kh · kw` sweeps (k3 s1 yes, k2 s1 no); three-wide windows at column stride 2 (k3 s2) have
-    /// their own row pass ([`row_taps_s2`]), cheap enough whenever rows overlap.
+    /// their own row pass ([`row_taps_s2`]), cheap enough whenever rows overlap (for k2 s2 it measured slower
+    /// than the direct sweeps).
     fn cached_rows(g: &Geometry) -> usize {
         let p = g.params();
         let [(kh, kw), (sh, dh)] = [(p.kernel[0], p.kernel[1]), (p.stride[0], p.dilation[0])];
@@ -299,13 +300,8 @@ fn separable<T: Element, I: FlatIndex>(work: Rows<'_, '_, T, I>) {
                         &mut indices[..n],
                     );
                 } else {
-                    row_taps_s2(
-                        &row[start..start + 2 * n + 1],
-                        r * width + start,
-                        split,
-                        values,
-                        indices,
-                    );
+                    let src = &row[start..start + 2 * n + 1];
+                    row_taps_s2(src, r * width + start, split, values, indices);
                 }
                 cached[slot] = r;
             }
@@ -320,21 +316,14 @@ fn separable<T: Element, I: FlatIndex>(work: Rows<'_, '_, T, I>) {
         };
         let (lanes_best, lanes_index) = (&mut best[lanes.clone()], &mut index[lanes.clone()]);
         if row_window.taps == 3 {
-            // The common three rows: merged in registers, one pass.
-            let [(v0, i0), (v1, i1), (v2, i2)] =
-                [0, 1, 2].map(|a| cached_row(row_window.start + a));
-            // Every slice exactly `padded` long, so that the loop needs no bounds checks (which would cost it a
-            // scalar tail).
-            let (v0, v1, v2) = (&v0[..padded], &v1[..padded], &v2[..padded]);
-            let (i0, i1, i2) = (&i0[..padded], &i1[..padded], &i2[..padded]);
-            let (lanes_best, lanes_index) = (&mut lanes_best[..padded], &mut lanes_index[..padded]);
-            for j in 0..padded {
-                let (mut v, mut i) = (v0[j], i0[j]);
-                merge(&mut v, &mut i, v1[j], i1[j]);
-                merge(&mut v, &mut i, v2[j], i2[j]);
-                lanes_best[j] = v;
-                lanes_index[j] = i;
-            }
+            // Three rows, or two (windows cut by padding): merged in registers, one pass.
+            let r = row_window.start;
+            let rows = [cached_row(r), cached_row(r + 1), cached_row(r + 2)];
+            merge_rows(rows, &mut lanes_best[..padded], &mut lanes_index[..padded]);
+        } else if row_window.taps == 2 {
+            let r = row_window.start;
+            let rows = [cached_row(r), cached_row(r + 1)];
+            merge_rows(rows, &mut lanes_best[..padded], &mut lanes_index[..padded]);
         } else {
             for (a, r) in row_window.positions().enumerate() {
                 let (values, indices) = cached_row(r);
@@ -363,11 +352,38 @@ fn separable<T: Element, I: FlatIndex>(work: Rows<'_, '_, T, I>) {
     }
 }
 
+/// Merges `R` rows of row winners (values, indices), in order, into `best` and `index`, each output's winner
+/// kept in registers. Every slice is cut to exactly `best.len()`, so the loop needs no bounds checks (which
+/// would cost it a scalar tail).
+#[inline(always)]
+fn merge_rows<T: Element, I: FlatIndex, const R: usize>(
+    rows: [(&[T], &[I]); R],
+    best: &mut [T],
+    index: &mut [I],
+) {
+    let n = best.len();
+    let index = &mut index[..n];
+    // Cut here, not in a closure: the lengths must be visible where the loop is compiled.
+    let last = rows[R - 1];
+    let (v0, i0) = (&rows[0].0[..n], &rows[0].1[..n]);
+    let (v1, i1) = (&rows[1].0[..n], &rows[1].1[..n]);
+    let (v2, i2) = (&last.0[..n], &last.1[..n]);
+    for j in 0..n {
+        let (mut v, mut i) = (v0[j], i0[j]);
+        merge(&mut v, &mut i, v1[j], i1[j]);
+        if R == 3 {
+            merge(&mut v, &mut i, v2[j], i2[j]);
+        }
+        best[j] = v;
+        index[j] = i;
+    }
+}
+
 /// The row pass of three-wide windows at stride 2 (k3 s2): `src` (the row from the first window's first
-/// column, `2n + 1` elements for `n` windows) is split into its even and odd columns in one loop that uses
-/// every element it loads (so it vectorises without a scalar tail), then each window's taps, (even `k`,
-/// odd `k`, even `k + 1`), are merged in registers at unit stride, for all of `values.len()` lanes (a whole
-/// number of vectors; those past `n` are leftovers). `first` is the flat index of `src[0]`; `split` has room
+/// column, `2n + 1` elements for `n` windows) is split into its even and odd columns in one loop that uses every
+/// element it loads (so it vectorises without a scalar tail), then each window's taps, (even `k`, odd `k`, even
+/// `k + 1`), are merged in registers at unit stride, for all of `values.len()` lanes (a whole number of
+/// vectors; those past `n` are leftovers). `first` is the flat index of `src[0]`; `split` has room
 /// for `2 · values.len() + 1` elements.
 #[inline(always)]
 fn row_taps_s2<T: Element, I: FlatIndex>(

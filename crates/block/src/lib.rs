@@ -128,11 +128,14 @@ impl<T: Element, I: FlatIndex> Vectorised for Blocks<'_, '_, T, I> {
 
         // The ragged edge: windows clipped by the input's border.
         for i in rows.clone() {
-            let whole_row = full_rows.contains(&i);
-            for (j, &col) in col_windows.iter().enumerate() {
-                if whole_row && full_cols.contains(&j) {
-                    continue;
-                }
+            // Rows of whole blocks have ragged windows only at their two ends.
+            let ragged = if full_rows.contains(&i) && !full_cols.is_empty() {
+                (0..full_cols.start).chain(full_cols.end..out_width)
+            } else {
+                (0..out_width).chain(0..0)
+            };
+            for j in ragged {
+                let col = col_windows[j];
                 let (value, index) = window_argmax(plane, width, row_windows[i], col);
                 out.put(position(i, j), value, index);
             }

@@ -69,8 +69,8 @@ impl Backend {
     }
 
     /// What `Auto` tries for overlapping windows (stride below the kernel on an axis), fastest first, as measured
-    /// by `cargo bench -p maxpool-benches` (see `BENCHMARKS.md`): simd sweeps a row of outputs per tap (W1: simd
-    /// 4.8 ms, lookup 5.4 ms; W3: 1.6 ms against 3.5 ms).
+    /// by `cargo bench -p maxpool-benches` (see `BENCHMARKS.md`): simd's row passes (W1: simd 3.9 ms, lookup
+    /// 5.1 ms; W3: 0.93 ms against 3.3 ms).
     pub const AUTO_PREFERENCE: [Backend; 4] = [
         Backend::Simd,
         Backend::Lookup,
@@ -78,13 +78,14 @@ impl Backend {
         Backend::Block,
     ];
 
-    /// What `Auto` tries for windows that do not overlap: the lookup table's gathers beat simd's strided sweeps
-    /// (W2: lookup 1.6 ms, simd 2.2 ms, block 4.6 ms).
+    /// What `Auto` tries for windows that do not overlap: blocks when windows tile the input, else the lookup
+    /// table's gathers, which beat simd's strided sweeps (W2: block 1.55 ms, lookup 1.60 ms, simd 2.26 ms; at
+    /// 2 threads 0.86, 0.90 and 1.23 ms).
     pub const AUTO_PREFERENCE_DISJOINT: [Backend; 4] = [
+        Backend::Block,
         Backend::Lookup,
         Backend::Simd,
         Backend::Naive,
-        Backend::Block,
     ];
 
     /// Output planes with fewer elements than this go to the naive loop: its per-call cost is the lowest, and

@@ -389,8 +389,8 @@ fn merge_rows<T: Element, I: FlatIndex, const R: usize>(
 /// column, `2n + 1` elements for `n` windows) is split into its even and odd columns in one loop that uses every
 /// element it loads (so it vectorises without a scalar tail), then each window's taps, (even `k`, odd `k`, even
 /// `k + 1`), are merged in registers at unit stride, for all of `values.len()` lanes (a whole number of
-/// vectors; those past `n` are leftovers). `first` is the flat index of `src[0]`; `split` has room
-/// for `2 · values.len() + 1` elements.
+/// vectors; those past `n` are leftovers). `first` is the flat index of `src[0]`; `split` has room for
+/// `2 · values.len() + 1` elements.
 #[inline(always)]
 fn row_taps_s2<T: Element, I: FlatIndex>(
     src: &[T],
@@ -418,8 +418,8 @@ fn row_taps_s2<T: Element, I: FlatIndex>(
 }
 
 /// The winner of input row `row`'s taps in every interior window, into `best` and `index`: one register pass for
-/// k3 s1 ([`row_taps`], when `row_taps_allowed`), else `kw` sweeps along the row. `start` is the first interior window's first column,
-/// and `row_index` the flat index of the row's first element.
+/// k3 s1 ([`row_taps`], when `row_taps_allowed`), else `kw` sweeps along the row. `start` is the first interior
+/// window's first column, and `row_index` the flat index of the row's first element.
 #[inline(always)]
 fn sweep_row<T: Element, I: FlatIndex>(
     row: &[T],

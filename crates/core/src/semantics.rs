@@ -220,15 +220,6 @@ pub fn flat_index(row: usize, col: usize, width: usize) -> usize {
     row * width + col
 }
 
-/// The winner among `candidates`, `(value, index)` pairs in scan order: the first one that no later one
-/// [`beats`]. `None` when there are no candidates.
-#[inline]
-pub fn argmax<T: Element>(candidates: impl IntoIterator<Item = (T, usize)>) -> Option<(T, usize)> {
-    let mut candidates = candidates.into_iter();
-    let first = candidates.next()?;
-    Some(candidates.fold(first, |best, c| if beats(c.0, best.0) { c } else { best }))
-}
-
 /// The winner of one window of a row-major plane `width` wide, scanned rows then columns: the winning value and
 /// its [`flat_index`].
 #[inline]

@@ -13,7 +13,7 @@
 
 use std::ops::Range;
 
-use maxpool_core::semantics::{fits_u32, merge, window_argmax, FlatIndex};
+use maxpool_core::semantics::{fits_u32, merge, window_argmax, FlatIndex, Window};
 use maxpool_core::{Element, Geometry, Params, Result, Simd, Technique, Vectorised, Winners};
 
 /// Vectorised sweeps of window taps over output rows.
@@ -243,11 +243,15 @@ fn kernel<T: Element, I: FlatIndex>(
                 }
             }
         }
-        for j in (0..interior.start).chain(interior.end..ow) {
-            let (v, i) = window_argmax(plane, width, row_window, cols[j]);
-            best[j] = v;
-            index[j] = I::from_usize(i);
-        }
+        edge_windows(
+            plane,
+            width,
+            row_window,
+            cols,
+            interior.clone(),
+            best,
+            index,
+        );
         out.put_run(k * ow, best, index);
     }
 }
@@ -349,12 +353,35 @@ fn separable<T: Element, I: FlatIndex>(work: Rows<'_, '_, T, I>) {
             }
         }
         // The edge windows, after the lanes: they overwrite the leftovers past the interior.
-        for j in (0..interior.start).chain(interior.end..ow) {
-            let (v, i) = window_argmax(plane, width, row_window, cols[j]);
-            best[j] = v;
-            index[j] = I::from_usize(i);
-        }
+        edge_windows(
+            plane,
+            width,
+            row_window,
+            cols,
+            interior.clone(),
+            best,
+            index,
+        );
         out.put_run(k * ow, &best[..ow], &index[..ow]);
+    }
+}
+
+/// The winners of one output row's windows outside `interior` (the columns `cols` whose windows padding cuts),
+/// scanned one by one, into `best` and `index`.
+#[inline(always)]
+fn edge_windows<T: Element, I: FlatIndex>(
+    plane: &[T],
+    width: usize,
+    row_window: Window,
+    cols: &[Window],
+    interior: Range<usize>,
+    best: &mut [T],
+    index: &mut [I],
+) {
+    for j in (0..interior.start).chain(interior.end..cols.len()) {
+        let (v, i) = window_argmax(plane, width, row_window, cols[j]);
+        best[j] = v;
+        index[j] = I::from_usize(i);
     }
 }
 
@@ -447,7 +474,7 @@ fn sweep_row<T: Element, I: FlatIndex>(
     }
 }
 
-/// [`sweep_row`] for the first row of `KW`-wide windows at stride 1 without dilation: one pass along the row,
+/// [`sweep_row`] for `KW`-wide windows at stride 1 without dilation: one pass along the row,
 /// each output's running winner kept in registers while its taps are merged, then stored once. `src` holds
 /// the row from the first window's first column, `first` its flat index.
 #[inline(always)]

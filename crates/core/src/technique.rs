@@ -47,6 +47,8 @@ pub struct Winners<'a, T> {
     /// No element lies in two windows, so a winner's count is set to 1 rather than incremented: a store
     /// without the load, which makes the multiplier cheaper.
     disjoint: bool,
+    /// Indices for [`Winners::write_run`] to count from when the multiplier is wanted but the indices are not.
+    scratch: Vec<i64>,
 }
 
 impl<'a, T: Element> Winners<'a, T> {
@@ -64,6 +66,7 @@ impl<'a, T: Element> Winners<'a, T> {
             indices,
             multiplier,
             disjoint,
+            scratch: Vec::new(),
         }
     }
 
@@ -92,16 +95,57 @@ impl<'a, T: Element> Winners<'a, T> {
             }
         }
         if let Some(multiplier) = self.multiplier.as_deref_mut() {
-            if self.disjoint {
-                for &i in &indices[..n] {
-                    count(multiplier, i.get(), true);
-                }
-            } else {
-                for &i in &indices[..n] {
-                    count(multiplier, i.get(), false);
-                }
-            }
+            count_all(
+                multiplier,
+                self.disjoint,
+                indices[..n].iter().map(|i| i.get()),
+            );
         }
+    }
+}
+
+impl<T: Element> Winners<'_, T> {
+    /// For kernels that write outputs in place: hands `write` the values of the `n` consecutive outputs from
+    /// `position` on and, when indices or the multiplier are wanted, their indices; `write` must set every one
+    /// of them to its window's winner, the value and the [`flat_index`](crate::semantics::flat_index). The
+    /// multiplier is then counted from those indices. Saves [`Winners::put_run`]'s copy of a row.
+    #[inline(always)]
+    pub fn write_run(
+        &mut self,
+        position: usize,
+        n: usize,
+        write: impl FnOnce(&mut [T], Option<&mut [i64]>),
+    ) {
+        let Winners {
+            values,
+            indices,
+            multiplier,
+            disjoint,
+            scratch,
+        } = self;
+        let values = &mut values[position..position + n];
+        let indices = match (indices.as_deref_mut(), &multiplier) {
+            (Some(indices), _) => &mut indices[position..position + n],
+            (None, Some(_)) => {
+                scratch.resize(n, 0);
+                &mut scratch[..]
+            }
+            (None, None) => return write(values, None),
+        };
+        write(values, Some(&mut *indices));
+        if let Some(multiplier) = multiplier.as_deref_mut() {
+            count_all(multiplier, *disjoint, indices.iter().map(|&i| i as usize));
+        }
+    }
+}
+
+/// Counts the windows won by each of `indices`, with the loop unswitched on `disjoint` by hand (see [`count`]).
+#[inline(always)]
+fn count_all(multiplier: &mut [u32], disjoint: bool, indices: impl Iterator<Item = usize>) {
+    if disjoint {
+        indices.for_each(|i| count(multiplier, i, true));
+    } else {
+        indices.for_each(|i| count(multiplier, i, false));
     }
 }
 

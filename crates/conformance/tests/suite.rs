@@ -2,10 +2,10 @@
 //! tests against the reference. Unsupported geometries are skipped explicitly and counted (see `Tally`).
 
 use maxpool::ndarray::{array, Array2};
-use maxpool::{pool, with_dtype, Backend, Outputs, Params, Plan, Pool, Want};
+use maxpool::{pool, with_dtype, Backend, Outputs, Padding, Params, Plan, Pool, Want};
 use maxpool_conformance::vectors::{check_vector, load};
 use maxpool_conformance::{cases, check_case, Case, Outcome, Sample, Tally};
-use proptest::strategy::Strategy;
+use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 /// The notebook's cases, each with the answer the notebook printed.
@@ -187,6 +187,70 @@ fn properties<T: Sample>(backend: Backend) {
     tally.finish(backend);
 }
 
+/// Every row width from 1 to 72, so every remainder of the vectorised backends' 16-lane groups, on the geometries
+/// with a code path of their own: simd's row passes (k3 s1, k3 s2, with padding and ceil mode), its sweeps
+/// (column dilation, kw 2) and direct kernel (k2 s1, row dilation), and block's 2×2 and 3×3 tiles, whole and
+/// ragged. Elements come from the suite's generators (NaNs, infinities, ties), drawn deterministically.
+fn row_widths<T: Sample>(backend: Backend) {
+    let tally = Tally::new(format!("row widths {}", T::DTYPE));
+    let geometries = [
+        Params::new(3).with_stride(1),
+        Params::new(3).with_stride(2),
+        Params::new(3).with_stride(2).with_padding(1),
+        Params::new(3)
+            .with_stride(1)
+            .with_padding(1)
+            .with_ceil_mode(true),
+        Params::new(3)
+            .with_stride(2)
+            .with_padding(1)
+            .with_ceil_mode(true),
+        Params::rect(3, 2).with_stride(1),
+        Params::new(3).with_stride(1).with_dilation_hw(1, 2),
+        Params::new(2).with_stride(1),
+        Params::new(3).with_stride(1).with_dilation_hw(2, 1),
+        Params::new(2),
+        Params::new(2).with_ceil_mode(true),
+        Params::new(2).with_padding(1),
+        Params::new(2)
+            .with_padding_sides(Padding {
+                top: 0,
+                bottom: 1,
+                left: 1,
+                right: 0,
+            })
+            .with_ceil_mode(true),
+        Params::new(3).with_ceil_mode(true),
+    ];
+    let mut runner = TestRunner::deterministic();
+    for params in geometries {
+        for width in 1..=72 {
+            for height in [2, 3, 7] {
+                let planes = 2;
+                let input = proptest::collection::vec(T::strategy(), planes * height * width)
+                    .new_tree(&mut runner)
+                    .expect("a vector of elements")
+                    .current();
+                let case = Case {
+                    params,
+                    planes,
+                    height,
+                    width,
+                    input,
+                };
+                match check_case(backend, &case) {
+                    Ok(outcome) => tally.record(outcome),
+                    Err(e) => panic!(
+                        "{backend}, {}, {params:?} on {height}×{width}: {e}",
+                        T::DTYPE
+                    ),
+                }
+            }
+        }
+    }
+    tally.finish(backend);
+}
+
 /// One plan shared by several threads gives each what a single thread gets.
 fn shared_plan(backend: Backend) {
     let params = Params::new(3)
@@ -255,6 +319,15 @@ macro_rules! conformance_suite {
             fn large_cases_at_any_thread_count() {
                 large_cases(BACKEND);
             }
+
+            #[test]
+            fn row_widths_f32() { row_widths::<f32>(BACKEND); }
+            #[test]
+            fn row_widths_f64() { row_widths::<f64>(BACKEND); }
+            #[test]
+            fn row_widths_i8() { row_widths::<i8>(BACKEND); }
+            #[test]
+            fn row_widths_u16() { row_widths::<u16>(BACKEND); }
 
             #[test]
             fn properties_f32() { properties::<f32>(BACKEND); }

@@ -15,6 +15,8 @@ pub struct Geometry {
     width: usize,
     rows: Vec<Window>,
     cols: Vec<Window>,
+    /// The output rows and columns whose windows are whole, worked out once: backends ask on every call.
+    interior: [Range<usize>; 2],
 }
 
 impl Geometry {
@@ -42,12 +44,17 @@ impl Geometry {
         rows.len()
             .checked_mul(cols.len())
             .ok_or(Error::Overflow("output height × output width"))?;
+        let interior = [
+            interior(&rows, params.kernel[0]),
+            interior(&cols, params.kernel[1]),
+        ];
         Ok(Geometry {
             params: *params,
             height,
             width,
             rows,
             cols,
+            interior,
         })
     }
 
@@ -113,11 +120,11 @@ impl Geometry {
     }
     /// The output rows whose windows lie wholly inside the input (no rows of padding): a contiguous range.
     pub fn interior_rows(&self) -> Range<usize> {
-        interior(&self.rows, self.params.kernel[0])
+        self.interior[0].clone()
     }
     /// The output columns whose windows lie wholly inside the input: a contiguous range.
     pub fn interior_cols(&self) -> Range<usize> {
-        interior(&self.cols, self.params.kernel[1])
+        self.interior[1].clone()
     }
 }
 

@@ -92,7 +92,13 @@ pub fn rows_2x2_f32(
     }
     for (r, values) in values.chunks_exact_mut(n).enumerate() {
         let top = &plane[2 * r * width..];
-        let indices = indices.as_deref_mut().map(|ix| &mut ix[r * n..(r + 1) * n]);
+        // `match`, not `Option::map`: its closure was not inlined, and each call out of this function's target
+        // features cost a `vzeroupper`.
+        #[allow(clippy::manual_map)]
+        let indices = match indices.as_deref_mut() {
+            Some(ix) => Some(&mut ix[r * n..(r + 1) * n]),
+            None => None,
+        };
         let index = index + (2 * r * width) as i64;
         row_2x2_f32(top, &top[width..], index, width as i64, values, indices);
     }

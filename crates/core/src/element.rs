@@ -1,5 +1,6 @@
 //! The element types a plane may hold.
 
+use std::any::TypeId;
 use std::fmt;
 use std::str::FromStr;
 
@@ -16,6 +17,21 @@ pub trait Element:
     const DTYPE: DType;
     /// Whether this is a NaN (never, for integers).
     fn is_nan(self) -> bool;
+}
+
+/// `xs` as a slice of `U`, when `T` is `U`: how a kernel written for one element type takes the generic
+/// slices it is handed.
+pub fn as_type<T: Element, U: Element>(xs: &[T]) -> Option<&[U]> {
+    // SAFETY: T and U are the same type, so the cast changes nothing.
+    (TypeId::of::<T>() == TypeId::of::<U>())
+        .then(|| unsafe { std::slice::from_raw_parts(xs.as_ptr().cast(), xs.len()) })
+}
+
+/// [`as_type`] for a mutable slice.
+pub fn as_type_mut<T: Element, U: Element>(xs: &mut [T]) -> Option<&mut [U]> {
+    // SAFETY: as in `as_type`.
+    (TypeId::of::<T>() == TypeId::of::<U>())
+        .then(|| unsafe { std::slice::from_raw_parts_mut(xs.as_mut_ptr().cast(), xs.len()) })
 }
 
 /// The element types with a backward pass: `f32` and `f64`.

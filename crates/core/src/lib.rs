@@ -16,7 +16,7 @@ mod technique;
 mod threads;
 
 pub use backward::backward;
-pub use element::{DType, Element, Float, UnknownDType};
+pub use element::{as_type, as_type_mut, DType, Element, Float, UnknownDType};
 pub use engine::{supports, Outputs, Planned, Pool, Pooled, Want};
 pub use error::{Axis, Error, ErrorKind, Result};
 pub use geometry::Geometry;

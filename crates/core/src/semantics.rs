@@ -159,6 +159,23 @@ pub fn beats<T: Element>(candidate: T, best: T) -> bool {
     greater_or_unordered & !best.is_nan()
 }
 
+/// [`beats`] for 16 lanes of `f32` at once, for hand-written AVX-512 kernels: the lanes where `candidate` is
+/// greater than `best` or a NaN, while `best` is not a NaN. One ordered and one unordered compare, as in `beats`.
+///
+/// # Safety
+/// The CPU must have AVX-512F. Functions compiled with that feature call it without `unsafe`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub fn beats_f32x16(
+    candidate: std::arch::x86_64::__m512,
+    best: std::arch::x86_64::__m512,
+) -> std::arch::x86_64::__mmask16 {
+    use std::arch::x86_64::*;
+    let live = _mm512_cmp_ps_mask::<_CMP_ORD_Q>(best, best);
+    _mm512_mask_cmp_ps_mask::<_CMP_NLE_UQ>(live, candidate, best)
+}
+
 /// Merges one candidate into a running winner, without branches so that loops of it vectorise: `(v, i)`
 /// replaces `(best, best_index)` exactly when it [`beats`] it. Candidates must come in scan order.
 #[inline(always)]

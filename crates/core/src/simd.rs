@@ -132,6 +132,13 @@ unsafe fn avx2<K: Vectorised>(kernel: K) -> K::Output {
     kernel.run()
 }
 
+/// A lane mask with the `k` lowest of 32 lanes set, `k <= 32`: the live lanes of a short vector in masked loads
+/// and stores.
+#[inline(always)]
+pub const fn low_lanes(k: usize) -> u32 {
+    ((1u64 << k) - 1) as u32
+}
+
 impl fmt::Display for Simd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

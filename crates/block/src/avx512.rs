@@ -3,16 +3,15 @@
 //! with scalar shuffles; here one `vpermt2ps` per 16 blocks does it, the running winner stays in registers,
 //! and values and flat indices are stored straight into the outputs.
 //!
-//! The rule is [`beats`](maxpool_core::semantics::beats), lane by lane: a candidate wins when it is greater
-//! than the running winner or a NaN, unless the running winner is itself a NaN. Candidates are merged in scan
-//! order, top row then bottom, left then right, so the first maximum (and the first NaN) wins.
+//! The rule is [`beats`](maxpool_core::semantics::beats), lane by lane ([`beats_f32x16`]). Candidates are merged in
+//! scan order, top row then bottom, left then right, so the first maximum (and the first NaN) wins.
 
-use std::any::TypeId;
 use std::arch::x86_64::*;
 use std::ops::Range;
 
-use maxpool_core::semantics::flat_index;
-use maxpool_core::{Element, Geometry, Simd, Winners};
+use maxpool_core::semantics::{beats_f32x16, flat_index};
+use maxpool_core::simd::low_lanes;
+use maxpool_core::{as_type, as_type_mut, Element, Geometry, Simd, Winners};
 
 /// The whole 2×2 blocks in output rows `rows` and columns `cols`, when `T` is `f32`, by the AVX-512 kernel; the
 /// first output of row `i` goes to `start(i)`. Returns false, doing nothing, for other element types and when
@@ -26,7 +25,7 @@ pub(crate) fn two_by_two_f32<T: Element>(
     start: impl Fn(usize) -> usize,
     out: &mut Winners<'_, T>,
 ) -> bool {
-    let Some(plane) = as_f32(plane).filter(|_| Simd::Avx512.is_available()) else {
+    let Some(plane) = as_type::<T, f32>(plane).filter(|_| Simd::Avx512.is_available()) else {
         return false;
     };
     if rows.is_empty() || cols.is_empty() {
@@ -41,7 +40,7 @@ pub(crate) fn two_by_two_f32<T: Element>(
     let n = cols.len();
     let mut pool = |at: usize, rows: usize, first: usize| {
         out.write_run(start(at), rows * n, |values, indices| {
-            let values = as_f32_mut(values).expect("T is f32");
+            let values = as_type_mut(values).expect("T is f32");
             // SAFETY: the CPU has AVX-512 (checked above).
             unsafe { rows_2x2_f32(&plane[first..], width, n, first as i64, values, indices) }
         })
@@ -55,20 +54,6 @@ pub(crate) fn two_by_two_f32<T: Element>(
         }
     }
     true
-}
-
-/// `xs` as `f32`s, when `T` is `f32`.
-fn as_f32<T: Element>(xs: &[T]) -> Option<&[f32]> {
-    // SAFETY: T is f32, so the cast changes nothing.
-    (TypeId::of::<T>() == TypeId::of::<f32>())
-        .then(|| unsafe { std::slice::from_raw_parts(xs.as_ptr().cast(), xs.len()) })
-}
-
-/// `xs` as `f32`s, when `T` is `f32`.
-fn as_f32_mut<T: Element>(xs: &mut [T]) -> Option<&mut [f32]> {
-    // SAFETY: T is f32, so the cast changes nothing.
-    (TypeId::of::<T>() == TypeId::of::<f32>())
-        .then(|| unsafe { std::slice::from_raw_parts_mut(xs.as_mut_ptr().cast(), xs.len()) })
 }
 
 /// The winners of `rows` rows of `n` whole 2×2 blocks each, from `plane`, which starts at the first block's
@@ -135,8 +120,9 @@ fn row_2x2_f32(
         // Up to 16 blocks, from 32 elements of each row; a short last group loads and stores under masks,
         // which never touch memory outside the slices.
         let k = (n - j).min(16);
-        let blocks = low_bits(k);
-        let (inputs_lo, inputs_hi) = (low_bits((2 * k).min(16)), low_bits(2 * k - (2 * k).min(16)));
+        let blocks = low_lanes(k) as u16;
+        let inputs = low_lanes(2 * k);
+        let (inputs_lo, inputs_hi) = (inputs as u16, (inputs >> 16) as u16);
         // SAFETY: lanes 0..2k of the loads are inside `top` and `bottom` (checked above: 2j + 2k <= 2n); the
         // masked-off lanes are not read.
         let [t0, t1, b0, b1] = unsafe {
@@ -180,17 +166,9 @@ fn row_2x2_f32(
     }
 }
 
-/// The winners of two candidates per lane, `a` before `b` in scan order, and the lanes `b` won: `b` wins when it
-/// [`beats`](maxpool_core::semantics::beats) `a`, i.e. is greater or a NaN, while `a` is not a NaN.
+/// The winners of two candidates per lane, `a` before `b` in scan order, and the lanes `b` won.
 #[target_feature(enable = "avx512f")]
 fn first_max(a: __m512, b: __m512) -> (__m512, u16) {
-    let live = _mm512_cmp_ps_mask::<_CMP_ORD_Q>(a, a);
-    let take = _mm512_mask_cmp_ps_mask::<_CMP_NLE_UQ>(live, b, a);
+    let take = beats_f32x16(b, a);
     (_mm512_mask_mov_ps(a, take, b), take)
-}
-
-/// A mask of the `k` lowest lanes of 16, `k <= 16`.
-#[inline(always)]
-fn low_bits(k: usize) -> u16 {
-    ((1u32 << k) - 1) as u16
 }

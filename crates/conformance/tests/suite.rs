@@ -205,6 +205,15 @@ fn row_widths<T: Sample>(backend: Backend) {
             .with_stride(2)
             .with_padding(1)
             .with_ceil_mode(true),
+        Params::new(3)
+            .with_stride(2)
+            .with_padding_sides(Padding {
+                top: 2,
+                bottom: 0,
+                left: 2,
+                right: 1,
+            })
+            .with_ceil_mode(true),
         Params::rect(3, 2).with_stride(1),
         Params::new(3).with_stride(1).with_dilation_hw(1, 2),
         Params::new(2).with_stride(1),

@@ -11,6 +11,9 @@
 //! passes that keep each window's winner in registers (at stride 2 the row is first split into
 //! even and odd columns), over whole vectors of windows where the storage allows.
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
 use std::ops::Range;
 
 use maxpool_core::semantics::{fits_u32, merge, window_argmax, FlatIndex, Window};
@@ -100,6 +103,14 @@ impl VectorisedRows {
     ) {
         let ow = g.out_width();
         let interior = self.interior.0..self.interior.1;
+        // 3×3 windows at stride 2 over f32 (W1) have a hand-written AVX-512 kernel.
+        #[cfg(target_arch = "x86_64")]
+        if self.simd == Simd::Avx512
+            && avx512::handles(g.params())
+            && avx512::three_by_three_s2_f32(g, plane, rows.clone(), out)
+        {
+            return;
+        }
         let slots = if interior.is_empty() {
             0
         } else {

@@ -38,11 +38,30 @@ pub(crate) fn two_by_two_f32<T: Element>(
     );
     let first = flat_index(r0, c0, width);
     let n = cols.len();
+    // When the blocks tile the whole plane, the kernel writes every element's count (1 for a block's winner, 0
+    // for the other three) in one pass: no zeroing, no scattered counts.
+    let tiles_plane = rows == (0..g.out_height())
+        && 2 * rows.len() == g.height()
+        && 2 * n == width
+        && g.out_width() == n;
+    let mut multiplier = tiles_plane.then(|| out.take_multiplier()).flatten();
     let mut pool = |at: usize, rows: usize, first: usize| {
-        out.write_run(start(at), rows * n, |values, indices| {
+        out.write_rows(start(at), rows, n, |band, values, indices| {
             let values = as_type_mut(values).expect("T is f32");
+            let first = first + 2 * band.start * width;
+            let counts = multiplier.as_deref_mut().map(|m| &mut m[first..]);
             // SAFETY: the CPU has AVX-512 (checked above).
-            unsafe { rows_2x2_f32(&plane[first..], width, n, first as i64, values, indices) }
+            unsafe {
+                rows_2x2_f32(
+                    &plane[first..],
+                    width,
+                    n,
+                    first as i64,
+                    values,
+                    indices,
+                    counts,
+                )
+            }
         })
     };
     if n == g.out_width() {
@@ -58,12 +77,13 @@ pub(crate) fn two_by_two_f32<T: Element>(
 
 /// The winners of `rows` rows of `n` whole 2×2 blocks each, from `plane`, which starts at the first block's
 /// top-left element and whose rows are `width` long: values to `values` and, when given, flat indices to
-/// `indices`, both `rows · n` long, row after row. `index` is the flat index of `plane[0]`.
+/// `indices`, both `rows · n` long, row after row. `index` is the flat index of `plane[0]`. `counts`, laid out
+/// as `plane`, gets every block element's count: 1 for its block's winner, else 0.
 ///
 /// # Panics
 /// When a block lies beyond `plane` or `values` or `indices` has the wrong length: the caller's slicing
 /// guarantees neither happens.
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,bmi2")]
 pub fn rows_2x2_f32(
     plane: &[f32],
     width: usize,
@@ -71,98 +91,114 @@ pub fn rows_2x2_f32(
     index: i64,
     values: &mut [f32],
     mut indices: Option<&mut [i64]>,
+    mut counts: Option<&mut [u32]>,
 ) {
     if n == 0 {
         return;
     }
+    let ones = _mm512_set1_epi32(1);
+    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    // Each block's offset from its row's first: twice its lane, plus one for the right column, plus `width`
+    // for the bottom row.
+    let lanes_lo = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    let lanes_hi = _mm512_setr_epi64(16, 18, 20, 22, 24, 26, 28, 30);
+    let (one, down) = (_mm512_set1_epi64(1), _mm512_set1_epi64(width as i64));
+    // All in this one function: a kernel called per row was not inlined, and the calls cost W2 12%.
     for (r, values) in values.chunks_exact_mut(n).enumerate() {
-        let top = &plane[2 * r * width..];
-        // `match`, not `Option::map`: its closure was not inlined, and each call out of this function's target
-        // features cost a `vzeroupper`.
+        // Block j covers top[2j], top[2j + 1], bottom[2j], bottom[2j + 1], in that scan order.
+        let top = &plane[2 * r * width..][..2 * n];
+        let bottom = &plane[(2 * r + 1) * width..][..2 * n];
+        let index = index + (2 * r * width) as i64;
         #[allow(clippy::manual_map)]
-        let indices = match indices.as_deref_mut() {
+        let mut indices = match indices.as_deref_mut() {
+            // `match`, not `Option::map`: its closure was not inlined, and each call out of this function's
+            // target features cost a `vzeroupper`.
             Some(ix) => Some(&mut ix[r * n..(r + 1) * n]),
             None => None,
         };
-        let index = index + (2 * r * width) as i64;
-        row_2x2_f32(top, &top[width..], index, width as i64, values, indices);
-    }
-}
-
-/// The winners of a row of `values.len()` whole 2×2 blocks: block `j` covers `top[2j]`, `top[2j + 1]`,
-/// `bottom[2j]`, `bottom[2j + 1]`, in that scan order. Its value goes to `values[j]` and, when `indices` is
-/// given (as long as `values`), its flat index to `indices[j]`: `index` is the flat index of `top[0]`, and
-/// `bottom` lies `width` elements after `top` in the plane.
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-#[inline]
-fn row_2x2_f32(
-    top: &[f32],
-    bottom: &[f32],
-    index: i64,
-    width: i64,
-    values: &mut [f32],
-    mut indices: Option<&mut [i64]>,
-) {
-    let n = values.len();
-    assert!(top.len() >= 2 * n && bottom.len() >= 2 * n);
-    if let Some(indices) = &indices {
-        assert_eq!(indices.len(), n);
-    }
-    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    // Each block's offset from `index`: twice its lane, plus one for the right column, plus `width` for the
-    // bottom row.
-    let lanes_lo = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
-    let lanes_hi = _mm512_setr_epi64(16, 18, 20, 22, 24, 26, 28, 30);
-    let (one, down) = (_mm512_set1_epi64(1), _mm512_set1_epi64(width));
-    let mut j = 0;
-    while j < n {
-        // Up to 16 blocks, from 32 elements of each row; a short last group loads and stores under masks,
-        // which never touch memory outside the slices.
-        let k = (n - j).min(16);
-        let blocks = low_lanes(k) as u16;
-        let inputs = low_lanes(2 * k);
-        let (inputs_lo, inputs_hi) = (inputs as u16, (inputs >> 16) as u16);
-        // SAFETY: lanes 0..2k of the loads are inside `top` and `bottom` (checked above: 2j + 2k <= 2n); the
-        // masked-off lanes are not read.
-        let [t0, t1, b0, b1] = unsafe {
-            let (t, b) = (top.as_ptr().add(2 * j), bottom.as_ptr().add(2 * j));
-            [
-                _mm512_maskz_loadu_ps(inputs_lo, t),
-                _mm512_maskz_loadu_ps(inputs_hi, t.add(16)),
-                _mm512_maskz_loadu_ps(inputs_lo, b),
-                _mm512_maskz_loadu_ps(inputs_hi, b.add(16)),
-            ]
+        #[allow(clippy::manual_map)]
+        let mut counts = match counts.as_deref_mut() {
+            Some(c) => Some(c[2 * r * width..].split_at_mut(width)),
+            None => None,
         };
-        // Each row's winner, then the two rows': merging in pairs picks the same winner as merging the four in
-        // scan order (the first maximum of the first row holding one), with a shorter chain of dependences.
-        let (top, right_in_top) = first_max(
-            _mm512_permutex2var_ps(t0, even, t1),
-            _mm512_permutex2var_ps(t0, odd, t1),
-        );
-        let (bottom, right_in_bottom) = first_max(
-            _mm512_permutex2var_ps(b0, even, b1),
-            _mm512_permutex2var_ps(b0, odd, b1),
-        );
-        let (best, below) = first_max(top, bottom);
-        let right = (right_in_top & !below) | (right_in_bottom & below);
-        // SAFETY: lanes 0..k of `values` from j on are inside it (j + k <= n); masked-off lanes are not written.
-        unsafe { _mm512_mask_storeu_ps(values.as_mut_ptr().add(j), blocks, best) };
-        if let Some(indices) = indices.as_deref_mut() {
-            let base = _mm512_set1_epi64(index + 2 * j as i64);
-            let [lo, hi] = [(lanes_lo, 0), (lanes_hi, 8)].map(|(lanes, shift)| {
-                let at = _mm512_add_epi64(base, lanes);
-                let at = _mm512_mask_add_epi64(at, (right >> shift) as u8, at, one);
-                _mm512_mask_add_epi64(at, (below >> shift) as u8, at, down)
-            });
-            // SAFETY: as for `values`; `indices` is as long as `values`.
-            unsafe {
-                let to = indices.as_mut_ptr().add(j);
-                _mm512_mask_storeu_epi64(to, blocks as u8, lo);
-                _mm512_mask_storeu_epi64(to.add(8), (blocks >> 8) as u8, hi);
+        let mut j = 0;
+        while j < n {
+            // Up to 16 blocks, from 32 elements of each row; a short last group loads and stores under masks,
+            // which never touch memory outside the slices.
+            let k = (n - j).min(16);
+            let blocks = low_lanes(k) as u16;
+            let inputs = low_lanes(2 * k);
+            let (inputs_lo, inputs_hi) = (inputs as u16, (inputs >> 16) as u16);
+            // SAFETY: lanes 0..2k of the loads are inside `top` and `bottom` (2j + 2k <= 2n); the masked-off
+            // lanes are not read.
+            let [t0, t1, b0, b1] = unsafe {
+                let (t, b) = (top.as_ptr().add(2 * j), bottom.as_ptr().add(2 * j));
+                [
+                    _mm512_maskz_loadu_ps(inputs_lo, t),
+                    _mm512_maskz_loadu_ps(inputs_hi, t.add(16)),
+                    _mm512_maskz_loadu_ps(inputs_lo, b),
+                    _mm512_maskz_loadu_ps(inputs_hi, b.add(16)),
+                ]
+            };
+            // Each row's winner, then the two rows': merging in pairs picks the same winner as merging the
+            // four in scan order (the first maximum of the first row holding one), with a shorter chain of
+            // dependences.
+            let (top, right_in_top) = first_max(
+                _mm512_permutex2var_ps(t0, even, t1),
+                _mm512_permutex2var_ps(t0, odd, t1),
+            );
+            let (bottom, right_in_bottom) = first_max(
+                _mm512_permutex2var_ps(b0, even, b1),
+                _mm512_permutex2var_ps(b0, odd, b1),
+            );
+            let (best, below) = first_max(top, bottom);
+            let right = (right_in_top & !below) | (right_in_bottom & below);
+            assert!(j + k <= values.len());
+            // SAFETY: lanes 0..k of `values` from j on are inside it (checked); masked-off lanes are not
+            // written.
+            unsafe { _mm512_mask_storeu_ps(values.as_mut_ptr().add(j), blocks, best) };
+            if let Some(indices) = indices.as_deref_mut() {
+                let base = _mm512_set1_epi64(index + 2 * j as i64);
+                let [lo, hi] = [(lanes_lo, 0), (lanes_hi, 8)].map(|(lanes, shift)| {
+                    let at = _mm512_add_epi64(base, lanes);
+                    let at = _mm512_mask_add_epi64(at, (right >> shift) as u8, at, one);
+                    _mm512_mask_add_epi64(at, (below >> shift) as u8, at, down)
+                });
+                assert!(j + k <= indices.len());
+                // SAFETY: as for `values`.
+                unsafe {
+                    let to = indices.as_mut_ptr().add(j);
+                    _mm512_mask_storeu_epi64(to, blocks as u8, lo);
+                    _mm512_mask_storeu_epi64(to.add(8), (blocks >> 8) as u8, hi);
+                }
             }
+            if let Some((top, bottom)) = counts.as_mut() {
+                // Each row's 32 counts: the block's bit for its left element at even positions, for its right
+                // one at odd positions.
+                let interleave = |left: u16, right: u16| {
+                    _pdep_u32(left as u32, 0x5555_5555) | _pdep_u32(right as u32, 0xaaaa_aaaa)
+                };
+                let won_top = interleave(!below & !right, !below & right);
+                let won_bottom = interleave(below & !right, below & right);
+                for (row, won) in [(&mut **top, won_top), (&mut **bottom, won_bottom)] {
+                    let (lo, hi) = (won as u16, (won >> 16) as u16);
+                    let (lo, hi) = (
+                        _mm512_maskz_mov_epi32(lo, ones),
+                        _mm512_maskz_mov_epi32(hi, ones),
+                    );
+                    assert!(2 * (j + k) <= row.len());
+                    // SAFETY: lanes 0..2k from 2j lie inside the row (checked); masked-off lanes are not
+                    // written.
+                    unsafe {
+                        let to = row.as_mut_ptr().add(2 * j).cast::<i32>();
+                        _mm512_mask_storeu_epi32(to, inputs_lo, lo);
+                        _mm512_mask_storeu_epi32(to.add(16), inputs_hi, hi);
+                    }
+                }
+            }
+            j += k;
         }
-        j += k;
     }
 }
 

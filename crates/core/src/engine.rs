@@ -219,15 +219,6 @@ fn input_dim_of<T, D: Dimension>(values: &Array<T, D>, g: &Geometry) -> D {
     dim
 }
 
-/// A plane's multiplier, zeroed just before its windows are counted: while the plane is still in cache, and on
-/// the thread that counts it, so that asking for the multiplier costs about one write of it.
-fn zeroed(mut multiplier: Option<&mut [u32]>) -> Option<&mut [u32]> {
-    if let Some(m) = multiplier.as_deref_mut() {
-        m.fill(0);
-    }
-    multiplier
-}
-
 /// Below this many window taps in a call, threads cost more than they save.
 const PARALLEL_MIN_TAPS: usize = 1 << 16;
 
@@ -354,9 +345,10 @@ impl<K: Technique> Pool for Planned<K> {
                 let multiplier = multiplier
                     .as_deref_mut()
                     .map(|m| &mut m[p * plane_len..(p + 1) * plane_len]);
-                let mut winners = Winners::new(values, indices, zeroed(multiplier), disjoint);
+                let mut winners = Winners::new(values, indices, multiplier, disjoint);
                 self.technique
                     .pool_rows(g, plane, 0..g.out_height(), &mut winners);
+                winners.finish();
             }
             return Ok(());
         }
@@ -378,10 +370,10 @@ impl<K: Technique> Pool for Planned<K> {
             .with_min_len(planes_per_task)
             .for_each(|(((plane, values), indices), multiplier)| {
                 if row_splits == 1 {
-                    let mut winners = Winners::new(values, indices, zeroed(multiplier), disjoint);
-                    return self
-                        .technique
+                    let mut winners = Winners::new(values, indices, multiplier, disjoint);
+                    self.technique
                         .pool_rows(g, plane, 0..g.out_height(), &mut winners);
+                    return winners.finish();
                 }
                 let rows_per_task = g.out_height().div_ceil(row_splits);
                 let chunk = rows_per_task * g.out_width();

@@ -39,8 +39,13 @@ impl Simd {
             Simd::Portable => true,
             #[cfg(target_arch = "x86_64")]
             Simd::Avx2 => {
+                // Every feature the level's functions are compiled with (`avx2` and `avx512` below).
                 std::arch::is_x86_feature_detected!("avx2")
                     && std::arch::is_x86_feature_detected!("fma")
+                    && std::arch::is_x86_feature_detected!("bmi1")
+                    && std::arch::is_x86_feature_detected!("bmi2")
+                    && std::arch::is_x86_feature_detected!("lzcnt")
+                    && std::arch::is_x86_feature_detected!("popcnt")
             }
             #[cfg(target_arch = "x86_64")]
             Simd::Avx512 => {

@@ -44,6 +44,10 @@ pub struct Winners<'a, T> {
     values: &'a mut [T],
     indices: Option<&'a mut [i64]>,
     multiplier: Option<&'a mut [u32]>,
+    /// The multiplier still holds the caller's contents: it is zeroed when the first window is counted, while
+    /// the plane is in cache and on the thread that counts it, unless a technique takes it to write it whole
+    /// ([`Winners::take_multiplier`]).
+    unzeroed: bool,
     /// No element lies in two windows, so a winner's count is set to 1 rather than incremented: a store
     /// without the load, which makes the multiplier cheaper.
     disjoint: bool,
@@ -53,7 +57,7 @@ pub struct Winners<'a, T> {
 
 impl<'a, T: Element> Winners<'a, T> {
     /// A sink for one run of output rows. `values` and `indices` cover the run; `multiplier` covers the whole
-    /// input plane and must start zeroed. `disjoint`: the geometry's windows share no element
+    /// input plane, whatever it holds. `disjoint`: the geometry's windows share no element
     /// ([`Params::windows_disjoint`](crate::Params::windows_disjoint)).
     pub(crate) fn new(
         values: &'a mut [T],
@@ -64,9 +68,40 @@ impl<'a, T: Element> Winners<'a, T> {
         Winners {
             values,
             indices,
+            unzeroed: multiplier.is_some(),
             multiplier,
             disjoint,
             scratch: Vec::new(),
+        }
+    }
+
+    /// Ends the run: a multiplier nothing has counted into or taken is zeroed.
+    pub(crate) fn finish(mut self) {
+        self.counts();
+    }
+
+    /// The multiplier, zeroed before its first count.
+    #[inline(always)]
+    fn counts(&mut self) -> Option<&mut [u32]> {
+        if self.unzeroed {
+            if let Some(m) = self.multiplier.as_deref_mut() {
+                m.fill(0);
+            }
+            self.unzeroed = false;
+        }
+        self.multiplier.as_deref_mut()
+    }
+
+    /// Takes the plane's multiplier, not zeroed, for a technique that sets every one of its elements itself
+    /// (how many windows each element wins, 0 where none) and so writes it once instead of zeroing and then
+    /// counting. From then on nothing is counted here. `None` when the multiplier is not wanted, or when
+    /// counting has begun.
+    pub fn take_multiplier(&mut self) -> Option<&'a mut [u32]> {
+        if self.unzeroed {
+            self.unzeroed = false;
+            self.multiplier.take()
+        } else {
+            None
         }
     }
 
@@ -78,8 +113,9 @@ impl<'a, T: Element> Winners<'a, T> {
         if let Some(indices) = self.indices.as_deref_mut() {
             indices[position] = index as i64;
         }
-        if let Some(multiplier) = self.multiplier.as_deref_mut() {
-            count(multiplier, index, self.disjoint);
+        let disjoint = self.disjoint;
+        if let Some(multiplier) = self.counts() {
+            count(multiplier, index, disjoint);
         }
     }
 
@@ -94,50 +130,68 @@ impl<'a, T: Element> Winners<'a, T> {
                 *o = i.to_i64();
             }
         }
-        if let Some(multiplier) = self.multiplier.as_deref_mut() {
-            count_all(
-                multiplier,
-                self.disjoint,
-                indices[..n].iter().map(|i| i.get()),
-            );
+        let disjoint = self.disjoint;
+        if let Some(multiplier) = self.counts() {
+            count_all(multiplier, disjoint, indices[..n].iter().map(|i| i.get()));
         }
     }
 }
 
 impl<T: Element> Winners<'_, T> {
-    /// For kernels that write outputs in place: hands `write` the values of the `n` consecutive outputs from
-    /// `position` on and, when indices or the multiplier are wanted, their indices; `write` must set every one
-    /// of them to its window's winner, the value and the [`flat_index`](crate::semantics::flat_index). The
-    /// multiplier is then counted from those indices. Saves [`Winners::put_run`]'s copy of a row.
+    /// For kernels that write outputs in place: the outputs of `rows` consecutive runs of `row_len` (output
+    /// rows, or the same part of each), from `position` on, are handed to `write` in bands of rows. `write(band,
+    /// values, indices)` gets the band's rows (counted from the first) and their values and, when indices or the
+    /// multiplier are wanted, their indices; it must set every one of them to its window's winner, the value
+    /// and the [`flat_index`](crate::semantics::flat_index). The multiplier is then counted from those indices.
+    /// This saves [`Winners::put_run`]'s copy of each row. A band is all the rows, unless the multiplier is
+    /// wanted without the indices: the indices to count from then need room, for at most [`BAND`] outputs.
     #[inline(always)]
-    pub fn write_run(
+    pub fn write_rows(
         &mut self,
         position: usize,
-        n: usize,
-        write: impl FnOnce(&mut [T], Option<&mut [i64]>),
+        rows: usize,
+        row_len: usize,
+        mut write: impl FnMut(Range<usize>, &mut [T], Option<&mut [i64]>),
     ) {
+        let band = if self.indices.is_none() && self.multiplier.is_some() {
+            (BAND / row_len.max(1)).max(1)
+        } else {
+            rows.max(1)
+        };
+        self.counts();
         let Winners {
             values,
             indices,
             multiplier,
             disjoint,
             scratch,
+            ..
         } = self;
-        let values = &mut values[position..position + n];
-        let indices = match (indices.as_deref_mut(), &multiplier) {
-            (Some(indices), _) => &mut indices[position..position + n],
-            (None, Some(_)) => {
-                scratch.resize(n, 0);
-                &mut scratch[..]
+        for first in (0..rows).step_by(band) {
+            let band = first..(first + band).min(rows);
+            let run = position + first * row_len..position + band.end * row_len;
+            let values = &mut values[run.clone()];
+            let indices = match (indices.as_deref_mut(), &multiplier) {
+                (Some(indices), _) => &mut indices[run],
+                (None, Some(_)) => {
+                    scratch.resize(run.len(), 0);
+                    &mut scratch[..]
+                }
+                (None, None) => {
+                    write(band, values, None);
+                    continue;
+                }
+            };
+            write(band, values, Some(&mut *indices));
+            if let Some(multiplier) = multiplier.as_deref_mut() {
+                count_all(multiplier, *disjoint, indices.iter().map(|&i| i as usize));
             }
-            (None, None) => return write(values, None),
-        };
-        write(values, Some(&mut *indices));
-        if let Some(multiplier) = multiplier.as_deref_mut() {
-            count_all(multiplier, *disjoint, indices.iter().map(|&i| i as usize));
         }
     }
 }
+
+/// The most outputs [`Winners::write_rows`] hands its kernel at a time when it keeps the indices itself.
+pub const BAND: usize = 4096;
 
 /// Counts the windows won by each of `indices`, with the loop unswitched on `disjoint` by hand (see [`count`]).
 #[inline(always)]

@@ -39,8 +39,9 @@ pub(crate) fn three_by_three_s2_f32<T: Element>(
     }
     let (ow, row_windows) = (g.out_width(), &g.row_windows()[rows.clone()]);
     let left = g.params().padding.left as isize;
-    out.write_run(0, rows.len() * ow, |values, mut indices| {
+    out.write_rows(0, rows.len(), ow, |band, values, mut indices| {
         let values = as_type_mut::<T, f32>(values).expect("T is f32");
+        let row_windows = &row_windows[band];
         for j in (0..ow).step_by(16) {
             let strip = Strip::new(2 * j as isize - left, (ow - j).min(16), width);
             // SAFETY: the CPU has AVX-512 (checked above).

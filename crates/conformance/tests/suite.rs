@@ -260,6 +260,44 @@ fn row_widths<T: Sample>(backend: Backend) {
     tally.finish(backend);
 }
 
+/// Planes whose output exceeds the bands in which kernels that write in place get their outputs when the
+/// multiplier is wanted without the indices (`maxpool_core::BAND`, 4096), on the geometries with hand-written
+/// kernels.
+fn bands<T: Sample>(backend: Backend) {
+    let tally = Tally::new(format!("bands {}", T::DTYPE));
+    let mut runner = TestRunner::deterministic();
+    let geometries = [
+        Params::new(2),
+        Params::new(2).with_ceil_mode(true),
+        Params::new(3).with_stride(2).with_padding(1),
+        Params::new(3)
+            .with_stride(2)
+            .with_padding(1)
+            .with_ceil_mode(true),
+    ];
+    for params in geometries {
+        for (height, width) in [(150, 200), (97, 301)] {
+            let planes = 2;
+            let input = proptest::collection::vec(T::strategy(), planes * height * width)
+                .new_tree(&mut runner)
+                .expect("a vector of elements")
+                .current();
+            let case = Case {
+                params,
+                planes,
+                height,
+                width,
+                input,
+            };
+            match check_case(backend, &case) {
+                Ok(outcome) => tally.record(outcome),
+                Err(e) => panic!("{backend}, {params:?} on {height}×{width}: {e}"),
+            }
+        }
+    }
+    tally.finish(backend);
+}
+
 /// One plan shared by several threads gives each what a single thread gets.
 fn shared_plan(backend: Backend) {
     let params = Params::new(3)
@@ -328,6 +366,9 @@ macro_rules! conformance_suite {
             fn large_cases_at_any_thread_count() {
                 large_cases(BACKEND);
             }
+
+            #[test]
+            fn bands_f32() { bands::<f32>(BACKEND); }
 
             #[test]
             fn row_widths_f32() { row_widths::<f32>(BACKEND); }

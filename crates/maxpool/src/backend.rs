@@ -69,8 +69,8 @@ impl Backend {
     }
 
     /// What `Auto` tries for overlapping windows (stride below the kernel on an axis), fastest first, as measured
-    /// by `cargo bench -p maxpool-benches` (see `BENCHMARKS.md`): simd's row passes (W1: simd 3.9 ms, lookup
-    /// 5.1 ms; W3: 0.93 ms against 3.3 ms).
+    /// by `cargo bench -p maxpool-benches` (see `BENCHMARKS.md`): simd's row passes and, for 3×3/2 over f32,
+    /// its AVX-512 kernel (W1: simd 2.5 ms, lookup 6.1 ms; W3: 0.89 ms against 3.4 ms).
     pub const AUTO_PREFERENCE: [Backend; 4] = [
         Backend::Simd,
         Backend::Lookup,
@@ -79,8 +79,8 @@ impl Backend {
     ];
 
     /// What `Auto` tries for windows that do not overlap: blocks when windows tile the input, else the lookup
-    /// table's gathers, which beat simd's strided sweeps (W2: block 1.55 ms, lookup 1.60 ms, simd 2.26 ms; at
-    /// 2 threads 0.86, 0.90 and 1.23 ms).
+    /// table's gathers, which beat simd's strided sweeps (W2, whose 2×2 f32 tiles block pools with its AVX-512
+    /// kernel: block 0.86 ms, lookup 1.63 ms, simd 2.46 ms; at 2 threads 0.45, 0.89 and 1.22 ms).
     pub const AUTO_PREFERENCE_DISJOINT: [Backend; 4] = [
         Backend::Block,
         Backend::Lookup,

@@ -176,6 +176,23 @@ pub fn beats_f32x16(
     _mm512_mask_cmp_ps_mask::<_CMP_NLE_UQ>(live, candidate, best)
 }
 
+/// [`beats`] for 8 lanes of `f32` at once, for hand-written AVX2 kernels: all ones in the lanes where `candidate`
+/// is greater than `best` or a NaN, while `best` is not a NaN; zero elsewhere.
+///
+/// # Safety
+/// The CPU must have AVX. Functions compiled with that feature call it without `unsafe`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+#[inline]
+pub fn beats_f32x8(
+    candidate: std::arch::x86_64::__m256,
+    best: std::arch::x86_64::__m256,
+) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    let live = _mm256_cmp_ps::<_CMP_ORD_Q>(best, best);
+    _mm256_and_ps(live, _mm256_cmp_ps::<_CMP_NLE_UQ>(candidate, best))
+}
+
 /// Merges one candidate into a running winner, without branches so that loops of it vectorise: `(v, i)`
 /// replaces `(best, best_index)` exactly when it [`beats`] it. Candidates must come in scan order.
 #[inline(always)]

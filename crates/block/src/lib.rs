@@ -5,7 +5,7 @@
 //! so.
 
 #[cfg(target_arch = "x86_64")]
-mod avx512;
+mod x86;
 
 use std::marker::PhantomData;
 use std::ops::Range;
@@ -99,13 +99,14 @@ impl<T: Element, I: FlatIndex> Vectorised for Blocks<'_, '_, T, I> {
         let full_cols = g.interior_cols();
         let position = |i: usize, j: usize| (i - rows.start) * out_width + j;
 
-        // The whole blocks. 2×2 tiles of f32 on AVX-512 have a hand-written kernel. Otherwise: one strided view
+        // The whole blocks. 2×2 tiles of f32 on AVX2 and AVX-512 have hand-written kernels. Otherwise: one strided view
         // of the plane as (block rows, kh, block columns, kw), no copy. Each block's argmax is taken for a whole
         // row of blocks at once: the (a, b) elements of every block in the row form one lane of the view, merged
         // into the running winners in scan order.
-        let by_hand = simd == Simd::Avx512
+        let by_hand = simd != Simd::Portable
             && g.params().kernel == [2, 2]
             && two_by_two(
+                simd,
                 g,
                 plane,
                 full_rows.clone(),
@@ -199,11 +200,13 @@ fn row_of_blocks<T: Element, I: FlatIndex, const KW: usize>(
     }
 }
 
-/// The whole 2×2 blocks in output rows `rows` and columns `cols` by the hand-written kernel, where there is one
-/// (f32 on x86-64 with AVX-512); the first output of row `i` goes to `start(i)`. Returns whether it did them.
+/// The whole 2×2 blocks in output rows `rows` and columns `cols` by the hand-written kernel for `simd`, where
+/// there is one (f32 on x86-64 with AVX2 or AVX-512); the first output of row `i` goes to `start(i)`. Returns
+/// whether it did them.
 #[inline(always)]
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
 fn two_by_two<T: Element>(
+    simd: Simd,
     g: &Geometry,
     plane: &[T],
     rows: Range<usize>,
@@ -212,7 +215,7 @@ fn two_by_two<T: Element>(
     out: &mut Winners<'_, T>,
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
-    return avx512::two_by_two_f32(g, plane, rows, cols, start, out);
+    return x86::two_by_two_f32(simd, g, plane, rows, cols, start, out);
     #[cfg(not(target_arch = "x86_64"))]
     false
 }

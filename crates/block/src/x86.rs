@@ -1,4 +1,4 @@
-//! A hand-written AVX-512 kernel for the commonest tiling: 2×2 blocks of `f32` (VGG's and most CNNs' pooling).
+//! Hand-written AVX-512 and AVX2 kernels for the commonest tiling: 2×2 blocks of `f32` (VGG's and most CNNs' pooling).
 //! The generic loops leave it to LLVM to split each row into the blocks' even and odd columns, which it does
 //! with scalar shuffles; here one `vpermt2ps` per 16 blocks does it, the running winner stays in registers,
 //! and values and flat indices are stored straight into the outputs.
@@ -9,15 +9,16 @@
 use std::arch::x86_64::*;
 use std::ops::Range;
 
-use maxpool_core::semantics::{beats_f32x16, flat_index};
+use maxpool_core::semantics::{beats_f32x16, beats_f32x8, flat_index};
 use maxpool_core::simd::low_lanes;
 use maxpool_core::{as_type, as_type_mut, Element, Geometry, Simd, Winners};
 
-/// The whole 2×2 blocks in output rows `rows` and columns `cols`, when `T` is `f32`, by the AVX-512 kernel; the
-/// first output of row `i` goes to `start(i)`. Returns false, doing nothing, for other element types and when
-/// the CPU lacks AVX-512. The windows must be 2×2 tiles.
+/// The whole 2×2 blocks in output rows `rows` and columns `cols`, when `T` is `f32`, by the kernel for `simd`
+/// (AVX-512 or AVX2); the first output of row `i` goes to `start(i)`. Returns false, doing nothing, for other
+/// element types and levels and when the CPU lacks the level. The windows must be 2×2 tiles.
 #[inline(always)]
 pub(crate) fn two_by_two_f32<T: Element>(
+    simd: Simd,
     g: &Geometry,
     plane: &[T],
     rows: Range<usize>,
@@ -25,7 +26,10 @@ pub(crate) fn two_by_two_f32<T: Element>(
     start: impl Fn(usize) -> usize,
     out: &mut Winners<'_, T>,
 ) -> bool {
-    let Some(plane) = as_type::<T, f32>(plane).filter(|_| Simd::Avx512.is_available()) else {
+    let wide = simd == Simd::Avx512;
+    let Some(plane) = as_type::<T, f32>(plane)
+        .filter(|_| matches!(simd, Simd::Avx2 | Simd::Avx512) && simd.is_available())
+    else {
         return false;
     };
     if rows.is_empty() || cols.is_empty() {
@@ -44,23 +48,22 @@ pub(crate) fn two_by_two_f32<T: Element>(
         && 2 * rows.len() == g.height()
         && 2 * n == width
         && g.out_width() == n;
-    let mut multiplier = tiles_plane.then(|| out.take_multiplier()).flatten();
+    let mut multiplier = (wide && tiles_plane)
+        .then(|| out.take_multiplier())
+        .flatten();
     let mut pool = |at: usize, rows: usize, first: usize| {
         out.write_rows(start(at), rows, n, |band, values, indices| {
             let values = as_type_mut(values).expect("T is f32");
             let first = first + 2 * band.start * width;
             let counts = multiplier.as_deref_mut().map(|m| &mut m[first..]);
-            // SAFETY: the CPU has AVX-512 (checked above).
+            let plane = &plane[first..];
+            // SAFETY: the CPU has the level (checked above).
             unsafe {
-                rows_2x2_f32(
-                    &plane[first..],
-                    width,
-                    n,
-                    first as i64,
-                    values,
-                    indices,
-                    counts,
-                )
+                if wide {
+                    rows_2x2_f32(plane, width, n, first as i64, values, indices, counts)
+                } else {
+                    rows_2x2_f32_avx2(plane, width, n, first as i64, values, indices)
+                }
             }
         })
     };
@@ -195,6 +198,110 @@ pub fn rows_2x2_f32(
                         _mm512_mask_storeu_epi32(to, inputs_lo, lo);
                         _mm512_mask_storeu_epi32(to.add(16), inputs_hi, hi);
                     }
+                }
+            }
+            j += k;
+        }
+    }
+}
+
+/// [`rows_2x2_f32`] for AVX2, 8 blocks at a time, without the counts: `vshufps` pairs and a lane permute split
+/// the columns, and masked loads and stores cover the short last group.
+#[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+pub fn rows_2x2_f32_avx2(
+    plane: &[f32],
+    width: usize,
+    n: usize,
+    index: i64,
+    values: &mut [f32],
+    mut indices: Option<&mut [i64]>,
+) {
+    if n == 0 {
+        return;
+    }
+    let iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    // Lanes 0..count of 8, as a mask vector for maskload and maskstore.
+    let first = |count: usize| _mm256_cmpgt_epi32(_mm256_set1_epi32(count.min(8) as i32), iota);
+    let lanes_lo = _mm256_setr_epi64x(0, 2, 4, 6);
+    let lanes_hi = _mm256_setr_epi64x(8, 10, 12, 14);
+    let down = _mm256_set1_epi64x(width as i64);
+    for (r, values) in values.chunks_exact_mut(n).enumerate() {
+        let top = &plane[2 * r * width..][..2 * n];
+        let bottom = &plane[(2 * r + 1) * width..][..2 * n];
+        let index = index + (2 * r * width) as i64;
+        #[allow(clippy::manual_map)]
+        let mut indices = match indices.as_deref_mut() {
+            Some(ix) => Some(&mut ix[r * n..(r + 1) * n]),
+            None => None,
+        };
+        let mut j = 0;
+        while j < n {
+            let k = (n - j).min(8);
+            let (inputs_lo, inputs_hi) = (first(2 * k), first((2 * k).saturating_sub(8)));
+            // SAFETY: lanes 0..2k of the loads are inside `top` and `bottom` (2j + 2k <= 2n); the masked-off
+            // lanes are not read.
+            let [t0, t1, b0, b1] = unsafe {
+                let (t, b) = (top.as_ptr().add(2 * j), bottom.as_ptr().add(2 * j));
+                [
+                    _mm256_maskload_ps(t, inputs_lo),
+                    _mm256_maskload_ps(t.add(8), inputs_hi),
+                    _mm256_maskload_ps(b, inputs_lo),
+                    _mm256_maskload_ps(b.add(8), inputs_hi),
+                ]
+            };
+            // Even and odd columns: vshufps takes them pairwise within 128-bit lanes; the permute puts the
+            // lanes in order.
+            let split = |a: __m256, b: __m256| {
+                let order = |v: __m256| {
+                    _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)))
+                };
+                (
+                    order(_mm256_shuffle_ps::<0b10_00_10_00>(a, b)),
+                    order(_mm256_shuffle_ps::<0b11_01_11_01>(a, b)),
+                )
+            };
+            let max = |a: __m256, b: __m256| {
+                let take = beats_f32x8(b, a);
+                (_mm256_blendv_ps(a, b, take), take)
+            };
+            let (te, to) = split(t0, t1);
+            let (be, bo) = split(b0, b1);
+            let (top, right_in_top) = max(te, to);
+            let (bottom, right_in_bottom) = max(be, bo);
+            let (best, below) = max(top, bottom);
+            let right = _mm256_blendv_ps(right_in_top, right_in_bottom, below);
+            let blocks = first(k);
+            assert!(j + k <= values.len());
+            // SAFETY: lanes 0..k of `values` from j on are inside it (checked); masked-off lanes are not
+            // written.
+            unsafe { _mm256_maskstore_ps(values.as_mut_ptr().add(j), blocks, best) };
+            if let Some(indices) = indices.as_deref_mut() {
+                let base = _mm256_set1_epi64x(index + 2 * j as i64);
+                let widen = |m: __m256, half: i32| {
+                    let m = _mm256_castps_si256(m);
+                    let m = if half == 0 {
+                        _mm256_castsi256_si128(m)
+                    } else {
+                        _mm256_extracti128_si256::<1>(m)
+                    };
+                    _mm256_cvtepi32_epi64(m)
+                };
+                let at = |lanes: __m256i, half: i32| {
+                    // All-ones lanes are -1: subtracting adds the right column's 1.
+                    let at = _mm256_sub_epi64(_mm256_add_epi64(base, lanes), widen(right, half));
+                    _mm256_add_epi64(at, _mm256_and_si256(widen(below, half), down))
+                };
+                let (lo, hi) = (at(lanes_lo, 0), at(lanes_hi, 1));
+                let (mask_lo, mask_hi) = (
+                    _mm256_cvtepi32_epi64(_mm256_castsi256_si128(blocks)),
+                    _mm256_cvtepi32_epi64(_mm256_extracti128_si256::<1>(blocks)),
+                );
+                assert!(j + k <= indices.len());
+                // SAFETY: as for `values`.
+                unsafe {
+                    let to = indices.as_mut_ptr().add(j);
+                    _mm256_maskstore_epi64(to, mask_lo, lo);
+                    _mm256_maskstore_epi64(to.add(4), mask_hi, hi);
                 }
             }
             j += k;

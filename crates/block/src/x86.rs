@@ -109,17 +109,8 @@ pub fn rows_2x2_f32(
     let (one, down) = (_mm512_set1_epi64(1), _mm512_set1_epi64(width as i64));
     // All in this one function: a kernel called per row was not inlined, and the calls cost W2 12%.
     for (r, values) in values.chunks_exact_mut(n).enumerate() {
-        // Block j covers top[2j], top[2j + 1], bottom[2j], bottom[2j + 1], in that scan order.
-        let top = &plane[2 * r * width..][..2 * n];
-        let bottom = &plane[(2 * r + 1) * width..][..2 * n];
-        let index = index + (2 * r * width) as i64;
-        #[allow(clippy::manual_map)]
-        let mut indices = match indices.as_deref_mut() {
-            // `match`, not `Option::map`: its closure was not inlined, and each call out of this function's
-            // target features cost a `vzeroupper`.
-            Some(ix) => Some(&mut ix[r * n..(r + 1) * n]),
-            None => None,
-        };
+        let (top, bottom, index, mut indices) =
+            row_of_blocks(plane, width, n, index, r, indices.as_deref_mut());
         #[allow(clippy::manual_map)]
         let mut counts = match counts.as_deref_mut() {
             Some(c) => Some(c[2 * r * width..].split_at_mut(width)),
@@ -226,14 +217,8 @@ pub fn rows_2x2_f32_avx2(
     let lanes_hi = _mm256_setr_epi64x(8, 10, 12, 14);
     let down = _mm256_set1_epi64x(width as i64);
     for (r, values) in values.chunks_exact_mut(n).enumerate() {
-        let top = &plane[2 * r * width..][..2 * n];
-        let bottom = &plane[(2 * r + 1) * width..][..2 * n];
-        let index = index + (2 * r * width) as i64;
-        #[allow(clippy::manual_map)]
-        let mut indices = match indices.as_deref_mut() {
-            Some(ix) => Some(&mut ix[r * n..(r + 1) * n]),
-            None => None,
-        };
+        let (top, bottom, index, mut indices) =
+            row_of_blocks(plane, width, n, index, r, indices.as_deref_mut());
         let mut j = 0;
         while j < n {
             let k = (n - j).min(8);
@@ -307,6 +292,32 @@ pub fn rows_2x2_f32_avx2(
             j += k;
         }
     }
+}
+
+/// Row `r` of `n` blocks: its top and bottom input rows (block j covers top[2j], top[2j + 1], bottom[2j],
+/// bottom[2j + 1], in that scan order), the flat index of its first element, and its outputs' indices.
+#[inline(always)]
+fn row_of_blocks<'a>(
+    plane: &'a [f32],
+    width: usize,
+    n: usize,
+    index: i64,
+    r: usize,
+    indices: Option<&'a mut [i64]>,
+) -> (&'a [f32], &'a [f32], i64, Option<&'a mut [i64]>) {
+    #[allow(clippy::manual_map)]
+    let indices = match indices {
+        // `match`, not `Option::map`: its closure was not inlined into the kernels, and each call out of their
+        // target features cost a `vzeroupper`.
+        Some(ix) => Some(&mut ix[r * n..(r + 1) * n]),
+        None => None,
+    };
+    (
+        &plane[2 * r * width..][..2 * n],
+        &plane[(2 * r + 1) * width..][..2 * n],
+        index + (2 * r * width) as i64,
+        indices,
+    )
 }
 
 /// The winners of two candidates per lane, `a` before `b` in scan order, and the lanes `b` won.

@@ -235,25 +235,7 @@ fn row_widths<T: Sample>(backend: Backend) {
     for params in geometries {
         for width in 1..=72 {
             for height in [2, 3, 7] {
-                let planes = 2;
-                let input = proptest::collection::vec(T::strategy(), planes * height * width)
-                    .new_tree(&mut runner)
-                    .expect("a vector of elements")
-                    .current();
-                let case = Case {
-                    params,
-                    planes,
-                    height,
-                    width,
-                    input,
-                };
-                match check_case(backend, &case) {
-                    Ok(outcome) => tally.record(outcome),
-                    Err(e) => panic!(
-                        "{backend}, {}, {params:?} on {height}×{width}: {e}",
-                        T::DTYPE
-                    ),
-                }
+                check_drawn::<T>(backend, &tally, &mut runner, params, height, width);
             }
         }
     }
@@ -278,25 +260,40 @@ fn bands<T: Sample>(backend: Backend) {
     ];
     for params in geometries {
         for (height, width) in [(150, 200), (97, 301), (96, 100)] {
-            let planes = 2;
-            let input = proptest::collection::vec(T::strategy(), planes * height * width)
-                .new_tree(&mut runner)
-                .expect("a vector of elements")
-                .current();
-            let case = Case {
-                params,
-                planes,
-                height,
-                width,
-                input,
-            };
-            match check_case(backend, &case) {
-                Ok(outcome) => tally.record(outcome),
-                Err(e) => panic!("{backend}, {params:?} on {height}×{width}: {e}"),
-            }
+            check_drawn::<T>(backend, &tally, &mut runner, params, height, width);
         }
     }
     tally.finish(backend);
+}
+
+/// Checks two planes of `height × width` elements drawn from the suite's generators, deterministically.
+fn check_drawn<T: Sample>(
+    backend: Backend,
+    tally: &Tally,
+    runner: &mut TestRunner,
+    params: Params,
+    height: usize,
+    width: usize,
+) {
+    let planes = 2;
+    let input = proptest::collection::vec(T::strategy(), planes * height * width)
+        .new_tree(runner)
+        .expect("a vector of elements")
+        .current();
+    let case = Case {
+        params,
+        planes,
+        height,
+        width,
+        input,
+    };
+    match check_case(backend, &case) {
+        Ok(outcome) => tally.record(outcome),
+        Err(e) => panic!(
+            "{backend}, {}, {params:?} on {height}×{width}: {e}",
+            T::DTYPE
+        ),
+    }
 }
 
 /// One plan shared by several threads gives each what a single thread gets.

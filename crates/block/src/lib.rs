@@ -103,8 +103,7 @@ impl<T: Element, I: FlatIndex> Vectorised for Blocks<'_, '_, T, I> {
         // of the plane as (block rows, kh, block columns, kw), no copy. Each block's argmax is taken for a whole
         // row of blocks at once: the (a, b) elements of every block in the row form one lane of the view, merged
         // into the running winners in scan order.
-        let by_hand = simd != Simd::Portable
-            && g.params().kernel == [2, 2]
+        let by_hand = g.params().kernel == [2, 2]
             && two_by_two(
                 simd,
                 g,

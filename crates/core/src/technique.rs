@@ -51,7 +51,7 @@ pub struct Winners<'a, T> {
     /// No element lies in two windows, so a winner's count is set to 1 rather than incremented: a store
     /// without the load, which makes the multiplier cheaper.
     disjoint: bool,
-    /// Indices for [`Winners::write_run`] to count from when the multiplier is wanted but the indices are not.
+    /// Indices for [`Winners::write_rows`] to count from when the multiplier is wanted but the indices are not.
     scratch: Vec<i64>,
 }
 

@@ -17,14 +17,15 @@ use maxpool_core::simd::low_lanes;
 use maxpool_core::{as_type, as_type_mut, Element, Geometry, Params, Simd, Winners};
 
 /// Whether [`three_by_three_s2_f32`] pools these parameters: 3×3 windows, stride 2, no dilation.
-pub(crate) fn handles(p: &Params) -> bool {
+fn handles(p: &Params) -> bool {
     (p.kernel, p.stride, p.dilation) == ([3, 3], [2, 2], [1, 1])
 }
 
-/// Pools output rows `rows` of `plane` (the whole run of outputs, from its first), when `T` is `f32`, the CPU
-/// has AVX-512, the windows are ones [`handles`] takes and the width keeps in-window offsets within `i32`.
-/// Returns false, doing nothing, otherwise.
+/// Pools output rows `rows` of `plane` (the whole run of outputs, from its first), when `simd` is AVX-512 and
+/// the CPU has it, `T` is `f32`, the windows are ones [`handles`] takes and the width keeps in-window offsets
+/// within `i32`. Returns false, doing nothing, otherwise.
 pub(crate) fn three_by_three_s2_f32<T: Element>(
+    simd: Simd,
     g: &Geometry,
     plane: &[T],
     rows: Range<usize>,
@@ -34,7 +35,7 @@ pub(crate) fn three_by_three_s2_f32<T: Element>(
         return false;
     };
     let width = g.width();
-    if !Simd::Avx512.is_available() || !handles(g.params()) || width >= 1 << 28 {
+    if simd != Simd::Avx512 || !simd.is_available() || !handles(g.params()) || width >= 1 << 28 {
         return false;
     }
     let (ow, row_windows) = (g.out_width(), &g.row_windows()[rows.clone()]);

@@ -105,10 +105,7 @@ impl VectorisedRows {
         let interior = self.interior.0..self.interior.1;
         // 3×3 windows at stride 2 over f32 (W1) have a hand-written AVX-512 kernel.
         #[cfg(target_arch = "x86_64")]
-        if self.simd == Simd::Avx512
-            && avx512::handles(g.params())
-            && avx512::three_by_three_s2_f32(g, plane, rows.clone(), out)
-        {
+        if avx512::three_by_three_s2_f32(self.simd, g, plane, rows.clone(), out) {
             return;
         }
         let slots = if interior.is_empty() {

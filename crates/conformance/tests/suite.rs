@@ -244,7 +244,8 @@ fn row_widths<T: Sample>(backend: Backend) {
 
 /// Planes whose output exceeds the bands in which kernels that write in place get their outputs when the
 /// multiplier is wanted without the indices (`maxpool_core::BAND`, 4096), on the geometries with hand-written
-/// kernels; 96×100 at k3 s2 leaves the last row and column in no window, whose counts must still be zeroed.
+/// kernels; 96×100 at k3 s2 leaves the last row and column in no window, whose counts must still be zeroed, and
+/// 7×1111 has output rows wider than the 256 windows the 3×3/2 kernels pool together in one block of columns.
 fn bands<T: Sample>(backend: Backend) {
     let tally = Tally::new(format!("bands {}", T::DTYPE));
     let mut runner = TestRunner::deterministic();
@@ -259,7 +260,7 @@ fn bands<T: Sample>(backend: Backend) {
             .with_ceil_mode(true),
     ];
     for params in geometries {
-        for (height, width) in [(150, 200), (97, 301), (96, 100)] {
+        for (height, width) in [(150, 200), (97, 301), (96, 100), (7, 1111)] {
             check_drawn::<T>(backend, &tally, &mut runner, params, height, width);
         }
     }

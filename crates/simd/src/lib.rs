@@ -12,7 +12,7 @@
 //! even and odd columns), over whole vectors of windows where the storage allows.
 
 #[cfg(target_arch = "x86_64")]
-mod avx512;
+mod x86;
 
 use std::ops::Range;
 
@@ -103,9 +103,9 @@ impl VectorisedRows {
     ) {
         let ow = g.out_width();
         let interior = self.interior.0..self.interior.1;
-        // 3×3 windows at stride 2 over f32 (W1) have a hand-written AVX-512 kernel.
+        // 3×3 windows at stride 2 over f32 (W1) have hand-written AVX-512 and AVX2 kernels.
         #[cfg(target_arch = "x86_64")]
-        if avx512::three_by_three_s2_f32(self.simd, g, plane, rows.clone(), out) {
+        if x86::three_by_three_s2_f32(self.simd, g, plane, rows.clone(), out) {
             return;
         }
         let slots = if interior.is_empty() {

@@ -70,7 +70,7 @@ impl Backend {
 
     /// What `Auto` tries for overlapping windows (stride below the kernel on an axis), fastest first, as measured
     /// by `cargo bench -p maxpool-benches` (see `BENCHMARKS.md`): simd's row passes and, for 3×3/2 over f32,
-    /// its AVX-512 and AVX2 kernels (W1: simd 2.5 ms, lookup 6.1 ms; W3: 0.89 ms against 3.4 ms).
+    /// its AVX-512 and AVX2 kernels (W1: simd 1.96 ms, lookup 5.01 ms; W3: 0.92 ms against 3.13 ms).
     pub const AUTO_PREFERENCE: [Backend; 4] = [
         Backend::Simd,
         Backend::Lookup,

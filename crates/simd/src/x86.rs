@@ -74,7 +74,7 @@ const BLOCK: usize = 16;
 /// output row `q`'s winners go to `values[q · stride..]` and `indices`, likewise. Each strip's last row of winners
 /// is kept for the next output row, which starts there when windows overlap. Row by row, the input is read and
 /// the outputs written in order, as the prefetchers expect: carrying each strip down the plane instead took W1
-/// 26% longer.
+/// 17% longer (2.48 against 2.12 ms).
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 fn pool_block(
     strips: &[Strip],

@@ -133,9 +133,9 @@ struct Strip {
     c0: isize,
     k: usize,
     width: usize,
-    /// Which of the two vectors from `c0` (taps 0 and 1, interleaved) and of the two from `c0 + 2` (tap 2 at
-    /// even lanes) to load: the lanes inside the row that the windows use.
-    loads: [u16; 4],
+    /// Which of the 32 lanes from `c0` (taps 0 and 1, interleaved) and of the 32 from `c0 + 2` (tap 2 at even
+    /// lanes) to load: the lanes inside the row that the windows use. Each kernel cuts them into its vectors.
+    loads: [u32; 2],
     /// Per tap, the windows whose tap lies inside the input.
     inside: [u16; 3],
     /// Whether every tap of every window is inside.
@@ -160,7 +160,7 @@ impl Strip {
             c0,
             k,
             width: width as usize,
-            loads: [a as u16, (a >> 16) as u16, b as u16, (b >> 16) as u16],
+            loads: [a, b],
             inside,
             whole: inside.iter().all(|&m| m == low_lanes(k) as u16),
         }
@@ -236,7 +236,8 @@ impl Strip {
         let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
         let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
         assert_eq!(row.len(), self.width);
-        let [a_lo, a_hi, b_lo, b_hi] = self.loads;
+        let [a, b] = self.loads;
+        let [a_lo, a_hi, b_lo, b_hi] = [a as u16, (a >> 16) as u16, b as u16, (b >> 16) as u16];
         // SAFETY: the loads' masks keep only lanes inside the row (`Strip::new`); the others are not read, and
         // the pointers to them are formed with wrapping arithmetic.
         let [a0, a1, b0, b1] = unsafe {
@@ -304,8 +305,7 @@ impl Strip {
                 select,
             )
         };
-        let [a_lo, a_hi, b_lo, b_hi] = self.loads.map(u32::from);
-        let (a, b) = (a_lo | a_hi << 16, b_lo | b_hi << 16);
+        let [a, b] = self.loads;
         let c0 = self.c0 + 16 * h as isize;
         let [t0, t1, t2] = self
             .inside
@@ -404,9 +404,9 @@ impl Strip {
     fn row_winners_avx2(&self, row: &[f32], half: &Half, from: usize) -> (__m256, __m256i) {
         assert_eq!(row.len(), self.width);
         let [a_lo, a_hi, b_lo, b_hi] = half.loads;
-        // SAFETY: the loads' masks keep only lanes inside the row (`Strip::new`); the others are not read, and
-        // the pointers to them are formed with wrapping arithmetic.
-        // SAFETY, `plain`: the 18 elements from `p` lie inside the row.
+        // SAFETY: plain loads only when the 18 elements from `p` lie inside the row (`Half::plain`); otherwise the
+        // loads' masks keep only lanes inside the row (`Strip::new`), the others are not read, and the pointers
+        // to them are formed with wrapping arithmetic.
         let [a0, a1, b0, b1] = unsafe {
             let p = row.as_ptr().wrapping_offset(self.c0).wrapping_add(from);
             if half.plain {

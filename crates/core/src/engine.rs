@@ -1,9 +1,9 @@
 //! Running a plan: buffer checks, the loop over planes, and the ndarray front end, written once for every
 //! backend.
 
+use std::ops::Range;
+
 use ndarray::{Array, ArrayView, Dimension};
-use rayon::iter::{Either, IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
-use rayon::slice::{ParallelSlice, ParallelSliceMut};
 
 use crate::backward::backward;
 use crate::element::{Element, Float};
@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::params::Params;
 use crate::technique::{Technique, Winners};
-use crate::threads::num_threads;
+use crate::threads::{num_threads, run_units};
 
 /// Output buffers for a batch of `planes` planes: `values` (planes × out_height × out_width), and, when given,
 /// `indices` (the same count) and `multiplier` (planes × height × width). Leave an optional output out and it is
@@ -235,15 +235,37 @@ fn threads_for(g: &Geometry, planes: usize) -> usize {
     }
 }
 
-/// `n` chunks of `chunk` elements of an optional buffer, or `n` `None`s, as one parallel iterator.
-fn optional_chunks<E: Send>(
-    buffer: Option<&mut [E]>,
-    chunk: usize,
-    n: usize,
-) -> impl IndexedParallelIterator<Item = Option<&mut [E]>> {
-    match buffer {
-        Some(b) => Either::Left(b.par_chunks_mut(chunk).map(Some)),
-        None => Either::Right((0..n).into_par_iter().map(|_| None)),
+/// How many units of work a call aims to give each thread when it splits planes into runs of rows, so that
+/// threads that start late or run slowly are evened out.
+const UNITS_PER_THREAD: usize = 16;
+
+/// An output buffer whose disjoint parts the threads of one call write, each part through one `&mut` at a time.
+struct Disjoint<E> {
+    ptr: *mut E,
+    len: usize,
+}
+
+// SAFETY: threads reach the buffer only through `slice`, whose callers promise disjoint parts.
+unsafe impl<E: Send> Send for Disjoint<E> {}
+unsafe impl<E: Send> Sync for Disjoint<E> {}
+
+impl<E> Disjoint<E> {
+    fn new(buffer: &mut [E]) -> Self {
+        Disjoint {
+            ptr: buffer.as_mut_ptr(),
+            len: buffer.len(),
+        }
+    }
+
+    /// Elements `at..at + len`.
+    ///
+    /// # Safety
+    /// No other live slice from this buffer may overlap them, and the buffer must outlive the slice.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn slice(&self, at: usize, len: usize) -> &mut [E] {
+        debug_assert!(at <= self.len && len <= self.len - at);
+        // SAFETY: within the buffer (the engine checked every length), and disjoint by the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(at), len) }
     }
 }
 
@@ -325,69 +347,57 @@ impl<K: Technique> Pool for Planned<K> {
         }
         let Outputs {
             values,
-            mut indices,
-            mut multiplier,
+            indices,
+            multiplier,
         } = out;
         if planes == 0 {
             return Ok(());
         }
         let threads = threads_for(g, planes);
-        let disjoint = g.params().windows_disjoint();
-        if threads <= 1 {
-            for (p, (plane, values)) in input
-                .chunks_exact(plane_len)
-                .zip(values.chunks_exact_mut(out_len))
-                .enumerate()
-            {
-                let indices = indices
-                    .as_deref_mut()
-                    .map(|ix| &mut ix[p * out_len..(p + 1) * out_len]);
-                let multiplier = multiplier
-                    .as_deref_mut()
-                    .map(|m| &mut m[p * plane_len..(p + 1) * plane_len]);
-                let mut winners = Winners::new(values, indices, multiplier, disjoint);
-                self.technique
-                    .pool_rows(g, plane, 0..g.out_height(), &mut winners);
-                winners.finish();
-            }
-            return Ok(());
-        }
-        // In parallel: over planes, and over runs of output rows when there are fewer planes than threads. With the
-        // multiplier a plane stays whole: windows in different rows can share a winner, whose count must not race.
-        let planes_per_task = planes.div_ceil(threads);
-        let row_splits = if multiplier.is_some() || planes >= threads {
+        let out_h = g.out_height();
+        // Units of work: whole planes, or, when there are too few planes to share out finely, runs of output rows.
+        // With the multiplier a plane stays whole: windows in different rows can share a winner, whose count must
+        // not race.
+        let splits = if multiplier.is_some() || threads <= 1 || planes >= UNITS_PER_THREAD * threads
+        {
             1
         } else {
-            threads.div_ceil(planes)
+            (UNITS_PER_THREAD * threads).div_ceil(planes).min(out_h)
         };
-        let indices = optional_chunks(indices, out_len, planes);
-        let multiplier = optional_chunks(multiplier, plane_len, planes);
-        input
-            .par_chunks(plane_len)
-            .zip(values.par_chunks_mut(out_len))
-            .zip(indices)
-            .zip(multiplier)
-            .with_min_len(planes_per_task)
-            .for_each(|(((plane, values), indices), multiplier)| {
-                if row_splits == 1 {
-                    let mut winners = Winners::new(values, indices, multiplier, disjoint);
-                    self.technique
-                        .pool_rows(g, plane, 0..g.out_height(), &mut winners);
-                    return winners.finish();
-                }
-                let rows_per_task = g.out_height().div_ceil(row_splits);
-                let chunk = rows_per_task * g.out_width();
-                let indices = optional_chunks(indices, chunk, row_splits);
-                values
-                    .par_chunks_mut(chunk)
-                    .zip(indices)
-                    .enumerate()
-                    .for_each(|(k, (values, indices))| {
-                        let rows = k * rows_per_task..((k + 1) * rows_per_task).min(g.out_height());
-                        let mut winners = Winners::new(values, indices, None, disjoint);
-                        self.technique.pool_rows(g, plane, rows, &mut winners);
-                    });
-            });
+        let rows_per_unit = out_h.div_ceil(splits);
+        let splits = out_h.div_ceil(rows_per_unit);
+        let disjoint = g.params().windows_disjoint();
+        let values = Disjoint::new(values);
+        let indices = indices.map(Disjoint::new);
+        let multiplier = multiplier.map(Disjoint::new);
+        run_units(threads, planes * splits, &|units: Range<usize>| {
+            let mut unit = units.start;
+            while unit < units.end {
+                // The units of one plane in the range, as one run of rows.
+                let p = unit / splits;
+                let end = units.end.min((p + 1) * splits);
+                let rows = (unit - p * splits) * rows_per_unit
+                    ..((end - p * splits) * rows_per_unit).min(out_h);
+                let at = p * out_len + rows.start * g.out_width();
+                let len = rows.len() * g.out_width();
+                // SAFETY: every unit is run once, so the runs of rows and the planes taken here are disjoint
+                // between calls of this closure; the multiplier is taken only with whole planes.
+                let (values, indices, multiplier) = unsafe {
+                    (
+                        values.slice(at, len),
+                        indices.as_ref().map(|ix| ix.slice(at, len)),
+                        multiplier
+                            .as_ref()
+                            .map(|m| m.slice(p * plane_len, plane_len)),
+                    )
+                };
+                let mut winners = Winners::new(values, indices, multiplier, disjoint);
+                let plane = &input[p * plane_len..(p + 1) * plane_len];
+                self.technique.pool_rows(g, plane, rows, &mut winners);
+                winners.finish();
+                unit = end;
+            }
+        });
         Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! How many threads pooling calls may use.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::Result;
 
@@ -35,4 +36,228 @@ fn default_threads() -> usize {
             .filter(|&n| n > 0)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     })
+}
+
+/// Threads in pooling calls right now, across every call: each calling thread, and each helper reserved for one.
+/// A call takes helpers only while this is below its thread count, so callers that are themselves parallel pool
+/// on their own threads instead of adding helpers to them.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs `job` over the units `0..units`, each exactly once, split into ranges, on the calling thread and on up to
+/// `threads - 1` helpers from rayon's pool, and returns when every unit has run. `job` never sees an empty range.
+///
+/// The calling thread starts at once and helpers join when rayon wakes them, taking ranges that shrink as the
+/// units run out (guided self-scheduling): a helper that wakes late, or a core that other work slows, costs only
+/// what it did not do, and no one waits for a helper that has not started. `job` must not panic; if it does on
+/// the calling thread, the panic propagates after helpers have finished the ranges they took, and a panic on a
+/// helper aborts the process (rayon's rule for spawned work).
+pub(crate) fn run_units(threads: usize, units: usize, job: &(dyn Fn(Range<usize>) + Sync)) {
+    if units == 0 {
+        return;
+    }
+    if threads <= 1 || units == 1 {
+        return job(0..units);
+    }
+    let helpers = reserve_helpers(threads, units - 1);
+    let _caller = Caller;
+    if helpers == 0 {
+        return job(0..units);
+    }
+    // SAFETY (lifetime erasure): helpers run `job` only for a range they claim, and this function does not return
+    // (nor unwind) until every claimed range has run (`Finish` waits for them). A helper that starts later finds
+    // nothing left to claim and never touches `job`.
+    let job: *const (dyn Fn(Range<usize>) + Sync + '_) = job;
+    let job: *const (dyn Fn(Range<usize>) + Sync + 'static) = unsafe { std::mem::transmute(job) };
+    let shared = Arc::new(Shared {
+        next: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        units,
+        parties: helpers + 1,
+        job,
+    });
+    for _ in 0..helpers {
+        let shared = Arc::clone(&shared);
+        rayon::spawn(move || {
+            shared.work();
+            ACTIVE.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+    let finish = Finish(&shared);
+    shared.work();
+    drop(finish);
+}
+
+/// Counts the caller in [`ACTIVE`] and reserves helpers, at most `most`, while that keeps it within the call's
+/// thread count `threads`. Returns how many it reserved; each is released by the helper when it ends, the caller
+/// by [`Caller`].
+fn reserve_helpers(threads: usize, most: usize) -> usize {
+    let mut active = ACTIVE.load(Ordering::Relaxed);
+    loop {
+        let helpers = threads.saturating_sub(active + 1).min(most);
+        match ACTIVE.compare_exchange_weak(
+            active,
+            active + 1 + helpers,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return helpers,
+            Err(now) => active = now,
+        }
+    }
+}
+
+/// What a call's threads share: the next unit to hand out and how many have run.
+struct Shared {
+    next: AtomicUsize,
+    done: AtomicUsize,
+    units: usize,
+    parties: usize,
+    /// The call's job; dereferenced only for a claimed range (see [`run_units`]).
+    job: *const (dyn Fn(Range<usize>) + Sync),
+}
+
+// SAFETY: `job` points to a `Sync` closure that outlives every use of it (see `run_units`); the rest is atomics.
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    /// Claims the next range: a share of what is left, shrinking to one unit.
+    fn claim(&self) -> Option<Range<usize>> {
+        let mut next = self.next.load(Ordering::Relaxed);
+        loop {
+            let left = self.units.checked_sub(next).filter(|&l| l > 0)?;
+            let take = (left / (2 * self.parties)).clamp(1, left);
+            match self.next.compare_exchange_weak(
+                next,
+                next + take,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(next..next + take),
+                Err(now) => next = now,
+            }
+        }
+    }
+
+    /// Runs claimed ranges until none is left.
+    fn work(&self) {
+        while let Some(range) = self.claim() {
+            let ran = Ran(&self.done, range.len());
+            // SAFETY: the range is claimed, so the caller is still waiting in `Finish` and `job` is alive.
+            unsafe { (*self.job)(range) };
+            drop(ran);
+        }
+    }
+}
+
+/// Counts a claimed range as run when dropped, also when its job unwinds, so that the caller never waits for it.
+struct Ran<'a>(&'a AtomicUsize, usize);
+
+impl Drop for Ran<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(self.1, Ordering::Release);
+    }
+}
+
+/// Releases the calling thread's place in [`ACTIVE`] when its call ends, also when it unwinds.
+struct Caller;
+
+impl Drop for Caller {
+    fn drop(&mut self) {
+        ACTIVE.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The calling thread's end of a call, also when it unwinds: closes the units to further claims and waits for the
+/// ranges helpers have claimed.
+struct Finish<'a>(&'a Shared);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        let shared = self.0;
+        let unclaimed = shared.units
+            - shared
+                .next
+                .swap(shared.units, Ordering::Relaxed)
+                .min(shared.units);
+        shared.done.fetch_add(unclaimed, Ordering::Relaxed);
+        let mut spins = 0u32;
+        while shared.done.load(Ordering::Acquire) < shared.units {
+            // A helper finishing its last range: at most one range's time, so spin, then give way.
+            if spins < 1 << 12 {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+
+    /// Every unit runs exactly once, whatever the thread count and however the units divide, also when several
+    /// threads call at once and compete for helpers.
+    #[test]
+    fn every_unit_runs_once() {
+        std::thread::scope(|s| {
+            for caller in 0..3 {
+                s.spawn(move || {
+                    for threads in 1..=4 {
+                        for units in [0, 1, 2, 3, 7, 64, 1000] {
+                            let runs: Vec<AtomicU32> =
+                                (0..units).map(|_| AtomicU32::new(0)).collect();
+                            run_units(threads, units, &|range: Range<usize>| {
+                                assert!(!range.is_empty() && range.end <= units);
+                                for unit in range {
+                                    runs[unit].fetch_add(1, Ordering::Relaxed);
+                                }
+                            });
+                            let runs: Vec<u32> =
+                                runs.iter().map(|r| r.load(Ordering::Relaxed)).collect();
+                            assert_eq!(
+                                runs,
+                                vec![1; units],
+                                "caller {caller}, {threads} threads, {units} units"
+                            );
+                        }
+                    }
+                });
+            }
+        });
+    }
+
+    /// A panic on the calling thread reaches its caller only after the range a helper took has run: until then
+    /// the helper may still be writing into the caller's buffers.
+    #[test]
+    fn a_panic_waits_for_the_helpers_ranges() {
+        let helper_started = AtomicU32::new(0);
+        let helper_ran = AtomicU32::new(0);
+        let caller = std::thread::current().id();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // Two units, one each; many threads allowed, so that other tests' calls leave a helper's place.
+            run_units(64, 2, &|_: Range<usize>| {
+                if std::thread::current().id() == caller {
+                    let t = std::time::Instant::now();
+                    while helper_started.load(Ordering::Acquire) == 0 && t.elapsed().as_secs() < 10
+                    {
+                        std::thread::yield_now();
+                    }
+                    panic!("a job failed");
+                }
+                helper_started.store(1, Ordering::Release);
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                helper_ran.store(1, Ordering::Release);
+            })
+        }));
+        assert!(result.is_err(), "the panic propagates");
+        assert_eq!(
+            helper_ran.load(Ordering::Acquire),
+            1,
+            "the helper's range had run"
+        );
+    }
 }

@@ -51,7 +51,7 @@ static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 /// what it did not do, and no one waits for a helper that has not started. `job` must not panic; if it does on
 /// the calling thread, the panic propagates after helpers have finished the ranges they took, and a panic on a
 /// helper aborts the process (rayon's rule for spawned work).
-pub(crate) fn run_units(threads: usize, units: usize, job: &(dyn Fn(Range<usize>) + Sync)) {
+pub(crate) fn run_units<F: Fn(Range<usize>) + Sync>(threads: usize, units: usize, job: &F) {
     if units == 0 {
         return;
     }
@@ -66,7 +66,7 @@ pub(crate) fn run_units(threads: usize, units: usize, job: &(dyn Fn(Range<usize>
     // SAFETY (lifetime erasure): helpers run `job` only for a range they claim, and this function does not return
     // (nor unwind) until every claimed range has run (`Finish` waits for them). A helper that starts later finds
     // nothing left to claim and never touches `job`.
-    let job: *const (dyn Fn(Range<usize>) + Sync + '_) = job;
+    let job: *const (dyn Fn(Range<usize>) + Sync + '_) = job as &(dyn Fn(Range<usize>) + Sync);
     let job: *const (dyn Fn(Range<usize>) + Sync + 'static) = unsafe { std::mem::transmute(job) };
     let shared = Arc::new(Shared {
         next: AtomicUsize::new(0),

@@ -237,7 +237,7 @@ fn threads_for(g: &Geometry, planes: usize) -> usize {
 
 /// How many units of work a call aims to give each thread when it splits planes into runs of rows, so that
 /// threads that start late or run slowly are evened out.
-const UNITS_PER_THREAD: usize = 16;
+const UNITS_PER_THREAD: usize = 8;
 
 /// An output buffer whose disjoint parts the threads of one call write, each part through one `&mut` at a time.
 struct Disjoint<E> {

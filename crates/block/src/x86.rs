@@ -48,9 +48,7 @@ pub(crate) fn two_by_two_f32<T: Element>(
         && 2 * rows.len() == g.height()
         && 2 * n == width
         && g.out_width() == n;
-    let mut multiplier = (wide && tiles_plane)
-        .then(|| out.take_multiplier())
-        .flatten();
+    let mut multiplier = tiles_plane.then(|| out.take_multiplier()).flatten();
     let mut pool = |at: usize, rows: usize, first: usize| {
         out.write_rows(start(at), rows, n, |band, values, indices| {
             let values = as_type_mut(values).expect("T is f32");
@@ -62,7 +60,7 @@ pub(crate) fn two_by_two_f32<T: Element>(
                 if wide {
                     rows_2x2_f32(plane, width, n, first as i64, values, indices, counts)
                 } else {
-                    rows_2x2_f32_avx2(plane, width, n, first as i64, values, indices)
+                    rows_2x2_f32_avx2(plane, width, n, first as i64, values, indices, counts)
                 }
             }
         })
@@ -196,8 +194,8 @@ pub fn rows_2x2_f32(
     }
 }
 
-/// [`rows_2x2_f32`] for AVX2, 8 blocks at a time, without the counts: `vshufps` pairs and a lane permute split
-/// the columns, and masked loads and stores cover the short last group.
+/// [`rows_2x2_f32`] for AVX2, 8 blocks at a time: `vshufps` pairs and a lane permute split the columns, and
+/// masked loads and stores cover the short last group.
 #[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
 pub fn rows_2x2_f32_avx2(
     plane: &[f32],
@@ -206,6 +204,7 @@ pub fn rows_2x2_f32_avx2(
     index: i64,
     values: &mut [f32],
     mut indices: Option<&mut [i64]>,
+    mut counts: Option<&mut [u32]>,
 ) {
     if n == 0 {
         return;
@@ -216,9 +215,15 @@ pub fn rows_2x2_f32_avx2(
     let lanes_lo = _mm256_setr_epi64x(0, 2, 4, 6);
     let lanes_hi = _mm256_setr_epi64x(8, 10, 12, 14);
     let down = _mm256_set1_epi64x(width as i64);
+    let ones = _mm256_set1_epi32(1);
     for (r, values) in values.chunks_exact_mut(n).enumerate() {
         let (top, bottom, index, mut indices) =
             row_of_blocks(plane, width, n, index, r, indices.as_deref_mut());
+        #[allow(clippy::manual_map)]
+        let mut counts = match counts.as_deref_mut() {
+            Some(c) => Some(c[2 * r * width..].split_at_mut(width)),
+            None => None,
+        };
         let mut j = 0;
         while j < n {
             let k = (n - j).min(8);
@@ -287,6 +292,38 @@ pub fn rows_2x2_f32_avx2(
                     let to = indices.as_mut_ptr().add(j);
                     _mm256_maskstore_epi64(to, mask_lo, lo);
                     _mm256_maskstore_epi64(to.add(4), mask_hi, hi);
+                }
+            }
+            if let Some((top, bottom)) = counts.as_mut() {
+                // Each block's four counts, 1 for its winner and 0 for the others, from the all-ones lanes of
+                // `right` and `below`; then each row's 16, left and right elements interleaved.
+                let (right, below) = (_mm256_castps_si256(right), _mm256_castps_si256(below));
+                let won_top = (
+                    _mm256_andnot_si256(_mm256_or_si256(right, below), ones),
+                    _mm256_and_si256(_mm256_andnot_si256(below, right), ones),
+                );
+                let won_bottom = (
+                    _mm256_and_si256(_mm256_andnot_si256(right, below), ones),
+                    _mm256_and_si256(_mm256_and_si256(right, below), ones),
+                );
+                for (row, (left, right)) in [(&mut **top, won_top), (&mut **bottom, won_bottom)] {
+                    // unpack interleaves within 128-bit lanes: blocks 0-1 and 4-5, then 2-3 and 6-7.
+                    let (a, b) = (
+                        _mm256_unpacklo_epi32(left, right),
+                        _mm256_unpackhi_epi32(left, right),
+                    );
+                    let (lo, hi) = (
+                        _mm256_permute2x128_si256::<0x20>(a, b),
+                        _mm256_permute2x128_si256::<0x31>(a, b),
+                    );
+                    assert!(2 * (j + k) <= row.len());
+                    // SAFETY: lanes 0..2k from 2j lie inside the row (checked); masked-off lanes are not
+                    // written.
+                    unsafe {
+                        let to = row.as_mut_ptr().add(2 * j).cast::<i32>();
+                        _mm256_maskstore_epi32(to, inputs_lo, lo);
+                        _mm256_maskstore_epi32(to.add(8), inputs_hi, hi);
+                    }
                 }
             }
             j += k;

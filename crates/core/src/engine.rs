@@ -6,11 +6,12 @@ use std::ops::Range;
 use ndarray::{Array, ArrayView, Dimension};
 
 use crate::backward::backward;
+use crate::coded::Coding;
 use crate::element::{Element, Float};
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::params::Params;
-use crate::technique::{Technique, Winners};
+use crate::technique::{Scratch, Technique, Winners};
 use crate::threads::{num_threads, run_units};
 
 /// Output buffers for a batch of `planes` planes: `values` (planes × out_height × out_width), and, when given,
@@ -305,6 +306,8 @@ pub fn supports<K: Technique>(params: &Params) -> Result<()> {
 pub struct Planned<K> {
     geometry: Geometry,
     technique: K,
+    /// How the multiplier is counted from codes, when the technique writes whole rows and the geometry allows.
+    coding: Option<Coding>,
 }
 
 impl<K: Technique> Planned<K> {
@@ -317,9 +320,15 @@ impl<K: Technique> Planned<K> {
     pub fn from_geometry(geometry: Geometry) -> Result<Self> {
         supports::<K>(geometry.params())?;
         let technique = K::plan(&geometry)?;
+        let coding = if K::WHOLE_ROWS {
+            Coding::new(&geometry)
+        } else {
+            None
+        };
         Ok(Planned {
             geometry,
             technique,
+            coding,
         })
     }
 
@@ -376,6 +385,7 @@ impl<K: Technique> Pool for Planned<K> {
         let indices = indices.map(Disjoint::new);
         let multiplier = multiplier.map(Disjoint::new);
         run_units(threads, planes * splits, &|units: Range<usize>| {
+            let mut scratch = Scratch::default();
             let mut unit = units.start;
             while unit < units.end {
                 // The units of one plane in the range, as one run of rows.
@@ -401,7 +411,14 @@ impl<K: Technique> Pool for Planned<K> {
                             .map(|m| m.slice(p * plane_len, plane_len)),
                     )
                 };
-                let mut winners = Winners::new(values, indices, multiplier, disjoint);
+                let mut winners = Winners::new(
+                    values,
+                    indices,
+                    multiplier,
+                    disjoint,
+                    self.coding.as_ref(),
+                    &mut scratch,
+                );
                 let plane = &input[p * plane_len..(p + 1) * plane_len];
                 self.technique.pool_rows(g, plane, rows, &mut winners);
                 winners.finish();

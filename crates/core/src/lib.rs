@@ -5,6 +5,7 @@
 //! Most users want the `maxpool` crate, which re-exports this one and adds the run-time choice of backend.
 
 mod backward;
+mod coded;
 mod element;
 mod engine;
 mod error;
@@ -16,6 +17,7 @@ mod technique;
 mod threads;
 
 pub use backward::backward;
+pub use coded::{CodeRows, CODE_SLACK};
 pub use element::{as_type, as_type_mut, DType, Element, Float, UnknownDType};
 pub use engine::{supports, Outputs, Planned, Pool, Pooled, Want};
 pub use error::{Axis, Error, ErrorKind, Result};

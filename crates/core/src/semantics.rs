@@ -254,6 +254,17 @@ pub fn flat_index(row: usize, col: usize, width: usize) -> usize {
     row * width + col
 }
 
+/// Which tap of its window won it, as one byte: `a · kw + b` for the tap in the window's row `a` and column `b`,
+/// counted from the window's first row and column with padding included, for windows `kw` wide. The multiplier
+/// of overlapping windows is counted from these codes (windows of at most 255 taps).
+#[inline(always)]
+pub fn tap_code(a: u32, b: u32, kw: u32) -> u8 {
+    (a * kw + b) as u8
+}
+
+/// The byte that is no window's [`tap_code`]: where no window starts.
+pub const NO_CODE: u8 = u8::MAX;
+
 /// The winner of one window of a row-major plane `width` wide, scanned rows then columns: the winning value and
 /// its [`flat_index`].
 #[inline]

@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use crate::coded::{CodeRows, CodeScratch, Coded, Coding};
 use crate::element::Element;
 use crate::error::Result;
 use crate::geometry::Geometry;
@@ -26,6 +27,12 @@ pub trait Technique: Sized + Send + Sync + 'static {
     /// Precomputes what the technique needs for `geometry`, once, for any number of calls. Called only for
     /// parameters that [`supports`](Technique::supports) accepts.
     fn plan(geometry: &Geometry) -> Result<Self>;
+
+    /// Whether [`pool_rows`](Technique::pool_rows) hands every output row to [`Winners`] whole and in order,
+    /// through [`Winners::put_run`] or [`Winners::write_rows`], never [`Winners::put`]. The multiplier of
+    /// overlapping windows can then be counted from each row's winners as it comes, and written once, rather
+    /// than zeroed and incremented window by window.
+    const WHOLE_ROWS: bool = false;
 
     /// Finds the winner of every window in output rows `rows` of one row-major input plane of
     /// `geometry.plane_len()` elements, and puts each into `out` at its position relative to `rows.start`.
@@ -52,32 +59,59 @@ pub struct Winners<'a, T> {
     /// without the load, which makes the multiplier cheaper.
     disjoint: bool,
     /// Indices for [`Winners::write_rows`] to count from when the multiplier is wanted but the indices are not.
-    scratch: Vec<i64>,
+    scratch: &'a mut Vec<i64>,
+    /// Counting from winner codes, each multiplier row written once ([`crate::coded`]): when the multiplier is
+    /// wanted, the technique hands over whole rows in order ([`Technique::WHOLE_ROWS`]) and the geometry
+    /// qualifies.
+    coded: Option<Coded<'a>>,
+}
+
+/// Working storage a thread keeps across the planes it pools in one call.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    indices: Vec<i64>,
+    codes: CodeScratch,
 }
 
 impl<'a, T: Element> Winners<'a, T> {
     /// A sink for one run of output rows. `values` and `indices` cover the run; `multiplier` covers the whole
     /// input plane, whatever it holds. `disjoint`: the geometry's windows share no element
     /// ([`Params::windows_disjoint`](crate::Params::windows_disjoint)).
+    /// `coding`: how to count the multiplier from codes, when the technique and geometry allow it.
     pub(crate) fn new(
         values: &'a mut [T],
         indices: Option<&'a mut [i64]>,
         multiplier: Option<&'a mut [u32]>,
         disjoint: bool,
+        coding: Option<&Coding>,
+        scratch: &'a mut Scratch,
     ) -> Self {
+        let Scratch {
+            indices: index_scratch,
+            codes,
+        } = scratch;
+        let coded = coding
+            .filter(|_| multiplier.is_some())
+            .map(|plan| Coded::new(*plan, codes));
         Winners {
             values,
             indices,
-            unzeroed: multiplier.is_some(),
+            unzeroed: multiplier.is_some() && coded.is_none(),
             multiplier,
             disjoint,
-            scratch: Vec::new(),
+            scratch: index_scratch,
+            coded,
         }
     }
 
-    /// Ends the run: a multiplier nothing has counted into or taken is zeroed.
+    /// Ends the run: the input rows left are counted from codes, or a multiplier nothing has counted into or
+    /// taken is zeroed.
     pub(crate) fn finish(mut self) {
-        self.counts();
+        if let (Some(coded), Some(multiplier)) = (&mut self.coded, self.multiplier.as_deref_mut()) {
+            coded.finish(multiplier);
+        } else {
+            self.counts();
+        }
     }
 
     /// The multiplier, zeroed before its first count.
@@ -109,6 +143,10 @@ impl<'a, T: Element> Winners<'a, T> {
     /// `index` (its [`flat_index`](crate::semantics::flat_index)) with `value`.
     #[inline(always)]
     pub fn put(&mut self, position: usize, value: T, index: usize) {
+        debug_assert!(
+            self.coded.is_none(),
+            "a technique with WHOLE_ROWS put one window"
+        );
         self.values[position] = value;
         if let Some(indices) = self.indices.as_deref_mut() {
             indices[position] = index as i64;
@@ -130,6 +168,14 @@ impl<'a, T: Element> Winners<'a, T> {
                 *o = i.to_i64();
             }
         }
+        if let (Some(coded), Some(multiplier)) = (&mut self.coded, self.multiplier.as_deref_mut()) {
+            debug_assert!(
+                position == coded.coded() * n && n == coded.plan().out_width(),
+                "a technique with WHOLE_ROWS put part of a row, or a row out of order"
+            );
+            coded.code_row(&indices[..n], multiplier);
+            return;
+        }
         let disjoint = self.disjoint;
         if let Some(multiplier) = self.counts() {
             count_all(multiplier, disjoint, indices[..n].iter().map(|i| i.get()));
@@ -140,19 +186,45 @@ impl<'a, T: Element> Winners<'a, T> {
 impl<T: Element> Winners<'_, T> {
     /// For kernels that write outputs in place: the outputs of `rows` consecutive runs of `row_len` (output
     /// rows, or the same part of each), from `position` on, are handed to `write` in bands of rows. `write(band,
-    /// values, indices)` gets the band's rows (counted from the first) and their values and, when indices or the
-    /// multiplier are wanted, their indices; it must set every one of them to its window's winner, the value
-    /// and the [`flat_index`](crate::semantics::flat_index). The multiplier is then counted from those indices.
-    /// This saves [`Winners::put_run`]'s copy of each row. A band is all the rows, unless the multiplier is
-    /// wanted without the indices: the indices to count from then need room, for at most [`BAND`] outputs.
+    /// values, indices, codes)` gets the band's rows (counted from the first) and their values and, when indices
+    /// or the multiplier are wanted, their indices; it must set every one of them to its window's winner, the
+    /// value and the [`flat_index`](crate::semantics::flat_index). The multiplier is then counted from those
+    /// indices. This saves [`Winners::put_run`]'s copy of each row. A band is all the rows, unless the multiplier
+    /// is wanted without the indices: the indices to count from then need room, for at most [`BAND`] outputs.
+    ///
+    /// When the multiplier is counted from codes ([`Technique::WHOLE_ROWS`]), the runs must be whole output rows
+    /// from the next one on, and `write` gets [`CodeRows`] instead: it must write every window's
+    /// [`tap_code`](crate::semantics::tap_code) there, and gets indices only when they are wanted. Bands then
+    /// hold a few kilobytes of codes.
     #[inline(always)]
     pub fn write_rows(
         &mut self,
         position: usize,
         rows: usize,
         row_len: usize,
-        mut write: impl FnMut(Range<usize>, &mut [T], Option<&mut [i64]>),
+        mut write: impl FnMut(Range<usize>, &mut [T], Option<&mut [i64]>, Option<&mut CodeRows<'_>>),
     ) {
+        if let (Some(coded), Some(multiplier)) = (&mut self.coded, self.multiplier.as_deref_mut()) {
+            debug_assert!(
+                position == coded.coded() * row_len && row_len == coded.plan().out_width(),
+                "a technique with WHOLE_ROWS wrote part of a row, or rows out of order"
+            );
+            let band = coded.plan().band();
+            for first in (0..rows).step_by(band) {
+                let band = first..(first + band).min(rows);
+                let run = position + first * row_len..position + band.end * row_len;
+                let indices = self.indices.as_deref_mut().map(|ix| &mut ix[run.clone()]);
+                let mut codes = coded.rows(band.len());
+                write(
+                    band.clone(),
+                    &mut self.values[run],
+                    indices,
+                    Some(&mut codes),
+                );
+                coded.commit(band.len(), multiplier);
+            }
+            return;
+        }
         let band = if self.indices.is_none() && self.multiplier.is_some() {
             (BAND / row_len.max(1)).max(1)
         } else {
@@ -178,11 +250,11 @@ impl<T: Element> Winners<'_, T> {
                     &mut scratch[..]
                 }
                 (None, None) => {
-                    write(band, values, None);
+                    write(band, values, None, None);
                     continue;
                 }
             };
-            write(band, values, Some(&mut *indices));
+            write(band, values, Some(&mut *indices), None);
             if let Some(multiplier) = multiplier.as_deref_mut() {
                 count_all(multiplier, *disjoint, indices.iter().map(|&i| i as usize));
             }

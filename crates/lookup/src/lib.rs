@@ -123,6 +123,7 @@ impl<T: Element, O: FlatIndex> Vectorised for Gather<'_, '_, T, O> {
 impl Technique for SlidingWindowLookup {
     const NAME: &'static str = "lookup";
     const LONG_NAME: &'static str = "sliding-window-lookup";
+    const WHOLE_ROWS: bool = true;
 
     fn supports(_: &Params) -> Result<(), &'static str> {
         Ok(())

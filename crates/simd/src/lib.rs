@@ -39,6 +39,7 @@ impl VectorisedRows {
 impl Technique for VectorisedRows {
     const NAME: &'static str = "simd";
     const LONG_NAME: &'static str = "vectorised-rows";
+    const WHOLE_ROWS: bool = true;
 
     fn supports(_: &Params) -> Result<(), &'static str> {
         Ok(())

@@ -1,0 +1,511 @@
+//! The multiplier of overlapping windows counted row by row from winner codes, each of its rows written once.
+//!
+//! Counting window by window (zero the plane, then add one at each winner) writes the multiplier twice and
+//! increments it at scattered addresses, where consecutive windows that share a winner wait on each other's
+//! stores. Instead, each window's winner is recorded as one byte, its [`tap_code`] (which tap of the window won),
+//! in a small ring of output rows. Once no later window reaches an input row, that row's counts are worked out
+//! whole, 64 columns at a time in bytes: for every window row covering it and every tap column `b`, one compare
+//! of the code row, shifted by the windows between, against the code that tap has. The row is then widened to
+//! `u32` and written once. Rows and columns no window reaches get 0 like any other.
+//!
+//! With column stride `s`, the input columns fall into `s` phases (column mod `s`): tap `b` of window `j` lands on
+//! column `j·s − pl + b`, so column `m·s + φ` is reached by tap `b` of window `m + (φ + pl − b) / s` exactly when
+//! `b ≡ φ + pl (mod s)`. Each phase is counted from the same compact code row (a byte per window), shifted, and
+//! the phases are interleaved as the counts are widened, from registers.
+//!
+//! A technique opts in with [`Technique::WHOLE_ROWS`](crate::Technique::WHOLE_ROWS): it must hand
+//! [`Winners`](crate::Winners) whole output rows, in order.
+
+use std::ops::Range;
+
+mod bytes;
+
+#[cfg(target_arch = "x86_64")]
+use bytes::{Avx2, Avx512};
+use bytes::{Bytes, Portable};
+
+use crate::geometry::Geometry;
+use crate::semantics::{tap_code, FlatIndex, NO_CODE};
+use crate::simd::Simd;
+
+/// Counts are worked out this many columns of a phase at a time: one AVX-512 vector of bytes.
+const CHUNK: usize = 64;
+
+/// The largest column stride counted from codes: each phase keeps its counts in a register.
+const MAX_PHASES: usize = 4;
+
+/// Bytes after a code row's last window that a kernel may overwrite (they are reset to [`NO_CODE`] after it):
+/// room for a whole vector stored at the row's last window.
+pub const CODE_SLACK: usize = 64;
+
+/// The code ring aims to stay within this many bytes (in L1), at least one band of one row.
+const RING_BYTES: usize = 8 << 10;
+
+/// Counted rows are staged, widened to `u32`, in this many bytes (at least one row), then copied to the
+/// multiplier together. A copy this long is glibc's `rep movsb`, whose stores take whole cache lines without
+/// reading them first, as `memset` does; vector stores straight into the multiplier read each line before
+/// writing it.
+const STAGE_BYTES: usize = 16 << 10;
+
+/// How a geometry's multiplier is counted from codes: the geometry's numbers and the ring's layout, worked out
+/// once per plan. `None` from [`Coding::new`] when the geometry does not qualify.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Coding {
+    width: usize,
+    height: usize,
+    out_h: usize,
+    out_w: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    /// Top and left padding.
+    pad: [usize; 2],
+    /// Output rows coded per band of [`Winners::write_rows`](crate::Winners::write_rows).
+    band: usize,
+    /// Input rows counted together, once they are complete: as many as [`STAGE_BYTES`] hold, at least one.
+    batch: usize,
+    /// Rows in the ring, a power of two: a band, and the rows before it that input rows not yet counted need.
+    slots: usize,
+    /// Bytes of a ring row: `lead` of [`NO_CODE`], then the windows' codes and [`NO_CODE`] up to `span + tail`.
+    row_bytes: usize,
+    /// Windows before a row's first that a column's count may look at: a tap lands up to `(kw − 1) div sw`
+    /// windows to the right of its own.
+    lead: usize,
+    /// Columns of a phase, a whole number of [`CHUNK`]s: at least `⌈width / sw⌉`.
+    span: usize,
+    /// Windows after `span` that a column's count may look at (up to `⌈pl / sw⌉`), and room for a
+    /// kernel's last vector ([`CODE_SLACK`]).
+    tail: usize,
+}
+
+impl Coding {
+    /// The counting plan for `g`, when its windows overlap, are not dilated, have at most 255 taps (a code per
+    /// tap and [`NO_CODE`] fit a byte) and a column stride of at most [`MAX_PHASES`], and a tap's offset from its
+    /// window's first element fits 31 bits.
+    pub(crate) fn new(g: &Geometry) -> Option<Coding> {
+        let p = g.params();
+        let (kernel, stride) = (p.kernel, p.stride);
+        let (width, height) = (g.width(), g.height());
+        let taps = kernel[0].checked_mul(kernel[1])?;
+        let qualifies = !p.windows_disjoint()
+            && p.dilation == [1, 1]
+            && taps < usize::from(NO_CODE)
+            && stride[1] <= MAX_PHASES
+            // A winner's code is read back from its offset `a · width + b` with `b < kw` (see `code_row`).
+            && kernel[1] <= width
+            && kernel[0].checked_mul(width).is_some_and(|n| n < 1 << 31);
+        if !qualifies {
+            return None;
+        }
+        // Every window holds an input element, so the padding is under the kernel.
+        let pad = [p.padding.top, p.padding.left];
+        let lead = (kernel[1] - 1) / stride[1];
+        let span = width.div_ceil(stride[1]).next_multiple_of(CHUNK);
+        let tail = pad[1].div_ceil(stride[1]) + CODE_SLACK;
+        let row_bytes = lead + span + tail;
+        let batch = (STAGE_BYTES / size_of::<u32>() / width).max(1);
+        // Input rows wait to be counted until a batch of them is complete, so the ring keeps, besides a band,
+        // the output rows that reach a batch and a band's worth of complete rows: those from the one covering
+        // the first row not counted (⌈(kh − 1) / sh⌉ before the rows that complete it) to the last coded.
+        let history = batch.div_ceil(stride[0]) + kernel[0].div_ceil(stride[0]) + 1;
+        let band = (RING_BYTES / row_bytes)
+            .saturating_sub(history)
+            .clamp(1, g.out_height());
+        let slots = (band + history).next_power_of_two();
+        Some(Coding {
+            width,
+            height,
+            out_h: g.out_height(),
+            out_w: g.out_width(),
+            kernel,
+            stride,
+            pad,
+            band: (slots - history).min(g.out_height()),
+            batch,
+            slots,
+            row_bytes,
+            lead,
+            span,
+            tail,
+        })
+    }
+
+    /// Outputs in a row.
+    pub(crate) fn out_width(&self) -> usize {
+        self.out_w
+    }
+
+    /// Output rows a kernel writing in place codes at a time.
+    pub(crate) fn band(&self) -> usize {
+        self.band
+    }
+
+    /// The byte of output row `i`'s first window in the ring.
+    #[inline(always)]
+    fn row_start(&self, i: usize) -> usize {
+        (i & (self.slots - 1)) * self.row_bytes + self.lead
+    }
+
+    /// How many input rows are complete once `coded` output rows are: those above the next window's first row,
+    /// or all after the last window.
+    fn complete(&self, coded: usize) -> usize {
+        if coded >= self.out_h {
+            self.height
+        } else {
+            (coded * self.stride[0])
+                .saturating_sub(self.pad[0])
+                .min(self.height)
+        }
+    }
+}
+
+/// Working storage of counting from codes, kept by the engine across the planes one thread pools in a call.
+#[derive(Default)]
+pub(crate) struct CodeScratch {
+    ring: Vec<u8>,
+    stage: Vec<u32>,
+}
+
+/// One plane's counting from codes: the plan, and how far coding and counting have got.
+pub(crate) struct Coded<'a> {
+    plan: Coding,
+    simd: Simd,
+    ring: &'a mut [u8],
+    /// Counted input rows not yet copied to the multiplier, from row `copied` on; then room for a row's last
+    /// chunk of columns.
+    stage: &'a mut [u32],
+    /// Output rows coded.
+    coded: usize,
+    /// Input rows counted.
+    counted: usize,
+    /// Input rows copied to the multiplier.
+    copied: usize,
+}
+
+impl<'a> Coded<'a> {
+    pub(crate) fn new(plan: Coding, scratch: &'a mut CodeScratch) -> Self {
+        let CodeScratch { ring, stage } = scratch;
+        // The margins before each row's first window hold NO_CODE from here on; the codes and what follows
+        // them are written before they are read.
+        let ring_len = plan.slots * plan.row_bytes;
+        ring.resize(ring_len, NO_CODE);
+        let stage_len = plan.batch * plan.width;
+        let overhang = plan.span * plan.stride[1] - plan.width;
+        stage.resize(stage_len + overhang, 0);
+        Coded {
+            plan,
+            simd: Simd::active()
+                .ok()
+                .filter(|s| s.is_available())
+                .unwrap_or(Simd::Portable),
+            ring: &mut ring[..ring_len],
+            stage: &mut stage[..stage_len + overhang],
+            coded: 0,
+            counted: 0,
+            copied: 0,
+        }
+    }
+
+    pub(crate) fn plan(&self) -> &Coding {
+        &self.plan
+    }
+
+    /// The output rows coded so far.
+    pub(crate) fn coded(&self) -> usize {
+        self.coded
+    }
+
+    /// Codes the next output row from its winners' flat indices, and counts the input rows it completes once a
+    /// batch of them is. Inlined, so that coding is compiled for the caller's instruction-set level.
+    #[inline(always)]
+    pub(crate) fn code_row<I: FlatIndex>(&mut self, indices: &[I], multiplier: &mut [u32]) {
+        let (plan, i) = (self.plan, self.coded);
+        let start = plan.row_start(i);
+        let row = &mut self.ring[start..start + plan.out_w];
+        match plan.kernel[0] {
+            2 => code_row::<I, 2>(&plan, i, indices, row),
+            3 => code_row::<I, 3>(&plan, i, indices, row),
+            _ => code_row::<I, 0>(&plan, i, indices, row),
+        }
+        self.coded += 1;
+        self.count(multiplier);
+    }
+
+    /// The next `rows` output rows, for a kernel to write their codes; then [`Coded::commit`] them.
+    pub(crate) fn rows(&mut self, rows: usize) -> CodeRows<'_> {
+        debug_assert!(rows <= self.plan.band);
+        CodeRows {
+            plan: self.plan,
+            ring: &mut *self.ring,
+            rows: self.coded..self.coded + rows,
+        }
+    }
+
+    /// Records that a kernel has written the codes of the next `rows` output rows, and counts the input rows
+    /// they complete once a batch of them is.
+    pub(crate) fn commit(&mut self, rows: usize, multiplier: &mut [u32]) {
+        let plan = self.plan;
+        for i in self.coded..self.coded + rows {
+            // What a kernel wrote past a row's last window is no window's.
+            let start = plan.row_start(i);
+            self.ring[start + plan.out_w..start + plan.span + plan.tail].fill(NO_CODE);
+        }
+        self.coded += rows;
+        self.count(multiplier);
+    }
+
+    /// Counts the complete input rows when there is a batch of them or every output row is coded.
+    #[inline(always)]
+    fn count(&mut self, multiplier: &mut [u32]) {
+        let complete = self.plan.complete(self.coded);
+        if complete - self.counted >= self.plan.batch || self.coded == self.plan.out_h {
+            let simd = self.simd;
+            on_level(
+                simd,
+                Count {
+                    coded: self,
+                    multiplier,
+                },
+            );
+        }
+    }
+
+    /// Counts the input rows left; every output row must have been coded.
+    pub(crate) fn finish(&mut self, multiplier: &mut [u32]) {
+        debug_assert_eq!(self.coded, self.plan.out_h, "output rows not coded");
+        self.coded = self.plan.out_h;
+        self.count(multiplier);
+    }
+}
+
+/// Where a kernel that writes its outputs in place puts the codes of a band of output rows
+/// ([`Winners::write_rows`](crate::Winners::write_rows)).
+pub struct CodeRows<'a> {
+    plan: Coding,
+    ring: &'a mut [u8],
+    rows: Range<usize>,
+}
+
+impl CodeRows<'_> {
+    /// Row `q` of the band (counted from its first): byte `j` takes the [`tap_code`] of output column `j`'s
+    /// winner. The row is `out_w + CODE_SLACK` bytes long; what a kernel writes after the last window's code is
+    /// ignored.
+    #[inline]
+    pub fn row(&mut self, q: usize) -> &mut [u8] {
+        let i = self.rows.start + q;
+        assert!(i < self.rows.end, "row {q} is outside the band");
+        let start = self.plan.row_start(i);
+        &mut self.ring[start..start + self.plan.out_w + CODE_SLACK]
+    }
+}
+
+/// Work compiled once per instruction-set level, with that level's byte vectors.
+trait Leveled {
+    /// Does the work with byte vectors `V`, whose level the CPU has.
+    fn run<V: Bytes>(self);
+}
+
+/// Runs `job` compiled for `simd`, which the CPU must have ([`Coded::new`] checks).
+#[inline(always)]
+fn on_level<J: Leveled>(simd: Simd, job: J) {
+    match simd {
+        // SAFETY: the CPU has the level (the caller's promise).
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { avx512(job) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe { avx2(job) },
+        _ => job.run::<Portable>(),
+    }
+}
+
+/// [`Leveled::run`] compiled for AVX-512.
+///
+/// # Safety
+/// The CPU must have [`Simd::Avx512`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+unsafe fn avx512<J: Leveled>(job: J) {
+    job.run::<Avx512>()
+}
+
+/// [`Leveled::run`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU must have [`Simd::Avx2`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+unsafe fn avx2<J: Leveled>(job: J) {
+    job.run::<Avx2>()
+}
+
+/// Counts the complete input rows not yet counted, a batch at a time, and copies each full batch to
+/// `multiplier`.
+struct Count<'c, 'a> {
+    coded: &'c mut Coded<'a>,
+    multiplier: &'c mut [u32],
+}
+
+impl Leveled for Count<'_, '_> {
+    #[inline(always)]
+    fn run<V: Bytes>(self) {
+        let Count { coded, multiplier } = self;
+        let plan = coded.plan;
+        let (complete, w) = (plan.complete(coded.coded), plan.width);
+        let overhang = plan.span * plan.stride[1] - w;
+        while coded.counted < complete {
+            let staged = coded.counted - coded.copied;
+            let end = complete.min(coded.copied + plan.batch);
+            CountRows {
+                plan,
+                ring: &*coded.ring,
+                coded: coded.coded,
+                out: &mut coded.stage[staged * w..(end - coded.copied) * w + overhang],
+                rows: coded.counted..end,
+            }
+            .shapes::<V>();
+            coded.counted = end;
+            if end == coded.copied + plan.batch || end == plan.height {
+                multiplier[coded.copied * w..end * w]
+                    .copy_from_slice(&coded.stage[..(end - coded.copied) * w]);
+                coded.copied = end;
+            }
+        }
+    }
+}
+
+/// Codes output row `i` from its winners' flat indices into `row`, with `KH` the kernel height when it is small
+/// (the window row found by compares, which vectorise), or 0 (found by a division).
+#[inline(always)]
+fn code_row<I: FlatIndex, const KH: usize>(plan: &Coding, i: usize, indices: &[I], row: &mut [u8]) {
+    let ([kh, kw], sw, w) = (plan.kernel, plan.stride[1], plan.width);
+    // A winner at tap (a, b) of window (i, j) has flat index (i·sh − pt + a)·width + j·sw − pl + b, so its
+    // offset from `first + j·sw` is a·width + b, with b < kw <= width and a·width + b < kh·width < 2^31: in
+    // wrapping u32 arithmetic, the low bits of any index type give it exactly.
+    let first = (i * plan.stride[0] * w).wrapping_sub(plan.pad[0] * w + plan.pad[1]) as u32;
+    let (w32, kw32, sw32) = (w as u32, kw as u32, sw as u32);
+    let mut window = first;
+    for (c, &index) in row.iter_mut().zip(&indices[..plan.out_w]) {
+        let offset = (index.get() as u32).wrapping_sub(window);
+        let code = if KH == 0 {
+            let a = offset / w32;
+            tap_code(a, offset - a * w32, kw32)
+        } else {
+            // tap_code(a, b, kw) = a·kw + b = offset − a·(width − kw), a being how many rows of `width` the
+            // offset passes: compares and subtractions, which vectorise (multiplies are slow).
+            (1..KH as u32).fold(offset, |code, a| {
+                code - if offset >= a * w32 { w32 - kw32 } else { 0 }
+            }) as u8
+        };
+        debug_assert_eq!(
+            code,
+            tap_code(offset / w32, offset % w32, kw32),
+            "row {i}: offset {offset} in a window of {kh}×{kw}"
+        );
+        *c = code;
+        window = window.wrapping_add(sw32);
+    }
+}
+
+/// Counts input rows `rows` from the coded output rows in the ring into `out`, one row after another, and room
+/// for the last one's columns past the width.
+struct CountRows<'a> {
+    plan: Coding,
+    ring: &'a [u8],
+    /// Output rows coded: the ring holds the last `slots` of them.
+    coded: usize,
+    out: &'a mut [u32],
+    rows: Range<usize>,
+}
+
+impl CountRows<'_> {
+    /// [`CountRows::count`] for the common window shapes, and for any. The CPU must have `V`'s level.
+    #[inline(always)]
+    fn shapes<V: Bytes>(self) {
+        let p = &self.plan;
+        match (p.kernel[1], p.stride[1], p.pad[1] % p.stride[1]) {
+            (3, 1, _) => self.count::<V, 3, 1, 0>(),
+            (3, 2, 0) => self.count::<V, 3, 2, 0>(),
+            (3, 2, 1) => self.count::<V, 3, 2, 1>(),
+            (2, 1, _) => self.count::<V, 2, 1, 0>(),
+            _ => self.count::<V, 0, 0, 0>(),
+        }
+    }
+
+    /// With the kernel width, column stride and left padding mod the stride as `KW`, `SW` and `PL` when they are
+    /// common ones (`KW` and `SW` 0 for any), so that the tap loop unrolls and each phase's counters are a
+    /// variable of their own, which stays in a register.
+    #[inline(always)]
+    fn count<V: Bytes, const KW: usize, const SW: usize, const PL: usize>(self) {
+        let CountRows {
+            plan,
+            ring,
+            coded,
+            out,
+            rows,
+        } = self;
+        let ([kh, _], sh, [pt, pl], w) = (plan.kernel, plan.stride[0], plan.pad, plan.width);
+        let kw = if KW > 0 { KW } else { plan.kernel[1] };
+        let (sw, pl_mod) = if SW > 0 {
+            (SW, PL)
+        } else {
+            (plan.stride[1], pl % plan.stride[1])
+        };
+        // Tap b counts towards phase (b − pl) mod sw, from the window `shift(b)` to the right of the column's
+        // position in its phase (negative: to the left): (φ + pl − b) / sw, with φ + pl ≡ b.
+        let phase = |b: usize| (b + sw - pl_mod) % sw;
+        let shift = |b: usize| (phase(b) + pl) as isize / sw as isize - (b / sw) as isize;
+        let (lanes, chunk_cols) = (V::LANES, V::LANES * sw);
+        for (k, r) in rows.enumerate() {
+            // Row r and, past it, room for its last chunk's columns past the width.
+            let out = &mut out[k * w..];
+            // The output rows whose windows cover input row r: i·sh − pt <= r <= i·sh − pt + kh − 1.
+            let first = (r + pt + 1).saturating_sub(kh).div_ceil(sh);
+            let last = ((r + pt) / sh).min(plan.out_h - 1);
+            debug_assert!(
+                first > last || (last < coded && first + plan.slots >= coded),
+                "row {r} needs output rows {first}..={last}, the ring holds {}..{coded}",
+                coded.saturating_sub(plan.slots)
+            );
+            for t in 0..plan.span / lanes {
+                // SAFETY (every `unsafe` here): the caller checked that the CPU has V's level.
+                let mut acc = [unsafe { V::zero() }; MAX_PHASES];
+                for i in first..=last {
+                    let a = (r + pt - i * sh) as u32;
+                    // Output row i's codes and margins: every tap's chunk lies inside (checked once here).
+                    let start = plan.row_start(i);
+                    let codes = &ring[start - plan.lead..start + plan.span + plan.tail];
+                    let at = plan.lead + t * lanes;
+                    for b in 0..kw {
+                        let from = at.wrapping_add_signed(shift(b));
+                        debug_assert!(from + lanes <= codes.len());
+                        // SAFETY: lead + shift(b) >= 0, as shift(b) >= −(kw − 1) div sw = −lead, and
+                        // t·lanes + lanes + shift(b) <= span + tail − CODE_SLACK, as shift(b) <=
+                        // (sw − 1 + pl) div sw = ⌈pl / sw⌉; so the chunk lies inside `codes`.
+                        let chunk = unsafe { codes.get_unchecked(from..from + lanes) };
+                        let code = tap_code(a, b as u32, kw as u32);
+                        let p = phase(b);
+                        acc[p] = unsafe { acc[p].count(chunk, code) };
+                    }
+                }
+                // Column t·lanes·sw + l·sw + φ gets phase φ's counter l. Columns past the width land on the next
+                // row, which is counted later, or in the room after the last.
+                let cols = &mut out[t * chunk_cols..(t + 1) * chunk_cols];
+                match sw {
+                    1 => unsafe { acc[0].widen(cols) },
+                    2 => unsafe { V::widen_pairs(acc[0], acc[1], cols) },
+                    _ => {
+                        let mut bytes = [[0u8; 64]; MAX_PHASES];
+                        for (phase, bytes) in bytes.iter_mut().enumerate().take(sw) {
+                            unsafe { acc[phase].store(bytes) };
+                        }
+                        for (l, group) in cols.chunks_exact_mut(sw).enumerate() {
+                            for (o, bytes) in group.iter_mut().zip(&bytes) {
+                                *o = u32::from(bytes[l]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

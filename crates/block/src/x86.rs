@@ -50,7 +50,7 @@ pub(crate) fn two_by_two_f32<T: Element>(
         && g.out_width() == n;
     let mut multiplier = tiles_plane.then(|| out.take_multiplier()).flatten();
     let mut pool = |at: usize, rows: usize, first: usize| {
-        out.write_rows(start(at), rows, n, |band, values, indices, _| {
+        out.write_rows(start(at), rows, n, |band, values, indices| {
             let values = as_type_mut(values).expect("T is f32");
             let first = first + 2 * band.start * width;
             let counts = multiplier.as_deref_mut().map(|m| &mut m[first..]);

@@ -267,35 +267,45 @@ fn bands<T: Sample>(backend: Backend) {
     tally.finish(backend);
 }
 
-/// The multiplier of overlapping windows counted from winner codes (`maxpool_core`'s `coded`): each shape of
-/// its counting loop (3 wide at strides 1 and 2 with even and odd left padding, 2 wide, and any, here 5×5 at
-/// stride 3 and 4 wide at stride 4; 2, 3 and 5 tall), phases whose columns end just before, at and after a
-/// vector of 64 (widths 63 to 65, 127 to 129, 190 and 256), planes tall enough that the ring of code rows wraps
-/// around and a kernel writes them in several bands, narrow planes whose batch of rows counted together (16 KiB
-/// of counts) spans more output rows than a band (400 × 20), and rows wider than a batch holds (4100).
+/// The multiplier of overlapping windows counted from winner codes (`maxpool_core`'s `coded`, for strides whose
+/// product is at most 2): each shape of its counting loop (column stride 1, and 2 with even and odd left padding;
+/// 3 wide, 2 wide and any, here 5 and 4; 2, 3 and 5 tall; row stride 2), phases whose columns end just before, at
+/// and after a vector of 64 (widths 63 to 65, 127 to 129, 190 and 256), planes tall enough that the ring of code
+/// rows wraps around, narrow planes whose batch of rows counted together (16 KiB of counts) spans hundreds of
+/// output rows (400 × 20), and rows wider than a batch holds (4100).
 fn coded<T: Sample>(backend: Backend) {
     if backend.supports(&Params::new(3).with_stride(1)).is_err() {
         return; // block: windows that overlap are not its to pool
     }
     let tally = Tally::new(format!("coded {}", T::DTYPE));
     let mut runner = TestRunner::deterministic();
+    let sides = |top, bottom, left, right| Padding {
+        top,
+        bottom,
+        left,
+        right,
+    };
     let shapes = [
         (
             Params::new(3).with_stride(1),
             [(9, 63), (9, 64), (9, 65), (70, 190), (3, 4100)],
         ),
         (
-            Params::new(3).with_stride(2).with_padding(1),
+            Params::new(3).with_stride_hw(1, 2).with_padding(1),
             [(9, 127), (9, 128), (9, 129), (300, 130), (5, 4100)],
         ),
         (
-            Params::new(3).with_stride(2).with_padding_sides(Padding {
-                top: 0,
-                bottom: 2,
-                left: 2,
-                right: 0,
-            }),
+            Params::new(3)
+                .with_stride_hw(1, 2)
+                .with_padding_sides(sides(0, 2, 2, 0)),
             [(8, 127), (9, 128), (11, 129), (130, 256), (4, 4100)],
+        ),
+        (
+            Params::new(3)
+                .with_stride_hw(2, 1)
+                .with_padding(1)
+                .with_ceil_mode(true),
+            [(9, 63), (10, 64), (9, 65), (131, 190), (6, 4100)],
         ),
         (
             Params::new(2).with_stride(1),
@@ -303,21 +313,20 @@ fn coded<T: Sample>(backend: Backend) {
         ),
         (
             Params::new(5)
-                .with_stride(3)
+                .with_stride(1)
                 .with_padding(2)
                 .with_ceil_mode(true),
-            [(9, 190), (9, 192), (11, 194), (100, 256), (6, 4100)],
+            [(9, 63), (9, 64), (11, 65), (100, 256), (6, 4100)],
         ),
         (
-            Params::rect(2, 4)
-                .with_stride_hw(1, 4)
-                .with_padding_sides(Padding {
-                    top: 1,
-                    bottom: 0,
-                    left: 3,
-                    right: 3,
-                }),
-            [(9, 253), (9, 256), (9, 259), (90, 300), (2, 4100)],
+            Params::rect(4, 5)
+                .with_stride_hw(1, 2)
+                .with_padding_sides(sides(1, 0, 1, 2)),
+            [(9, 127), (9, 128), (9, 129), (90, 300), (4, 4100)],
+        ),
+        (
+            Params::rect(2, 4).with_stride_hw(1, 2),
+            [(9, 127), (9, 128), (9, 130), (90, 300), (2, 4100)],
         ),
     ];
     for (params, sizes) in shapes {

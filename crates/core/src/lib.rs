@@ -17,7 +17,6 @@ mod technique;
 mod threads;
 
 pub use backward::backward;
-pub use coded::{CodeRows, CODE_SLACK};
 pub use element::{as_type, as_type_mut, DType, Element, Float, UnknownDType};
 pub use engine::{supports, Outputs, Planned, Pool, Pooled, Want};
 pub use error::{Axis, Error, ErrorKind, Result};

@@ -205,7 +205,7 @@ pub fn merge<T: Element, I: Copy>(best: &mut T, best_index: &mut I, v: T, i: I) 
 }
 
 /// A flat index as a backend stores it while it works: `u32` when a plane has fewer than 2^32 elements (half
-/// the memory traffic, twice the vector lanes), `u64` otherwise.
+/// the memory traffic, twice the vector lanes), `u64` otherwise; and `i64`, the outputs' type.
 pub trait FlatIndex: Copy + Default + Send + Sync + std::fmt::Debug + 'static {
     /// The index, which the caller guarantees fits.
     fn from_usize(i: usize) -> Self;
@@ -240,7 +240,8 @@ macro_rules! flat_index_type {
     )*};
 }
 
-flat_index_type!(u32, u64);
+// i64: the outputs' own type, for counting from them.
+flat_index_type!(u32, u64, i64);
 
 /// Whether every flat index of a plane of `plane_len` elements fits a `u32`.
 pub fn fits_u32(plane_len: usize) -> bool {

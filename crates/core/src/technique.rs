@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use crate::coded::{CodeRows, CodeScratch, Coded, Coding};
+use crate::coded::{CodeScratch, Coded, Coding};
 use crate::element::Element;
 use crate::error::Result;
 use crate::geometry::Geometry;
@@ -186,45 +186,21 @@ impl<'a, T: Element> Winners<'a, T> {
 impl<T: Element> Winners<'_, T> {
     /// For kernels that write outputs in place: the outputs of `rows` consecutive runs of `row_len` (output
     /// rows, or the same part of each), from `position` on, are handed to `write` in bands of rows. `write(band,
-    /// values, indices, codes)` gets the band's rows (counted from the first) and their values and, when indices
-    /// or the multiplier are wanted, their indices; it must set every one of them to its window's winner, the
-    /// value and the [`flat_index`](crate::semantics::flat_index). The multiplier is then counted from those
-    /// indices. This saves [`Winners::put_run`]'s copy of each row. A band is all the rows, unless the multiplier
-    /// is wanted without the indices: the indices to count from then need room, for at most [`BAND`] outputs.
-    ///
-    /// When the multiplier is counted from codes ([`Technique::WHOLE_ROWS`]), the runs must be whole output rows
-    /// from the next one on, and `write` gets [`CodeRows`] instead: it must write every window's
-    /// [`tap_code`](crate::semantics::tap_code) there, and gets indices only when they are wanted. Bands then
-    /// hold a few kilobytes of codes.
+    /// values, indices)` gets the band's rows (counted from the first) and their values and, when indices or the
+    /// multiplier are wanted, their indices; it must set every one of them to its window's winner, the value
+    /// and the [`flat_index`](crate::semantics::flat_index). The multiplier is then counted from those indices.
+    /// This saves [`Winners::put_run`]'s copy of each row. A band is all the rows, unless the multiplier is
+    /// wanted without the indices: the indices to count from then need room, for at most [`BAND`] outputs.
+    /// When the multiplier is counted from codes ([`Technique::WHOLE_ROWS`]), the runs must be whole output rows,
+    /// from the next one on.
     #[inline(always)]
     pub fn write_rows(
         &mut self,
         position: usize,
         rows: usize,
         row_len: usize,
-        mut write: impl FnMut(Range<usize>, &mut [T], Option<&mut [i64]>, Option<&mut CodeRows<'_>>),
+        mut write: impl FnMut(Range<usize>, &mut [T], Option<&mut [i64]>),
     ) {
-        if let (Some(coded), Some(multiplier)) = (&mut self.coded, self.multiplier.as_deref_mut()) {
-            debug_assert!(
-                position == coded.coded() * row_len && row_len == coded.plan().out_width(),
-                "a technique with WHOLE_ROWS wrote part of a row, or rows out of order"
-            );
-            let band = coded.plan().band();
-            for first in (0..rows).step_by(band) {
-                let band = first..(first + band).min(rows);
-                let run = position + first * row_len..position + band.end * row_len;
-                let indices = self.indices.as_deref_mut().map(|ix| &mut ix[run.clone()]);
-                let mut codes = coded.rows(band.len());
-                write(
-                    band.clone(),
-                    &mut self.values[run],
-                    indices,
-                    Some(&mut codes),
-                );
-                coded.commit(band.len(), multiplier);
-            }
-            return;
-        }
         let band = if self.indices.is_none() && self.multiplier.is_some() {
             (BAND / row_len.max(1)).max(1)
         } else {
@@ -237,6 +213,7 @@ impl<T: Element> Winners<'_, T> {
             multiplier,
             disjoint,
             scratch,
+            coded,
             ..
         } = self;
         for first in (0..rows).step_by(band) {
@@ -244,19 +221,31 @@ impl<T: Element> Winners<'_, T> {
             let run = position + first * row_len..position + band.end * row_len;
             let values = &mut values[run.clone()];
             let indices = match (indices.as_deref_mut(), &multiplier) {
-                (Some(indices), _) => &mut indices[run],
+                (Some(indices), _) => &mut indices[run.clone()],
                 (None, Some(_)) => {
                     scratch.resize(run.len(), 0);
                     &mut scratch[..]
                 }
                 (None, None) => {
-                    write(band, values, None, None);
+                    write(band, values, None);
                     continue;
                 }
             };
-            write(band, values, Some(&mut *indices), None);
-            if let Some(multiplier) = multiplier.as_deref_mut() {
-                count_all(multiplier, *disjoint, indices.iter().map(|&i| i as usize));
+            write(band, values, Some(&mut *indices));
+            match (coded.as_mut(), multiplier.as_deref_mut()) {
+                (Some(coded), Some(multiplier)) => {
+                    debug_assert!(
+                        run.start == coded.coded() * row_len && row_len == coded.plan().out_width(),
+                        "a technique with WHOLE_ROWS wrote part of a row, or rows out of order"
+                    );
+                    for row in indices.chunks_exact(row_len) {
+                        coded.code_row(row, multiplier);
+                    }
+                }
+                (None, Some(multiplier)) => {
+                    count_all(multiplier, *disjoint, indices.iter().map(|&i| i as usize))
+                }
+                _ => {}
             }
         }
     }
@@ -283,5 +272,94 @@ fn count(multiplier: &mut [u32], index: usize, disjoint: bool) {
         multiplier[index] = 1;
     } else {
         multiplier[index] += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::semantics::window_argmax;
+    use crate::Padding;
+
+    /// The winners of a plane, row after row, by the semantics' own scan.
+    fn winners(g: &Geometry, plane: &[f32]) -> (Vec<f32>, Vec<i64>) {
+        let mut out = (vec![], vec![]);
+        for &r in g.row_windows() {
+            for &c in g.col_windows() {
+                let (v, i) = window_argmax(plane, g.width(), r, c);
+                out.0.push(v);
+                out.1.push(i as i64);
+            }
+        }
+        out
+    }
+
+    /// Both ways a technique hands over whole rows, put_run and write_rows (in bands, with and without the
+    /// indices wanted), count the multiplier from codes as the bincount of the indices, on every element,
+    /// whatever the buffer held. No technique writes in place on a geometry counted from codes yet, so the suite
+    /// cannot reach write_rows' path.
+    #[test]
+    fn whole_rows_count_the_bincount() {
+        let geometries = [
+            (Params::new(3).with_stride(1), 37, 70),
+            // 599 output rows of 8: two bands of write_rows when the indices are not wanted.
+            (Params::new(2).with_stride(1).with_ceil_mode(true), 600, 9),
+            (
+                Params::rect(3, 4)
+                    .with_stride_hw(1, 2)
+                    .with_padding_sides(Padding {
+                        top: 2,
+                        bottom: 1,
+                        left: 1,
+                        right: 2,
+                    }),
+                41,
+                129,
+            ),
+        ];
+        for (params, height, width) in geometries {
+            let g = Geometry::new(&params, height, width).unwrap();
+            let coding = Coding::new(&g).expect("counted from codes");
+            let plane: Vec<f32> = (0..g.plane_len())
+                .map(|i| ((i * 7919) % 61) as f32)
+                .collect();
+            let (values, indices) = winners(&g, &plane);
+            let mut expected = vec![0u32; g.plane_len()];
+            for &i in &indices {
+                expected[i as usize] += 1;
+            }
+            let (n, ow) = (g.out_plane_len(), g.out_width());
+            for way in 0..3 {
+                let (mut v, mut ix, mut m) =
+                    (vec![0.0; n], vec![0i64; n], vec![9u32; g.plane_len()]);
+                let mut scratch = Scratch::default();
+                let want_indices = way != 2;
+                let mut out = Winners::new(
+                    &mut v,
+                    want_indices.then_some(&mut ix[..]),
+                    Some(&mut m),
+                    false,
+                    Some(&coding),
+                    &mut scratch,
+                );
+                if way == 0 {
+                    let narrow: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
+                    for k in 0..g.out_height() {
+                        let row = k * ow..(k + 1) * ow;
+                        out.put_run(row.start, &values[row.clone()], &narrow[row]);
+                    }
+                } else {
+                    out.write_rows(0, g.out_height(), ow, |band, vals, ixs| {
+                        let run = band.start * ow..band.end * ow;
+                        vals.copy_from_slice(&values[run.clone()]);
+                        ixs.expect("indices to count from")
+                            .copy_from_slice(&indices[run]);
+                    });
+                }
+                out.finish();
+                assert_eq!(v, values, "{params:?}, way {way}");
+                assert_eq!(m, expected, "{params:?}, way {way}");
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use maxpool_core::semantics::{beats_f32x16, beats_f32x8, Window};
 use maxpool_core::simd::low_lanes;
-use maxpool_core::{as_type, as_type_mut, CodeRows, Element, Geometry, Params, Simd, Winners};
+use maxpool_core::{as_type, as_type_mut, Element, Geometry, Params, Simd, Winners};
 
 /// Whether [`three_by_three_s2_f32`] pools these parameters: 3×3 windows, stride 2, no dilation.
 fn handles(p: &Params) -> bool {
@@ -40,11 +40,9 @@ pub(crate) fn three_by_three_s2_f32<T: Element>(
         return false;
     }
     let (ow, row_windows) = (g.out_width(), &g.row_windows()[rows.clone()]);
-    let (left, top) = (g.params().padding.left as isize, g.params().padding.top);
-    out.write_rows(0, rows.len(), ow, |band, values, mut indices, mut codes| {
+    let left = g.params().padding.left as isize;
+    out.write_rows(0, rows.len(), ow, |band, values, mut indices| {
         let values = as_type_mut::<T, f32>(values).expect("T is f32");
-        // The band's first output row, from the plane's first.
-        let first_row = rows.start + band.start;
         let row_windows = &row_windows[band];
         for first in (0..ow).step_by(16 * BLOCK) {
             let n = (ow - first).div_ceil(16).min(BLOCK);
@@ -55,56 +53,18 @@ pub(crate) fn three_by_three_s2_f32<T: Element>(
             }
             let (strips, values) = (&strips[..n], &mut values[first..]);
             let indices = indices.as_deref_mut().map(|ix| &mut ix[first..]);
-            let rows = Rows {
-                windows: row_windows,
-                first: first_row,
-                top,
-                stride: ow,
-            };
-            let codes = codes.as_deref_mut().map(|c| (c, first));
             // SAFETY: the CPU has the level (checked above).
             unsafe {
-                match (simd, codes) {
-                    (Simd::Avx512, None) => {
-                        pool_block::<false>(strips, plane, rows, values, indices, None)
-                    }
-                    (Simd::Avx512, codes) => {
-                        pool_block::<true>(strips, plane, rows, values, indices, codes)
-                    }
-                    (_, None) => {
-                        pool_block_avx2::<false>(strips, plane, rows, values, indices, None)
-                    }
-                    (_, codes) => {
-                        pool_block_avx2::<true>(strips, plane, rows, values, indices, codes)
-                    }
+                if simd == Simd::Avx512 {
+                    pool_block(strips, plane, row_windows, values, indices, ow)
+                } else {
+                    pool_block_avx2(strips, plane, row_windows, values, indices, ow)
                 }
             };
         }
     });
     true
 }
-
-/// The output rows a block of strips pools: their windows' input rows, the first one's number within the plane,
-/// the top padding, and the distance between output rows in `values` and `indices`.
-#[derive(Clone, Copy)]
-struct Rows<'a> {
-    windows: &'a [Window],
-    first: usize,
-    top: usize,
-    stride: usize,
-}
-
-impl Rows<'_> {
-    /// The window row (counted from the window's first, padding included) of output row `q`'s first row inside
-    /// the input: the rows the top padding cuts off.
-    fn cut(&self, q: usize) -> i32 {
-        self.top.saturating_sub(2 * (self.first + q)) as i32
-    }
-}
-
-/// Where a block of strips writes its windows' tap codes: the band's code rows, and the block's first output
-/// column. Window `j`'s code goes at byte `j` of its row.
-type Codes<'a, 'c> = Option<(&'a mut CodeRows<'c>, usize)>;
 
 /// The most strips (of 16 windows) pooled together, row by row, whose state is kept on the stack: wider output
 /// rows are pooled in blocks of columns.
@@ -116,28 +76,20 @@ const BLOCK: usize = 16;
 /// the outputs written in order, as the prefetchers expect: carrying each strip down the plane instead took W1
 /// 17% longer (2.48 against 2.12 ms).
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-fn pool_block<const CODES: bool>(
+fn pool_block(
     strips: &[Strip],
     plane: &[f32],
-    rows: Rows<'_>,
+    row_windows: &[Window],
     values: &mut [f32],
     mut indices: Option<&mut [i64]>,
-    mut codes: Codes<'_, '_>,
+    stride: usize,
 ) {
     let mut kept = [(_mm512_setzero_ps(), _mm512_setzero_si512()); BLOCK];
     let mut kept_row = None;
-    for (q, w) in rows.windows.iter().enumerate() {
-        let mut code_row = codes.as_mut().map(|(c, first)| (c.row(q), *first));
+    for (q, w) in row_windows.iter().enumerate() {
         for (s, (strip, kept)) in strips.iter().zip(&mut kept).enumerate() {
-            let out = (
-                &mut *values,
-                indices.as_deref_mut(),
-                q * rows.stride + 16 * s,
-            );
-            let code_out = code_row
-                .as_mut()
-                .map(|(c, first)| (&mut **c, *first + 16 * s));
-            strip.window::<CODES>(plane, w, kept_row, kept, out, (code_out, rows.cut(q)));
+            let out = (&mut *values, indices.as_deref_mut(), q * stride + 16 * s);
+            strip.window(plane, w, kept_row, kept, out);
         }
         kept_row = Some(w.start + w.taps - 1);
     }
@@ -145,13 +97,13 @@ fn pool_block<const CODES: bool>(
 
 /// [`pool_block`] on AVX2, each strip as two halves of 8 windows.
 #[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
-fn pool_block_avx2<const CODES: bool>(
+fn pool_block_avx2(
     strips: &[Strip],
     plane: &[f32],
-    rows: Rows<'_>,
+    row_windows: &[Window],
     values: &mut [f32],
     mut indices: Option<&mut [i64]>,
-    mut codes: Codes<'_, '_>,
+    stride: usize,
 ) {
     let mut halves = [[Half::NONE; 2]; BLOCK];
     for (strip, halves) in strips.iter().zip(&mut halves) {
@@ -160,31 +112,19 @@ fn pool_block_avx2<const CODES: bool>(
     let zero = (_mm256_setzero_ps(), _mm256_setzero_si256());
     let mut kept = [[zero; 2]; BLOCK];
     let mut kept_row = None;
-    for (q, w) in rows.windows.iter().enumerate() {
-        let mut code_row = codes.as_mut().map(|(c, first)| (c.row(q), *first));
-        let cut = rows.cut(q);
+    for (q, w) in row_windows.iter().enumerate() {
         for (s, strip) in strips.iter().enumerate() {
-            let at = q * rows.stride + 16 * s;
+            let at = q * stride + 16 * s;
             // Each half is its own copy of the code (`H`), in registers: both at once spilled.
             let ([h0, h1], [k0, k1]) = (&halves[s], &mut kept[s]);
             let out = (&mut *values, indices.as_deref_mut(), at);
-            let code_out = code_row
-                .as_mut()
-                .map(|(c, first)| (&mut **c, *first + 16 * s));
-            strip.half_window::<0, CODES>(plane, w, h0, kept_row, k0, out, (code_out, cut));
+            strip.half_window::<0>(plane, w, h0, kept_row, k0, out);
             let out = (&mut *values, indices.as_deref_mut(), at);
-            let code_out = code_row
-                .as_mut()
-                .map(|(c, first)| (&mut **c, *first + 16 * s));
-            strip.half_window::<1, CODES>(plane, w, h1, kept_row, k1, out, (code_out, cut));
+            strip.half_window::<1>(plane, w, h1, kept_row, k1, out);
         }
         kept_row = Some(w.start + w.taps - 1);
     }
 }
-
-/// Where a strip stores its windows' tap codes (the code row and the strip's first output column), and the
-/// window row of the output row's first row inside the input ([`Rows::cut`]).
-type CodeOut<'a> = (Option<(&'a mut [u8], usize)>, i32);
 
 /// A column strip: `k` (at most 16) consecutive windows of an output row, the first starting at input column
 /// `c0` (negative in the left padding), and which of their taps lie inside the input.
@@ -231,23 +171,19 @@ impl Strip {
     /// `indices`.
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
     #[inline]
-    #[allow(clippy::too_many_arguments)]
-    fn window<const CODES: bool>(
+    fn window(
         &self,
         plane: &[f32],
         w: &Window,
         kept_row: Option<usize>,
         kept: &mut (__m512, __m512i),
         (values, indices, at): (&mut [f32], Option<&mut [i64]>, usize),
-        (codes, cut): CodeOut<'_>,
     ) {
         let (k, width) = (self.k, self.width);
         let lanes = low_lanes(k) as u16;
         let row_step = _mm512_set1_epi32(width as i32);
-        // The window's rows merged in order; `offset`: the winner's offset from (w.start, c0 + 2·lane); `code`:
-        // its tap_code(a, b, 3), 3a + b, with a counted from the window's first row, padding included.
+        // The window's rows merged in order; `offset`: the winner's offset from (w.start, c0 + 2·lane).
         let (mut best, mut offset) = (_mm512_setzero_ps(), _mm512_setzero_si512());
-        let mut code = _mm512_setzero_si512();
         let mut down = _mm512_setzero_si512();
         for a in 0..w.taps {
             let r = w.start + a;
@@ -259,26 +195,15 @@ impl Strip {
             if a + 1 == w.taps {
                 *kept = (v, o);
             }
-            let c = _mm512_add_epi32(o, _mm512_set1_epi32(3 * (cut + a as i32)));
             let o = _mm512_add_epi32(o, down);
             if a == 0 {
-                (best, offset, code) = (v, o, c);
+                (best, offset) = (v, o);
             } else {
                 let take = beats_f32x16(v, best);
                 best = _mm512_mask_mov_ps(best, take, v);
                 offset = _mm512_mask_mov_epi32(offset, take, o);
-                if CODES {
-                    code = _mm512_mask_mov_epi32(code, take, c);
-                }
             }
             down = _mm512_add_epi32(down, row_step);
-        }
-        if let (true, Some((codes, j))) = (CODES, codes) {
-            assert!(j + 16 <= codes.len());
-            // SAFETY: 16 bytes from byte j lie inside `codes` (checked).
-            unsafe {
-                _mm_storeu_si128(codes.as_mut_ptr().add(j).cast(), _mm512_cvtepi32_epi8(code))
-            };
         }
         assert!(at + k <= values.len());
         // SAFETY: lanes 0..k from `at` lie inside `values` (checked); masked-off lanes are not written.
@@ -403,8 +328,7 @@ impl Strip {
     /// winners at `at + 8H` in `values` and `indices`.
     #[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
     #[inline]
-    #[allow(clippy::too_many_arguments)]
-    fn half_window<const H: usize, const CODES: bool>(
+    fn half_window<const H: usize>(
         &self,
         plane: &[f32],
         w: &Window,
@@ -412,21 +336,12 @@ impl Strip {
         kept_row: Option<usize>,
         kept: &mut (__m256, __m256i),
         (values, indices, at): (&mut [f32], Option<&mut [i64]>, usize),
-        (codes, cut): CodeOut<'_>,
     ) {
         let (width, row_step) = (self.width, _mm256_set1_epi32(self.width as i32));
         assert!(at + self.k <= values.len());
         assert!(indices.as_ref().is_none_or(|ix| at + self.k <= ix.len()));
         let (mut best, mut offset) = (_mm256_setzero_ps(), _mm256_setzero_si256());
-        let mut code = _mm256_setzero_si256();
         let mut down = _mm256_setzero_si256();
-        let blend = |a: __m256i, b: __m256i, take: __m256| {
-            _mm256_castps_si256(_mm256_blendv_ps(
-                _mm256_castsi256_ps(a),
-                _mm256_castsi256_ps(b),
-                take,
-            ))
-        };
         for a in 0..w.taps {
             let r = w.start + a;
             let (v, o) = if kept_row == Some(r) {
@@ -437,37 +352,19 @@ impl Strip {
             if a + 1 == w.taps {
                 *kept = (v, o);
             }
-            let c = _mm256_add_epi32(o, _mm256_set1_epi32(3 * (cut + a as i32)));
             let o = _mm256_add_epi32(o, down);
             if a == 0 {
-                (best, offset, code) = (v, o, c);
+                (best, offset) = (v, o);
             } else {
                 let take = beats_f32x8(v, best);
                 best = _mm256_blendv_ps(best, v, take);
-                offset = blend(offset, o, take);
-                if CODES {
-                    code = blend(code, c, take);
-                }
+                offset = _mm256_castps_si256(_mm256_blendv_ps(
+                    _mm256_castsi256_ps(offset),
+                    _mm256_castsi256_ps(o),
+                    take,
+                ));
             }
             down = _mm256_add_epi32(down, row_step);
-        }
-        if let (true, Some((codes, j))) = (CODES, codes) {
-            let j = j + 8 * H;
-            assert!(j + 8 <= codes.len());
-            // 32-bit lanes to bytes: packed within each 128-bit half, then the halves' low dwords joined.
-            let bytes = _mm256_packus_epi16(
-                _mm256_packus_epi32(code, code),
-                _mm256_packus_epi32(code, code),
-            );
-            let bytes =
-                _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 0, 0, 0, 0, 0, 0));
-            // SAFETY: 8 bytes from byte j lie inside `codes` (checked).
-            unsafe {
-                _mm_storel_epi64(
-                    codes.as_mut_ptr().add(j).cast(),
-                    _mm256_castsi256_si128(bytes),
-                )
-            };
         }
         let at = at + 8 * H;
         // SAFETY: lanes 0..k from `at` lie inside `values` and `indices` (checked), and the windows'

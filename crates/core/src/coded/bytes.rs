@@ -30,12 +30,6 @@ pub(super) trait Bytes: Copy {
     /// # Safety
     /// As for [`Bytes::zero`].
     unsafe fn widen_pairs(even: Self, odd: Self, out: &mut [u32]);
-
-    /// The counters as bytes, into `out[..LANES]`.
-    ///
-    /// # Safety
-    /// As for [`Bytes::zero`].
-    unsafe fn store(self, out: &mut [u8]);
 }
 
 /// Plain loops, for every level and target: 16 counters.
@@ -73,11 +67,6 @@ impl Bytes for Portable {
         {
             (pair[0], pair[1]) = (u32::from(e), u32::from(o));
         }
-    }
-
-    #[inline(always)]
-    unsafe fn store(self, out: &mut [u8]) {
-        out[..Self::LANES].copy_from_slice(&self.0);
     }
 }
 
@@ -164,13 +153,6 @@ mod x86 {
                 _mm512_storeu_si512(to.add(7), wide(_mm512_extracti32x4_epi32::<3>(high)));
             }
         }
-
-        #[inline(always)]
-        unsafe fn store(self, out: &mut [u8]) {
-            let out = &mut out[..Self::LANES];
-            // SAFETY: the caller's CPU has AVX-512F; the 64 bytes lie inside `out`.
-            unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), self.0) };
-        }
     }
 
     /// 32 counters in an AVX2 vector.
@@ -239,13 +221,6 @@ mod x86 {
                     );
                 }
             }
-        }
-
-        #[inline(always)]
-        unsafe fn store(self, out: &mut [u8]) {
-            let out = &mut out[..Self::LANES];
-            // SAFETY: the caller's CPU has AVX; the 32 bytes lie inside `out`.
-            unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), self.0) };
         }
     }
 }

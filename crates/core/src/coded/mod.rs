@@ -8,10 +8,17 @@
 //! of the code row, shifted by the windows between, against the code that tap has. The row is then widened to
 //! `u32` and written once. Rows and columns no window reaches get 0 like any other.
 //!
-//! With column stride `s`, the input columns fall into `s` phases (column mod `s`): tap `b` of window `j` lands on
-//! column `j·s − pl + b`, so column `m·s + φ` is reached by tap `b` of window `m + (φ + pl − b) / s` exactly when
-//! `b ≡ φ + pl (mod s)`. Each phase is counted from the same compact code row (a byte per window), shifted, and
-//! the phases are interleaved as the counts are widened, from registers.
+//! With column stride `s` (1 or 2), the input columns fall into `s` phases (column mod `s`): tap `b` of window
+//! `j` lands on column `j·s − pl + b`, so column `m·s + φ` is reached by tap `b` of window `m + (φ + pl − b) / s`
+//! exactly when `b ≡ φ + pl (mod s)`. Each phase is counted from the same compact code row (a byte per window),
+//! shifted, and the phases are interleaved as the counts are widened, from registers.
+//!
+//! This work grows with the input and the window's width, counting window by window with the windows, so it pays
+//! where windows are dense: at least half a window per input element (strides whose product is at most 2).
+//! Measured with one thread: at k3 s1 (W3, a window per element) the multiplier's extra time, against a plane
+//! zeroed and counted window by window, went from 42 to 26 µs on one cached 256×256 plane and from 1.28 to 0.59
+//! ms on the whole workload; at k3 s2 p1 (W1, a quarter) it went from 21 to 35 µs on 8 cached planes and from
+//! 4.03 to 4.22 ms on the whole workload, so there windows are still counted one by one.
 //!
 //! A technique opts in with [`Technique::WHOLE_ROWS`](crate::Technique::WHOLE_ROWS): it must hand
 //! [`Winners`](crate::Winners) whole output rows, in order.
@@ -31,16 +38,6 @@ use crate::simd::Simd;
 /// Counts are worked out this many columns of a phase at a time: one AVX-512 vector of bytes.
 const CHUNK: usize = 64;
 
-/// The largest column stride counted from codes: each phase keeps its counts in a register.
-const MAX_PHASES: usize = 4;
-
-/// Bytes after a code row's last window that a kernel may overwrite (they are reset to [`NO_CODE`] after it):
-/// room for a whole vector stored at the row's last window.
-pub const CODE_SLACK: usize = 64;
-
-/// The code ring aims to stay within this many bytes (in L1), at least one band of one row.
-const RING_BYTES: usize = 8 << 10;
-
 /// Counted rows are staged, widened to `u32`, in this many bytes (at least one row), then copied to the
 /// multiplier together. A copy this long is glibc's `rep movsb`, whose stores take whole cache lines without
 /// reading them first, as `memset` does; vector stores straight into the multiplier read each line before
@@ -59,11 +56,9 @@ pub(crate) struct Coding {
     stride: [usize; 2],
     /// Top and left padding.
     pad: [usize; 2],
-    /// Output rows coded per band of [`Winners::write_rows`](crate::Winners::write_rows).
-    band: usize,
     /// Input rows counted together, once they are complete: as many as [`STAGE_BYTES`] hold, at least one.
     batch: usize,
-    /// Rows in the ring, a power of two: a band, and the rows before it that input rows not yet counted need.
+    /// Rows in the ring, a power of two: the output rows that input rows not yet counted need, and the next.
     slots: usize,
     /// Bytes of a ring row: `lead` of [`NO_CODE`], then the windows' codes and [`NO_CODE`] up to `span + tail`.
     row_bytes: usize,
@@ -72,15 +67,14 @@ pub(crate) struct Coding {
     lead: usize,
     /// Columns of a phase, a whole number of [`CHUNK`]s: at least `⌈width / sw⌉`.
     span: usize,
-    /// Windows after `span` that a column's count may look at (up to `⌈pl / sw⌉`), and room for a
-    /// kernel's last vector ([`CODE_SLACK`]).
+    /// Windows after `span` that a column's count may look at: up to `⌈pl / sw⌉`.
     tail: usize,
 }
 
 impl Coding {
-    /// The counting plan for `g`, when its windows overlap, are not dilated, have at most 255 taps (a code per
-    /// tap and [`NO_CODE`] fit a byte) and a column stride of at most [`MAX_PHASES`], and a tap's offset from its
-    /// window's first element fits 31 bits.
+    /// The counting plan for `g`, when its windows overlap and are dense (strides whose product is at most 2; see
+    /// the module's notes), are not dilated and have at most 255 taps (a code per tap and [`NO_CODE`] fit a
+    /// byte), and a tap's offset from its window's first element fits 31 bits.
     pub(crate) fn new(g: &Geometry) -> Option<Coding> {
         let p = g.params();
         let (kernel, stride) = (p.kernel, p.stride);
@@ -89,7 +83,7 @@ impl Coding {
         let qualifies = !p.windows_disjoint()
             && p.dilation == [1, 1]
             && taps < usize::from(NO_CODE)
-            && stride[1] <= MAX_PHASES
+            && stride[0] * stride[1] <= 2
             // A winner's code is read back from its offset `a · width + b` with `b < kw` (see `code_row`).
             && kernel[1] <= width
             && kernel[0].checked_mul(width).is_some_and(|n| n < 1 << 31);
@@ -100,17 +94,14 @@ impl Coding {
         let pad = [p.padding.top, p.padding.left];
         let lead = (kernel[1] - 1) / stride[1];
         let span = width.div_ceil(stride[1]).next_multiple_of(CHUNK);
-        let tail = pad[1].div_ceil(stride[1]) + CODE_SLACK;
+        let tail = pad[1].div_ceil(stride[1]);
         let row_bytes = lead + span + tail;
         let batch = (STAGE_BYTES / size_of::<u32>() / width).max(1);
-        // Input rows wait to be counted until a batch of them is complete, so the ring keeps, besides a band,
-        // the output rows that reach a batch and a band's worth of complete rows: those from the one covering
-        // the first row not counted (⌈(kh − 1) / sh⌉ before the rows that complete it) to the last coded.
-        let history = batch.div_ceil(stride[0]) + kernel[0].div_ceil(stride[0]) + 1;
-        let band = (RING_BYTES / row_bytes)
-            .saturating_sub(history)
-            .clamp(1, g.out_height());
-        let slots = (band + history).next_power_of_two();
+        // Input rows wait to be counted until a batch of them is complete, so the ring keeps the output rows from
+        // the one covering the first row not counted (up to ⌈kh / sh⌉ before those that complete rows) to the
+        // last coded, and room for the next.
+        let live = batch.div_ceil(stride[0]) + kernel[0].div_ceil(stride[0]) + 2;
+        let slots = live.next_power_of_two();
         Some(Coding {
             width,
             height,
@@ -119,7 +110,6 @@ impl Coding {
             kernel,
             stride,
             pad,
-            band: (slots - history).min(g.out_height()),
             batch,
             slots,
             row_bytes,
@@ -132,11 +122,6 @@ impl Coding {
     /// Outputs in a row.
     pub(crate) fn out_width(&self) -> usize {
         self.out_w
-    }
-
-    /// Output rows a kernel writing in place codes at a time.
-    pub(crate) fn band(&self) -> usize {
-        self.band
     }
 
     /// The byte of output row `i`'s first window in the ring.
@@ -184,8 +169,7 @@ pub(crate) struct Coded<'a> {
 impl<'a> Coded<'a> {
     pub(crate) fn new(plan: Coding, scratch: &'a mut CodeScratch) -> Self {
         let CodeScratch { ring, stage } = scratch;
-        // The margins before each row's first window hold NO_CODE from here on; the codes and what follows
-        // them are written before they are read.
+        // The margins before and after each row's windows hold NO_CODE from here on; only codes are written.
         let ring_len = plan.slots * plan.row_bytes;
         ring.resize(ring_len, NO_CODE);
         let stage_len = plan.batch * plan.width;
@@ -230,29 +214,6 @@ impl<'a> Coded<'a> {
         self.count(multiplier);
     }
 
-    /// The next `rows` output rows, for a kernel to write their codes; then [`Coded::commit`] them.
-    pub(crate) fn rows(&mut self, rows: usize) -> CodeRows<'_> {
-        debug_assert!(rows <= self.plan.band);
-        CodeRows {
-            plan: self.plan,
-            ring: &mut *self.ring,
-            rows: self.coded..self.coded + rows,
-        }
-    }
-
-    /// Records that a kernel has written the codes of the next `rows` output rows, and counts the input rows
-    /// they complete once a batch of them is.
-    pub(crate) fn commit(&mut self, rows: usize, multiplier: &mut [u32]) {
-        let plan = self.plan;
-        for i in self.coded..self.coded + rows {
-            // What a kernel wrote past a row's last window is no window's.
-            let start = plan.row_start(i);
-            self.ring[start + plan.out_w..start + plan.span + plan.tail].fill(NO_CODE);
-        }
-        self.coded += rows;
-        self.count(multiplier);
-    }
-
     /// Counts the complete input rows when there is a batch of them or every output row is coded.
     #[inline(always)]
     fn count(&mut self, multiplier: &mut [u32]) {
@@ -274,27 +235,6 @@ impl<'a> Coded<'a> {
         debug_assert_eq!(self.coded, self.plan.out_h, "output rows not coded");
         self.coded = self.plan.out_h;
         self.count(multiplier);
-    }
-}
-
-/// Where a kernel that writes its outputs in place puts the codes of a band of output rows
-/// ([`Winners::write_rows`](crate::Winners::write_rows)).
-pub struct CodeRows<'a> {
-    plan: Coding,
-    ring: &'a mut [u8],
-    rows: Range<usize>,
-}
-
-impl CodeRows<'_> {
-    /// Row `q` of the band (counted from its first): byte `j` takes the [`tap_code`] of output column `j`'s
-    /// winner. The row is `out_w + CODE_SLACK` bytes long; what a kernel writes after the last window's code is
-    /// ignored.
-    #[inline]
-    pub fn row(&mut self, q: usize) -> &mut [u8] {
-        let i = self.rows.start + q;
-        assert!(i < self.rows.end, "row {q} is outside the band");
-        let start = self.plan.row_start(i);
-        &mut self.ring[start..start + self.plan.out_w + CODE_SLACK]
     }
 }
 
@@ -422,18 +362,20 @@ impl CountRows<'_> {
     #[inline(always)]
     fn shapes<V: Bytes>(self) {
         let p = &self.plan;
-        match (p.kernel[1], p.stride[1], p.pad[1] % p.stride[1]) {
+        match (p.kernel[1], p.stride[1], p.pad[1] % 2) {
             (3, 1, _) => self.count::<V, 3, 1, 0>(),
-            (3, 2, 0) => self.count::<V, 3, 2, 0>(),
-            (3, 2, 1) => self.count::<V, 3, 2, 1>(),
             (2, 1, _) => self.count::<V, 2, 1, 0>(),
-            _ => self.count::<V, 0, 0, 0>(),
+            (_, 1, _) => self.count::<V, 0, 1, 0>(),
+            (3, _, 0) => self.count::<V, 3, 2, 0>(),
+            (3, _, _) => self.count::<V, 3, 2, 1>(),
+            (_, _, 0) => self.count::<V, 0, 2, 0>(),
+            _ => self.count::<V, 0, 2, 1>(),
         }
     }
 
-    /// With the kernel width, column stride and left padding mod the stride as `KW`, `SW` and `PL` when they are
-    /// common ones (`KW` and `SW` 0 for any), so that the tap loop unrolls and each phase's counters are a
-    /// variable of their own, which stays in a register.
+    /// With the column stride `SW` (1 or 2) and the left padding mod it, `PL`, so that each phase's counters
+    /// stay in a register, and the kernel width `KW` when it is a common one (0 for any), so that the tap loop
+    /// unrolls.
     #[inline(always)]
     fn count<V: Bytes, const KW: usize, const SW: usize, const PL: usize>(self) {
         let CountRows {
@@ -445,11 +387,8 @@ impl CountRows<'_> {
         } = self;
         let ([kh, _], sh, [pt, pl], w) = (plan.kernel, plan.stride[0], plan.pad, plan.width);
         let kw = if KW > 0 { KW } else { plan.kernel[1] };
-        let (sw, pl_mod) = if SW > 0 {
-            (SW, PL)
-        } else {
-            (plan.stride[1], pl % plan.stride[1])
-        };
+        let (sw, pl_mod) = (SW, PL);
+        debug_assert_eq!((sw, pl_mod), (plan.stride[1], pl % sw));
         // Tap b counts towards phase (b − pl) mod sw, from the window `shift(b)` to the right of the column's
         // position in its phase (negative: to the left): (φ + pl − b) / sw, with φ + pl ≡ b.
         let phase = |b: usize| (b + sw - pl_mod) % sw;
@@ -468,7 +407,7 @@ impl CountRows<'_> {
             );
             for t in 0..plan.span / lanes {
                 // SAFETY (every `unsafe` here): the caller checked that the CPU has V's level.
-                let mut acc = [unsafe { V::zero() }; MAX_PHASES];
+                let mut acc = [unsafe { V::zero() }; 2];
                 for i in first..=last {
                     let a = (r + pt - i * sh) as u32;
                     // Output row i's codes and margins: every tap's chunk lies inside (checked once here).
@@ -479,7 +418,7 @@ impl CountRows<'_> {
                         let from = at.wrapping_add_signed(shift(b));
                         debug_assert!(from + lanes <= codes.len());
                         // SAFETY: lead + shift(b) >= 0, as shift(b) >= −(kw − 1) div sw = −lead, and
-                        // t·lanes + lanes + shift(b) <= span + tail − CODE_SLACK, as shift(b) <=
+                        // t·lanes + lanes + shift(b) <= span + tail, as shift(b) <=
                         // (sw − 1 + pl) div sw = ⌈pl / sw⌉; so the chunk lies inside `codes`.
                         let chunk = unsafe { codes.get_unchecked(from..from + lanes) };
                         let code = tap_code(a, b as u32, kw as u32);
@@ -490,20 +429,10 @@ impl CountRows<'_> {
                 // Column t·lanes·sw + l·sw + φ gets phase φ's counter l. Columns past the width land on the next
                 // row, which is counted later, or in the room after the last.
                 let cols = &mut out[t * chunk_cols..(t + 1) * chunk_cols];
-                match sw {
-                    1 => unsafe { acc[0].widen(cols) },
-                    2 => unsafe { V::widen_pairs(acc[0], acc[1], cols) },
-                    _ => {
-                        let mut bytes = [[0u8; 64]; MAX_PHASES];
-                        for (phase, bytes) in bytes.iter_mut().enumerate().take(sw) {
-                            unsafe { acc[phase].store(bytes) };
-                        }
-                        for (l, group) in cols.chunks_exact_mut(sw).enumerate() {
-                            for (o, bytes) in group.iter_mut().zip(&bytes) {
-                                *o = u32::from(bytes[l]);
-                            }
-                        }
-                    }
+                if SW == 1 {
+                    unsafe { acc[0].widen(cols) }
+                } else {
+                    unsafe { V::widen_pairs(acc[0], acc[1], cols) }
                 }
             }
         }

@@ -170,7 +170,7 @@ impl<'a, T: Element> Winners<'a, T> {
         }
         if let (Some(coded), Some(multiplier)) = (&mut self.coded, self.multiplier.as_deref_mut()) {
             debug_assert!(
-                position == coded.coded() * n && n == coded.plan().out_width(),
+                coded.is_next_row(position, n),
                 "a technique with WHOLE_ROWS put part of a row, or a row out of order"
             );
             coded.code_row(&indices[..n], multiplier);
@@ -235,7 +235,7 @@ impl<T: Element> Winners<'_, T> {
             match (coded.as_mut(), multiplier.as_deref_mut()) {
                 (Some(coded), Some(multiplier)) => {
                     debug_assert!(
-                        run.start == coded.coded() * row_len && row_len == coded.plan().out_width(),
+                        coded.is_next_row(run.start, row_len),
                         "a technique with WHOLE_ROWS wrote part of a row, or rows out of order"
                     );
                     for row in indices.chunks_exact(row_len) {

@@ -23,6 +23,7 @@
 //! A technique opts in with [`Technique::WHOLE_ROWS`](crate::Technique::WHOLE_ROWS): it must hand
 //! [`Winners`](crate::Winners) whole output rows, in order.
 
+use std::marker::PhantomData;
 use std::ops::Range;
 
 mod bytes;
@@ -33,7 +34,7 @@ use bytes::{Bytes, Portable};
 
 use crate::geometry::Geometry;
 use crate::semantics::{tap_code, FlatIndex, NO_CODE};
-use crate::simd::Simd;
+use crate::simd::{Simd, Vectorised};
 
 /// Counts are worked out this many columns of a phase at a time: one AVX-512 vector of bytes.
 const CHUNK: usize = 64;
@@ -119,11 +120,6 @@ impl Coding {
         })
     }
 
-    /// Outputs in a row.
-    pub(crate) fn out_width(&self) -> usize {
-        self.out_w
-    }
-
     /// The byte of output row `i`'s first window in the ring.
     #[inline(always)]
     fn row_start(&self, i: usize) -> usize {
@@ -189,13 +185,10 @@ impl<'a> Coded<'a> {
         }
     }
 
-    pub(crate) fn plan(&self) -> &Coding {
-        &self.plan
-    }
-
-    /// The output rows coded so far.
-    pub(crate) fn coded(&self) -> usize {
-        self.coded
+    /// Whether outputs from `position` on, in rows of `row_len`, start the next output row to code: techniques
+    /// with [`Technique::WHOLE_ROWS`](crate::Technique::WHOLE_ROWS) hand over whole rows, in order.
+    pub(crate) fn is_next_row(&self, position: usize, row_len: usize) -> bool {
+        position == self.coded * row_len && row_len == self.plan.out_w
     }
 
     /// Codes the next output row from its winners' flat indices, and counts the input rows it completes once a
@@ -244,38 +237,29 @@ trait Leveled {
     fn run<V: Bytes>(self);
 }
 
-/// Runs `job` compiled for `simd`, which the CPU must have ([`Coded::new`] checks).
-#[inline(always)]
-fn on_level<J: Leveled>(simd: Simd, job: J) {
-    match simd {
-        // SAFETY: the CPU has the level (the caller's promise).
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => unsafe { avx512(job) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 => unsafe { avx2(job) },
-        _ => job.run::<Portable>(),
+/// `J` run with byte vectors `V`, as a [`Vectorised`] kernel, so that [`Simd::run`] compiles it for `V`'s level.
+struct With<J, V>(J, PhantomData<V>);
+
+impl<J: Leveled, V: Bytes> Vectorised for With<J, V> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        self.0.run::<V>()
     }
 }
 
-/// [`Leveled::run`] compiled for AVX-512.
-///
-/// # Safety
-/// The CPU must have [`Simd::Avx512`].
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
-unsafe fn avx512<J: Leveled>(job: J) {
-    job.run::<Avx512>()
-}
-
-/// [`Leveled::run`] compiled for AVX2.
-///
-/// # Safety
-/// The CPU must have [`Simd::Avx2`].
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
-unsafe fn avx2<J: Leveled>(job: J) {
-    job.run::<Avx2>()
+/// Runs `job` with the byte vectors of `simd`, compiled for it; the CPU must have `simd` ([`Coded::new`] checks),
+/// as [`Bytes`]' methods use its instructions.
+#[inline(always)]
+fn on_level<J: Leveled>(simd: Simd, job: J) {
+    match simd {
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => simd.run(With::<J, Avx512>(job, PhantomData)),
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => simd.run(With::<J, Avx2>(job, PhantomData)),
+        _ => job.run::<Portable>(),
+    }
 }
 
 /// Counts the complete input rows not yet counted, a batch at a time, and copies each full batch to

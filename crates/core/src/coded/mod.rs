@@ -70,6 +70,8 @@ pub(crate) struct Coding {
     span: usize,
     /// Windows after `span` that a column's count may look at: up to `⌈pl / sw⌉`.
     tail: usize,
+    /// The instruction-set level counted with: the active one, which the CPU has.
+    simd: Simd,
 }
 
 impl Coding {
@@ -117,7 +119,16 @@ impl Coding {
             lead,
             span,
             tail,
+            simd: Simd::active()
+                .ok()
+                .filter(|s| s.is_available())
+                .unwrap_or(Simd::Portable),
         })
+    }
+
+    /// Columns a row's last chunk reaches past the width, which the stage has room for after its last row.
+    fn overhang(&self) -> usize {
+        self.span * self.stride[1] - self.width
     }
 
     /// The byte of output row `i`'s first window in the ring.
@@ -149,7 +160,6 @@ pub(crate) struct CodeScratch {
 /// One plane's counting from codes: the plan, and how far coding and counting have got.
 pub(crate) struct Coded<'a> {
     plan: Coding,
-    simd: Simd,
     ring: &'a mut [u8],
     /// Counted input rows not yet copied to the multiplier, from row `copied` on; then room for a row's last
     /// chunk of columns.
@@ -169,14 +179,10 @@ impl<'a> Coded<'a> {
         let ring_len = plan.slots * plan.row_bytes;
         ring.resize(ring_len, NO_CODE);
         let stage_len = plan.batch * plan.width;
-        let overhang = plan.span * plan.stride[1] - plan.width;
+        let overhang = plan.overhang();
         stage.resize(stage_len + overhang, 0);
         Coded {
             plan,
-            simd: Simd::active()
-                .ok()
-                .filter(|s| s.is_available())
-                .unwrap_or(Simd::Portable),
             ring: &mut ring[..ring_len],
             stage: &mut stage[..stage_len + overhang],
             coded: 0,
@@ -212,7 +218,7 @@ impl<'a> Coded<'a> {
     fn count(&mut self, multiplier: &mut [u32]) {
         let complete = self.plan.complete(self.coded);
         if complete - self.counted >= self.plan.batch || self.coded == self.plan.out_h {
-            let simd = self.simd;
+            let simd = self.plan.simd;
             on_level(
                 simd,
                 Count {
@@ -249,7 +255,7 @@ impl<J: Leveled, V: Bytes> Vectorised for With<J, V> {
     }
 }
 
-/// Runs `job` with the byte vectors of `simd`, compiled for it; the CPU must have `simd` ([`Coded::new`] checks),
+/// Runs `job` with the byte vectors of `simd`, compiled for it; the CPU must have `simd` ([`Coding::new`] checks),
 /// as [`Bytes`]' methods use its instructions.
 #[inline(always)]
 fn on_level<J: Leveled>(simd: Simd, job: J) {
@@ -275,7 +281,7 @@ impl Leveled for Count<'_, '_> {
         let Count { coded, multiplier } = self;
         let plan = coded.plan;
         let (complete, w) = (plan.complete(coded.coded), plan.width);
-        let overhang = plan.span * plan.stride[1] - w;
+        let overhang = plan.overhang();
         while coded.counted < complete {
             let staged = coded.counted - coded.copied;
             let end = complete.min(coded.copied + plan.batch);

@@ -23,7 +23,6 @@
 //! A technique opts in with [`Technique::WHOLE_ROWS`](crate::Technique::WHOLE_ROWS): it must hand
 //! [`Winners`](crate::Winners) whole output rows, in order.
 
-use std::marker::PhantomData;
 use std::ops::Range;
 
 mod bytes;
@@ -34,7 +33,7 @@ use bytes::{Bytes, Portable};
 
 use crate::geometry::Geometry;
 use crate::semantics::{tap_code, FlatIndex, NO_CODE};
-use crate::simd::{Simd, Vectorised};
+use crate::simd::Simd;
 
 /// Counts are worked out this many columns of a phase at a time: one AVX-512 vector of bytes.
 const CHUNK: usize = 64;
@@ -243,29 +242,42 @@ trait Leveled {
     fn run<V: Bytes>(self);
 }
 
-/// `J` run with byte vectors `V`, as a [`Vectorised`] kernel, so that [`Simd::run`] compiles it for `V`'s level.
-struct With<J, V>(J, PhantomData<V>);
-
-impl<J: Leveled, V: Bytes> Vectorised for With<J, V> {
-    type Output = ();
-
-    #[inline(always)]
-    fn run(self) {
-        self.0.run::<V>()
-    }
-}
-
-/// Runs `job` with the byte vectors of `simd`, compiled for it; the CPU must have `simd` ([`Coding::new`] checks),
-/// as [`Bytes`]' methods use its instructions.
+/// Runs `job` compiled for `simd`, which the CPU must have ([`Coding::new`] checks).
+///
+/// Not [`Simd::run`]: its fallback arm would also compile every level's byte vectors into the other levels'
+/// functions and as portable code, three times the counting loops; with it, CI's fuzz build compiled for over
+/// 20 minutes. Here each level's vectors are compiled once, for their own level.
 #[inline(always)]
 fn on_level<J: Leveled>(simd: Simd, job: J) {
     match simd {
+        // SAFETY: the CPU has the level (the caller's promise).
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => simd.run(With::<J, Avx512>(job, PhantomData)),
+        Simd::Avx512 => unsafe { avx512(job) },
+        // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 => simd.run(With::<J, Avx2>(job, PhantomData)),
+        Simd::Avx2 => unsafe { avx2(job) },
         _ => job.run::<Portable>(),
     }
+}
+
+/// [`Leveled::run`] compiled for AVX-512.
+///
+/// # Safety
+/// The CPU must have [`Simd::Avx512`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+unsafe fn avx512<J: Leveled>(job: J) {
+    job.run::<Avx512>()
+}
+
+/// [`Leveled::run`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU must have [`Simd::Avx2`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+unsafe fn avx2<J: Leveled>(job: J) {
+    job.run::<Avx2>()
 }
 
 /// Counts the complete input rows not yet counted, a batch at a time, and copies each full batch to

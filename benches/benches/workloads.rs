@@ -1,6 +1,7 @@
 //! Every backend on every workload, through a plan, with a memcpy of the same bytes (input + values + indices) in
-//! the same group as the floor; W1–W3 at 1 and at 2 threads, `auto` also with the multiplier; and each notebook
-//! technique on one 256×256 plane, the notebook's numpy versions' workload. Compare ratios within a group: these
+//! the same group as the floor; W1–W3 at 1 and at 2 threads, `auto` also with the multiplier and, at 1 thread,
+//! beside the traffic floor (one pass that makes the call's own reads and writes, without pooling); and each
+//! notebook technique on one 256×256 plane, the notebook's numpy versions' workload. Compare ratios within a group: these
 //! machines are shared and noisy.
 
 use std::hint::black_box;
@@ -10,7 +11,7 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
 use maxpool::{set_num_threads, Backend, DType, Element, Outputs, Params, Plan, Pool};
-use maxpool_benches::{input, traffic_bytes, Workload, WORKLOADS};
+use maxpool_benches::{input, traffic_bytes, traffic_floor, Workload, WORKLOADS};
 
 /// One plan's forward call on `planes` planes, with or without the multiplier.
 fn bench_plan<T: Element>(
@@ -35,6 +36,20 @@ fn bench_plan<T: Element>(
             plan.forward(black_box(x), planes, outputs).unwrap();
         })
     });
+}
+
+/// [`traffic_floor`] on one thread: the forward call's own reads and writes, with no pooling, into buffers like
+/// the plans'.
+fn floor<T: Element>(
+    group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    x: &[T],
+    out: usize,
+) {
+    let (mut values, mut indices) = (vec![T::default(); out], vec![0i64; out]);
+    group.bench_function(
+        BenchmarkId::new("traffic floor", "same reads and writes"),
+        |b| b.iter(|| traffic_floor(black_box(x), &mut values, &mut indices)),
+    );
 }
 
 fn memcpy(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, bytes: usize) {
@@ -102,6 +117,9 @@ fn run<T: Element + TryFrom<i16>>(c: &mut Criterion, w: &Workload, threads: usiz
         group.bench_function(BenchmarkId::new("fill multiplier", "once"), |b| {
             b.iter(|| black_box(&mut counts).fill(0))
         });
+    }
+    if threads == 1 && !tiny {
+        floor(&mut group, &x, out);
     }
     memcpy(&mut group, bytes);
     group.finish();

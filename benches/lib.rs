@@ -97,6 +97,36 @@ pub fn traffic_floor<T: Copy + PartialOrd>(input: &[T], values: &mut [T], indice
     stream(input, values, indices)
 }
 
+/// [`traffic_floor`] split into `parts` contiguous parts of the outputs, each with its share of the input, for
+/// that many threads to make at once.
+pub fn traffic_parts<'a, T>(
+    input: &'a [T],
+    values: &'a mut [T],
+    indices: &'a mut [i64],
+    parts: usize,
+) -> Vec<(&'a [T], &'a mut [T], &'a mut [i64])> {
+    assert_eq!(values.len(), indices.len(), "one index per value");
+    let (n_in, n_out, parts) = (input.len(), values.len(), parts.max(1));
+    let (mut input, mut values, mut indices) = (input, values, indices);
+    let (mut at_in, mut at_out) = (0, 0);
+    (1..=parts)
+        .map(|k| {
+            let (end_out, end_in) = if k == parts {
+                (n_out, n_in)
+            } else {
+                let end = k * n_out / parts;
+                (end, end * n_in / n_out.max(1))
+            };
+            let (x, rest) = input.split_at(end_in - at_in);
+            let (v, rest_v) = std::mem::take(&mut values).split_at_mut(end_out - at_out);
+            let (i, rest_i) = std::mem::take(&mut indices).split_at_mut(end_out - at_out);
+            (input, values, indices) = (rest, rest_v, rest_i);
+            (at_in, at_out) = (end_in, end_out);
+            (x, v, i)
+        })
+        .collect()
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn traffic_floor_avx512<T: Copy + PartialOrd>(input: &[T], values: &mut [T], indices: &mut [i64]) {
@@ -151,6 +181,30 @@ fn stream<T: Copy + PartialOrd>(input: &[T], values: &mut [T], indices: &mut [i6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parts cover the input and the outputs exactly, in order.
+    #[test]
+    fn traffic_parts_cover_everything_once() {
+        for (n_in, n_out, parts) in [
+            (12_544, 3_136, 2),
+            (65_536, 64_516, 2),
+            (10, 3, 4),
+            (5, 5, 1),
+        ] {
+            let x: Vec<u8> = vec![0; n_in];
+            let (mut values, mut indices) = (vec![0u8; n_out], vec![0i64; n_out]);
+            let got = traffic_parts(&x, &mut values, &mut indices, parts);
+            assert_eq!(got.len(), parts);
+            assert_eq!(got.iter().map(|p| p.0.len()).sum::<usize>(), n_in);
+            assert_eq!(got.iter().map(|p| p.1.len()).sum::<usize>(), n_out);
+            assert!(got.iter().all(|p| p.1.len() == p.2.len()));
+            let (lo, hi) = (n_out / parts, n_out.div_ceil(parts));
+            assert!(
+                got.iter().all(|p| (lo..=hi).contains(&p.1.len())),
+                "{n_out} in {parts}"
+            );
+        }
+    }
 
     /// The floor is only a floor if it reads all the input and writes every output: a pass that skipped some
     /// would flatter every ratio against it.

@@ -1,7 +1,7 @@
 //! Every backend on every workload, through a plan, with a memcpy of the same bytes (input + values + indices) in
-//! the same group as the floor; W1–W3 at 1 and at 2 threads, `auto` also with the multiplier and, at 1 thread,
-//! beside the traffic floor (one pass that makes the call's own reads and writes, without pooling); and each
-//! notebook technique on one 256×256 plane, the notebook's numpy versions' workload. Compare ratios within a group: these
+//! the same group as the floor, and the traffic floor (the call's own reads and writes, without pooling, on as
+//! many threads); W1–W3 at 1 and at 2 threads, `auto` also with the multiplier; and each notebook technique on
+//! one 256×256 plane, the notebook's numpy versions' workload. Compare ratios within a group: these
 //! machines are shared and noisy.
 
 use std::hint::black_box;
@@ -11,7 +11,8 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
 use maxpool::{set_num_threads, Backend, DType, Element, Outputs, Params, Plan, Pool};
-use maxpool_benches::{input, traffic_bytes, traffic_floor, Workload, WORKLOADS};
+use maxpool_benches::{input, traffic_bytes, traffic_floor, traffic_parts, Workload, WORKLOADS};
+use rayon::prelude::*;
 
 /// One plan's forward call on `planes` planes, with or without the multiplier.
 fn bench_plan<T: Element>(
@@ -38,18 +39,36 @@ fn bench_plan<T: Element>(
     });
 }
 
-/// [`traffic_floor`] on one thread: the forward call's own reads and writes, with no pooling, into buffers like
-/// the plans'.
+/// [`traffic_floor`] on `threads` threads, each on its share of the outputs: the forward call's own reads and
+/// writes, with no pooling, into buffers like the plans'.
 fn floor<T: Element>(
     group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
     x: &[T],
     out: usize,
+    threads: usize,
 ) {
     let (mut values, mut indices) = (vec![T::default(); out], vec![0i64; out]);
-    group.bench_function(
-        BenchmarkId::new("traffic floor", "same reads and writes"),
-        |b| b.iter(|| traffic_floor(black_box(x), &mut values, &mut indices)),
-    );
+    let id = BenchmarkId::new("traffic floor", "same reads and writes");
+    if threads == 1 {
+        group.bench_function(id, |b| {
+            b.iter(|| traffic_floor(black_box(x), &mut values, &mut indices))
+        });
+        return;
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool for the traffic floor");
+    let mut parts = traffic_parts(x, &mut values, &mut indices, threads);
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            pool.install(|| {
+                parts
+                    .par_iter_mut()
+                    .for_each(|(x, v, i)| traffic_floor(black_box(*x), v, i))
+            })
+        })
+    });
 }
 
 fn memcpy(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, bytes: usize) {
@@ -118,8 +137,8 @@ fn run<T: Element + TryFrom<i16>>(c: &mut Criterion, w: &Workload, threads: usiz
             b.iter(|| black_box(&mut counts).fill(0))
         });
     }
-    if threads == 1 && !tiny {
-        floor(&mut group, &x, out);
+    if !tiny {
+        floor(&mut group, &x, out, threads);
     }
     memcpy(&mut group, bytes);
     group.finish();

@@ -40,7 +40,10 @@ fn default_threads() -> usize {
 
 /// Threads in pooling calls right now, across every call: each calling thread, and each helper reserved for one.
 /// A call takes helpers only while this is below its thread count, so callers that are themselves parallel pool
-/// on their own threads instead of adding helpers to them.
+/// on their own threads instead of adding helpers to them. A call's places, its helpers' included, are released
+/// when the call ends, by the calling thread: a helper that has yet to start, or to get back to rayon from its
+/// last range, has no work left in the call. Released by each helper instead, a place could still be counted when
+/// the caller's next call reserved helpers, which then ran alone: a fifth of back-to-back W3 calls at 2 threads.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 
 /// Runs `job` over the units `0..units`, each exactly once, split into ranges, on the calling thread and on up to
@@ -77,10 +80,7 @@ pub(crate) fn run_units<F: Fn(Range<usize>) + Sync>(threads: usize, units: usize
     });
     for _ in 0..helpers {
         let shared = Arc::clone(&shared);
-        rayon::spawn(move || {
-            shared.work();
-            ACTIVE.fetch_sub(1, Ordering::Relaxed);
-        });
+        rayon::spawn(move || shared.work());
     }
     let finish = Finish(&shared);
     shared.work();
@@ -88,8 +88,8 @@ pub(crate) fn run_units<F: Fn(Range<usize>) + Sync>(threads: usize, units: usize
 }
 
 /// Counts the caller in [`ACTIVE`] and reserves helpers, at most `most`, while that keeps it within the call's
-/// thread count `threads`. Returns how many it reserved; each is released by the helper when it ends, the caller
-/// by [`Caller`].
+/// thread count `threads`. Returns how many it reserved; the caller releases them at the call's end ([`Finish`])
+/// and itself by [`Caller`].
 fn reserve_helpers(threads: usize, most: usize) -> usize {
     let mut active = ACTIVE.load(Ordering::Relaxed);
     loop {
@@ -168,8 +168,8 @@ impl Drop for Caller {
     }
 }
 
-/// The calling thread's end of a call, also when it unwinds: closes the units to further claims and waits for the
-/// ranges helpers have claimed.
+/// The calling thread's end of a call, also when it unwinds: closes the units to further claims, waits for the
+/// ranges helpers have claimed, and releases the helpers' places in [`ACTIVE`].
 struct Finish<'a>(&'a Shared);
 
 impl Drop for Finish<'_> {
@@ -191,6 +191,7 @@ impl Drop for Finish<'_> {
                 std::thread::yield_now();
             }
         }
+        ACTIVE.fetch_sub(shared.parties - 1, Ordering::Relaxed);
     }
 }
 
@@ -198,11 +199,32 @@ impl Drop for Finish<'_> {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicU32;
+    use std::sync::{Mutex, MutexGuard};
+
+    /// The tests that pool take turns, so that [`ACTIVE`] counts only the one running.
+    fn serial() -> MutexGuard<'static, ()> {
+        static SERIAL: Mutex<()> = Mutex::new(());
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// When a call returns, its threads' places are free for the next call, whether or not its helpers have
+    /// started or got back to rayon yet. Otherwise a call made right after it would find fewer helpers to take.
+    #[test]
+    fn a_call_frees_its_helpers_places_when_it_returns() {
+        let _serial = serial();
+        for units in [2, 3, 16] {
+            for _ in 0..100 {
+                run_units(2, units, &|_: Range<usize>| {});
+                assert_eq!(ACTIVE.load(Ordering::Relaxed), 0, "{units} units");
+            }
+        }
+    }
 
     /// Every unit runs exactly once, whatever the thread count and however the units divide, also when several
     /// threads call at once and compete for helpers.
     #[test]
     fn every_unit_runs_once() {
+        let _serial = serial();
         std::thread::scope(|s| {
             for caller in 0..3 {
                 s.spawn(move || {
@@ -234,6 +256,7 @@ mod tests {
     /// the helper may still be writing into the caller's buffers.
     #[test]
     fn a_panic_waits_for_the_helpers_ranges() {
+        let _serial = serial();
         let helper_started = AtomicU32::new(0);
         let helper_ran = AtomicU32::new(0);
         let caller = std::thread::current().id();

@@ -1,7 +1,7 @@
 //! Every backend on every workload, through a plan, with a memcpy of the same bytes (input + values + indices) in
 //! the same group as the floor, and the traffic floor (the call's own reads and writes, without pooling, on as
-//! many threads); W1–W3 at 1 and at 2 threads, `auto` also with the multiplier; and each notebook technique on
-//! one 256×256 plane, the notebook's numpy versions' workload. Compare ratios within a group: these
+//! many threads); W1–W3 at 1 and at 2 threads, `auto` also with the multiplier beside a fill of it on as many
+//! threads; and each notebook technique on one 256×256 plane, the notebook's numpy versions' workload. Compare ratios within a group: these
 //! machines are shared and noisy.
 
 use std::hint::black_box;
@@ -13,6 +13,7 @@ use criterion::{
 use maxpool::{set_num_threads, Backend, DType, Element, Outputs, Params, Plan, Pool};
 use maxpool_benches::{input, traffic_bytes, traffic_floor, traffic_parts, Workload, WORKLOADS};
 use rayon::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
 
 /// One plan's forward call on `planes` planes, with or without the multiplier.
 fn bench_plan<T: Element>(
@@ -39,33 +40,54 @@ fn bench_plan<T: Element>(
     });
 }
 
-/// [`traffic_floor`] on `threads` threads, each on its share of the outputs: the forward call's own reads and
-/// writes, with no pooling, into buffers like the plans'.
+/// [`traffic_floor`]: the forward call's own reads and writes, with no pooling, into buffers like the plans', on
+/// the calling thread or, given a pool, on each of its threads for a share of the outputs.
 fn floor<T: Element>(
     group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
     x: &[T],
     out: usize,
-    threads: usize,
+    pool: Option<&ThreadPool>,
 ) {
     let (mut values, mut indices) = (vec![T::default(); out], vec![0i64; out]);
     let id = BenchmarkId::new("traffic floor", "same reads and writes");
-    if threads == 1 {
+    let Some(pool) = pool else {
         group.bench_function(id, |b| {
             b.iter(|| traffic_floor(black_box(x), &mut values, &mut indices))
         });
         return;
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("a thread pool for the traffic floor");
-    let mut parts = traffic_parts(x, &mut values, &mut indices, threads);
+    };
+    let mut parts = traffic_parts(x, &mut values, &mut indices, pool.current_num_threads());
     group.bench_function(id, |b| {
         b.iter(|| {
             pool.install(|| {
                 parts
                     .par_iter_mut()
                     .for_each(|(x, v, i)| traffic_floor(black_box(*x), v, i))
+            })
+        })
+    });
+}
+
+/// Writing a multiplier of `len` counts once, for what asking for it may cost: on the calling thread or, given a
+/// pool, a share on each of its threads.
+fn fill(
+    group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    len: usize,
+    pool: Option<&ThreadPool>,
+) {
+    let mut counts = vec![1u32; len];
+    let id = BenchmarkId::new("fill multiplier", "once");
+    let Some(pool) = pool else {
+        group.bench_function(id, |b| b.iter(|| black_box(&mut counts).fill(0)));
+        return;
+    };
+    let share = len.div_ceil(pool.current_num_threads()).max(1);
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            pool.install(|| {
+                black_box(&mut counts)
+                    .par_chunks_mut(share)
+                    .for_each(|c| c.fill(0))
             })
         })
     });
@@ -122,7 +144,14 @@ fn run<T: Element + TryFrom<i16>>(c: &mut Criterion, w: &Workload, threads: usiz
         planes,
         false,
     );
-    if threads == 1 && !tiny {
+    if !tiny {
+        // The floors on as many threads as the call, from a pool of their own built outside the timed loops.
+        let pool = (threads > 1).then(|| {
+            ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool for the floors")
+        });
         bench_plan(
             &mut group,
             BenchmarkId::new(auto_id, "values+indices+multiplier"),
@@ -131,14 +160,8 @@ fn run<T: Element + TryFrom<i16>>(c: &mut Criterion, w: &Workload, threads: usiz
             planes,
             true,
         );
-        // Writing the multiplier once, for what asking for it may cost.
-        let mut counts = vec![1u32; x.len()];
-        group.bench_function(BenchmarkId::new("fill multiplier", "once"), |b| {
-            b.iter(|| black_box(&mut counts).fill(0))
-        });
-    }
-    if !tiny {
-        floor(&mut group, &x, out, threads);
+        fill(&mut group, x.len(), pool.as_ref());
+        floor(&mut group, &x, out, pool.as_ref());
     }
     memcpy(&mut group, bytes);
     group.finish();

@@ -1,8 +1,8 @@
 //! Every backend on every workload, through a plan, with a memcpy of the same bytes (input + values + indices) in
 //! the same group as the floor, and the traffic floor (the call's own reads and writes, without pooling, on as
 //! many threads); W1–W3 at 1 and at 2 threads, `auto` also with the multiplier beside a fill of it on as many
-//! threads; and each notebook technique on one 256×256 plane, the notebook's numpy versions' workload. Compare ratios within a group: these
-//! machines are shared and noisy.
+//! threads; and each notebook technique on one 256×256 plane, the notebook's numpy versions' workload. Compare
+//! ratios within a group: these machines are shared and noisy.
 
 use std::hint::black_box;
 use std::time::Duration;

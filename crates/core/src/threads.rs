@@ -261,7 +261,7 @@ mod tests {
         let helper_ran = AtomicU32::new(0);
         let caller = std::thread::current().id();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            // Two units, one each; many threads allowed, so that other tests' calls leave a helper's place.
+            // Two units, one each: the caller's and a helper's.
             run_units(64, 2, &|_: Range<usize>| {
                 if std::thread::current().id() == caller {
                     let t = std::time::Instant::now();

@@ -105,7 +105,8 @@ pub fn rows_2x2_f32(
     let lanes_lo = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
     let lanes_hi = _mm512_setr_epi64(16, 18, 20, 22, 24, 26, 28, 30);
     let (one, down) = (_mm512_set1_epi64(1), _mm512_set1_epi64(width as i64));
-    // All in this one function: a kernel called per row was not inlined, and the calls cost W2 12%.
+    // All in this one function: a kernel called per row was not inlined, and the calls measured slower on W2
+    // (see `BENCHMARKS.md`).
     for (r, values) in values.chunks_exact_mut(n).enumerate() {
         let (top, bottom, index, mut indices) =
             row_of_blocks(plane, width, n, index, r, indices.as_deref_mut());

@@ -43,7 +43,8 @@ fn default_threads() -> usize {
 /// on their own threads instead of adding helpers to them. A call's places, its helpers' included, are released
 /// when the call ends, by the calling thread: a helper that has yet to start, or to get back to rayon from its
 /// last range, has no work left in the call. Released by each helper instead, a place could still be counted when
-/// the caller's next call reserved helpers, which then ran alone: a fifth of back-to-back W3 calls at 2 threads.
+/// the caller's next call reserved helpers, which then ran alone. In back-to-back W3 calls at 2 threads that was
+/// common, and those calls were the slowest (see `BENCHMARKS.md`).
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 
 /// Runs `job` over the units `0..units`, each exactly once, split into ranges, on the calling thread and on up to

@@ -73,8 +73,8 @@ const BLOCK: usize = 16;
 /// Pools the windows of `strips` (consecutive, at most [`BLOCK`]) in each output row of `row_windows`, row by row:
 /// output row `q`'s winners go to `values[q · stride..]` and `indices`, likewise. Each strip's last row of winners
 /// is kept for the next output row, which starts there when windows overlap. Row by row, the input is read and
-/// the outputs written in order, as the prefetchers expect: carrying each strip down the plane instead took W1
-/// 17% longer (2.48 against 2.12 ms).
+/// the outputs written in order, as the prefetchers expect: carrying each strip down the plane instead measured
+/// slower on W1 (see `BENCHMARKS.md`).
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 fn pool_block(
     strips: &[Strip],

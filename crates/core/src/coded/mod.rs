@@ -15,10 +15,9 @@
 //!
 //! This work grows with the input and the window's width, counting window by window with the windows, so it pays
 //! where windows are dense: at least half a window per input element (strides whose product is at most 2).
-//! Measured with one thread: at k3 s1 (W3, a window per element) the multiplier's extra time, against a plane
-//! zeroed and counted window by window, went from 42 to 26 µs on one cached 256×256 plane and from 1.28 to 0.59
-//! ms on the whole workload; at k3 s2 p1 (W1, a quarter) it went from 21 to 35 µs on 8 cached planes and from
-//! 4.03 to 4.22 ms on the whole workload, so there windows are still counted one by one.
+//! Measured with one thread against a plane zeroed and counted window by window, the multiplier's extra time
+//! fell at k3 s1 (W3, a window per element) but grew at k3 s2 p1 (W1, a quarter), so there windows are still
+//! counted one by one (the figures are in `BENCHMARKS.md`).
 //!
 //! A technique opts in with [`Technique::WHOLE_ROWS`](crate::Technique::WHOLE_ROWS): it must hand
 //! [`Winners`](crate::Winners) whole output rows, in order.

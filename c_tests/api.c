@@ -171,9 +171,78 @@ static void parameters(void) {
   CHECK(p.kernel_h == 3 && p.kernel_w == 3 && p.stride_h == 2 && p.stride_w == 2, "kernel and stride");
   CHECK(p.pad_top == 0 && p.pad_bottom == 0 && p.pad_left == 0 && p.pad_right == 0, "no padding");
   CHECK(p.dilation_h == 1 && p.dilation_w == 1 && !p.ceil_mode, "dilation 1, floor mode");
+  MaxpoolParams padded = maxpool_params_padded(3, 2, 1);
+  CHECK(padded.kernel_h == 3 && padded.kernel_w == 3 && padded.stride_h == 2 && padded.stride_w == 2,
+        "padded: kernel and stride");
+  CHECK(padded.pad_top == 1 && padded.pad_bottom == 1 && padded.pad_left == 1 && padded.pad_right == 1,
+        "padded: padding on every side");
+  CHECK(padded.dilation_h == 1 && padded.dilation_w == 1 && !padded.ceil_mode, "padded: dilation 1, floor mode");
+  check_shape(padded, 112, 112, 56, 56, "maxpool_params_padded(3, 2, 1): the ResNet stem");
+}
+
+/* A plan gives its output shape, and its backward pass equals the one-shot one. */
+static void plan_shape_and_backward(void) {
+  MaxpoolParams params = maxpool_params_padded(3, 2, 1);
+  MaxpoolPlan *plan = NULL;
+  CHECK_STATUS(maxpool_plan_new(MAXPOOL_BACKEND_AUTO, &params, 7, 9, &plan), MAXPOOL_STATUS_OK);
+  if (plan == NULL) return;
+  size_t oh = 0, ow = 0, want_h = 0, want_w = 0;
+  CHECK_STATUS(maxpool_plan_output_shape(plan, &oh, &ow), MAXPOOL_STATUS_OK);
+  CHECK_STATUS(maxpool_output_shape(&params, 7, 9, &want_h, &want_w), MAXPOOL_STATUS_OK);
+  CHECK(oh == 4 && ow == 5 && oh == want_h && ow == want_w, "plan output shape %zux%zu, want 4x5", oh, ow);
+  size_t keep_h = 77, keep_w = 77;
+  CHECK_ERROR(maxpool_plan_output_shape(NULL, &keep_h, &keep_w), MAXPOOL_STATUS_NULL_POINTER, "plan is NULL");
+  CHECK_ERROR(maxpool_plan_output_shape(plan, &keep_h, NULL), MAXPOOL_STATUS_NULL_POINTER, "out_width is NULL");
+  CHECK(keep_h == 77 && keep_w == 77, "plan_output_shape wrote on failure");
+
+  enum { PLANES = 3, IN = 7 * 9, OUT = 4 * 5 };
+  float input[PLANES * IN], values[PLANES * OUT], grad[PLANES * OUT], via_plan[PLANES * IN], once[PLANES * IN];
+  double grad64[PLANES * OUT], via_plan64[PLANES * IN], once64[PLANES * IN];
+  int64_t indices[PLANES * OUT];
+  uint32_t multiplier[PLANES * IN];
+  for (int i = 0; i < PLANES * IN; i++) input[i] = (float)((i * 29) % 23);
+  for (int i = 0; i < PLANES * OUT; i++) grad[i] = (float)(grad64[i] = 1.0 + (i % 5));
+  CHECK_STATUS(maxpool_plan_forward_f32(plan, input, PLANES, values, indices, multiplier), MAXPOOL_STATUS_OK);
+  memset(via_plan, 0xAB, sizeof via_plan);
+  CHECK_STATUS(maxpool_plan_backward_f32(plan, PLANES, grad, indices, via_plan), MAXPOOL_STATUS_OK);
+  CHECK_STATUS(maxpool_backward_f32(&params, PLANES, 7, 9, grad, indices, once), MAXPOOL_STATUS_OK);
+  CHECK(memcmp(via_plan, once, sizeof once) == 0, "plan backward (f32) differs from the one-shot one");
+  CHECK_STATUS(maxpool_plan_backward_f64(plan, PLANES, grad64, indices, via_plan64), MAXPOOL_STATUS_OK);
+  CHECK_STATUS(maxpool_backward_f64(&params, PLANES, 7, 9, grad64, indices, once64), MAXPOOL_STATUS_OK);
+  CHECK(memcmp(via_plan64, once64, sizeof once64) == 0, "plan backward (f64) differs from the one-shot one");
+  /* Backward of ones is the multiplier. */
+  float ones[PLANES * OUT];
+  for (int i = 0; i < PLANES * OUT; i++) ones[i] = 1.0f;
+  CHECK_STATUS(maxpool_plan_backward_f32(plan, PLANES, ones, indices, via_plan), MAXPOOL_STATUS_OK);
+  for (int i = 0; i < PLANES * IN; i++)
+    CHECK(via_plan[i] == (float)multiplier[i], "plan backward of ones at %d: %g, multiplier %u", i, via_plan[i],
+          multiplier[i]);
+  /* The multiplier is overwritten, not added to. */
+  memset(multiplier, 0x7F, sizeof multiplier);
+  CHECK_STATUS(maxpool_plan_forward_f32(plan, input, PLANES, values, NULL, multiplier), MAXPOOL_STATUS_OK);
+  for (int i = 0; i < PLANES * IN; i++)
+    CHECK(via_plan[i] == (float)multiplier[i], "multiplier over old contents at %d: %u", i, multiplier[i]);
+  /* A bad index is refused and nothing is written. */
+  indices[PLANES * OUT - 1] = IN;
+  memset(via_plan, 0xAB, sizeof via_plan);
+  memcpy(once, via_plan, sizeof once);
+  CHECK_ERROR(maxpool_plan_backward_f32(plan, PLANES, grad, indices, via_plan), MAXPOOL_STATUS_INDEX_OUT_OF_RANGE,
+              "index 63 at output 19 of plane 2");
+  CHECK(memcmp(via_plan, once, sizeof once) == 0, "plan backward wrote on failure");
+  CHECK_ERROR(maxpool_plan_backward_f64(NULL, PLANES, grad64, indices, via_plan64), MAXPOOL_STATUS_NULL_POINTER,
+              "plan is NULL");
+  CHECK_STATUS(maxpool_plan_backward_f32(plan, 0, NULL, NULL, NULL), MAXPOOL_STATUS_OK);
+  maxpool_plan_free(plan);
 }
 
 static void backend_names(void) {
+  /* ALL_BACKENDS is every backend the library has: every value below the first unknown one has a name, and
+     there are exactly as many. A backend added to the library and not here fails this. */
+  uint32_t known = 0;
+  while (strcmp(maxpool_backend_name((MaxpoolBackend)known), "unknown") != 0) known++;
+  CHECK(known == N_BACKENDS, "the library has %u backends, the tests list %zu", known, (size_t)N_BACKENDS);
+  for (uint32_t v = known; v < known + 100; v++)
+    CHECK(strcmp(maxpool_backend_name((MaxpoolBackend)v), "unknown") == 0, "backend %u after a gap", v);
   static const char *const SHORT[] = {"auto", "naive", "block", "lookup", "simd"};
   static const char *const LONG[] = {"auto", "naive-loop", "block-reshape", "sliding-window-lookup", "vectorised-rows"};
   static const char *const SHOUTED[] = {"AUTO", "Naive", "BLOCK", "Sliding-Window-Lookup", "SIMD"};
@@ -236,6 +305,7 @@ int main(void) {
   backward_f64();
   output_shapes();
   parameters();
+  plan_shape_and_backward();
   backend_names();
   statuses_and_version();
   threads_setting();

@@ -17,6 +17,12 @@ static void expect(const char *what, MaxpoolParams params, const char *want) {
   if (strncmp(want, "status:", 7) == 0) {
     CHECK_STATUS(s, (MaxpoolStatus)strtoul(want + 7, NULL, 10));
     CHECK(plan == NULL, "%s: a plan despite the status", what);
+    /* The message names the variable, and its value when that is no backend. */
+    const char *env = getenv("MAXPOOL_BACKEND");
+    char named[256];
+    snprintf(named, sizeof named, "MAXPOOL_BACKEND=%s", env && s == MAXPOOL_STATUS_UNKNOWN_BACKEND ? env : "");
+    CHECK(strstr(maxpool_last_error(), named) != NULL, "%s: the message \"%s\" does not say %s", what,
+          maxpool_last_error(), named);
   } else {
     CHECK_STATUS(s, MAXPOOL_STATUS_OK);
     CHECK(plan != NULL && strcmp(maxpool_backend_name(maxpool_plan_backend(plan)), want) == 0,

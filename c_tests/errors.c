@@ -44,6 +44,7 @@ static void forward_fails(MaxpoolBackend backend, MaxpoolParams params, size_t p
   reset_outputs();
   CHECK_STATUS(maxpool_forward_f32(backend, &params, in, planes, h, w, vals, idx, mult), want);
   CHECK_UNTOUCHED(what);
+  CHECK(strlen(maxpool_last_error()) > 0, "%s: no message from maxpool_last_error", what);
   MaxpoolPlan *plan = (MaxpoolPlan *)&plan; /* a sentinel: plan_new must not write it on failure */
   MaxpoolStatus made = maxpool_plan_new(backend, &params, h, w, &plan);
   if (made == MAXPOOL_STATUS_OK) {
@@ -229,6 +230,74 @@ static void out_of_memory(void) {
   CHECK(plan == (MaxpoolPlan *)&plan, "plan_new wrote *plan on failure");
 }
 
+/* maxpool_last_error says what the status cannot: which argument, which field, which value. */
+static void messages(void) {
+  MaxpoolParams p = maxpool_params(2, 2);
+  CHECK(strcmp(maxpool_last_error(), "") != 0, "a failed call before left no message");
+  CHECK_STATUS(maxpool_forward_f32(MAXPOOL_BACKEND_NAIVE, &p, input, 1, 4, 4, values, NULL, NULL), MAXPOOL_STATUS_OK);
+  CHECK(strcmp(maxpool_last_error(), "") == 0, "a success leaves \"%s\"", maxpool_last_error());
+
+  /* A designated initialiser that leaves out the dilation gets told so, and where to start instead. */
+  MaxpoolParams partial = {.kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2};
+  CHECK_ERROR(maxpool_forward_f32(MAXPOOL_BACKEND_AUTO, &partial, input, 1, 4, 4, values, NULL, NULL),
+              MAXPOOL_STATUS_INVALID_PARAMS, "dilation_h is 0; it must be at least 1");
+  CHECK(strstr(maxpool_last_error(), "maxpool_params_padded()") != NULL, "no hint: %s", maxpool_last_error());
+  MaxpoolParams q = maxpool_params(2, 2);
+  q.kernel_w = 0;
+  CHECK_ERROR(maxpool_output_shape(&q, 4, 4, &(size_t){0}, &(size_t){0}), MAXPOOL_STATUS_INVALID_PARAMS,
+              "kernel_w is 0; it must be at least 1");
+  q = maxpool_params(2, 2);
+  q.stride_h = 0;
+  CHECK_ERROR(maxpool_backend_supports(MAXPOOL_BACKEND_SIMD, &q), MAXPOOL_STATUS_INVALID_PARAMS, "stride_h is 0");
+  CHECK_ERROR(maxpool_output_shape(&(MaxpoolParams){0}, 4, 4, &(size_t){0}, &(size_t){0}),
+              MAXPOOL_STATUS_INVALID_PARAMS, "kernel_h is 0");
+  MaxpoolParams seven = maxpool_params(7, 1);
+  CHECK_ERROR(maxpool_output_shape(&seven, 5, 5, &(size_t){0}, &(size_t){0}), MAXPOOL_STATUS_INVALID_SHAPE,
+              "the window's height, 7, is larger than the input's 5 plus padding");
+  q = maxpool_params(2, 2);
+  q.pad_left = 2;
+  CHECK_ERROR(maxpool_output_shape(&q, 4, 4, &(size_t){0}, &(size_t){0}), MAXPOOL_STATUS_INVALID_PARAMS,
+              "covers only padding");
+
+  CHECK_ERROR(maxpool_forward_f32(MAXPOOL_BACKEND_NAIVE, NULL, input, 1, 4, 4, values, NULL, NULL),
+              MAXPOOL_STATUS_NULL_POINTER, "params is NULL");
+  CHECK_ERROR(maxpool_forward_f32(MAXPOOL_BACKEND_NAIVE, &p, NULL, 2, 4, 4, values, NULL, NULL),
+              MAXPOOL_STATUS_NULL_POINTER, "input is NULL but must hold 32 elements");
+  CHECK_ERROR(maxpool_forward_f32(MAXPOOL_BACKEND_NAIVE, &p, input, 2, 4, 4, NULL, NULL, NULL),
+              MAXPOOL_STATUS_NULL_POINTER, "values is NULL but must hold 8 elements");
+  CHECK_ERROR(maxpool_forward_f32(MAXPOOL_BACKEND_NAIVE, &p, input, 1, 4, 4, values, (int64_t *)(void *)values, NULL),
+              MAXPOOL_STATUS_INVALID_SHAPE, "values overlaps indices");
+  CHECK_ERROR(maxpool_forward_f32(MAXPOOL_BACKEND_NAIVE, &p, input, 1, 4, 4, input + 2, NULL, NULL),
+              MAXPOOL_STATUS_INVALID_SHAPE, "values overlaps input");
+  CHECK_ERROR(maxpool_forward_f32(MAXPOOL_BACKEND_NAIVE, &p, input, SIZE_MAX, 4, 4, values, NULL, NULL),
+              MAXPOOL_STATUS_INVALID_SHAPE, "overflows size_t");
+  CHECK_ERROR(maxpool_forward_f32(MAXPOOL_BACKEND_NAIVE, &p, input, 4, 4, 4, values, NULL, NULL),
+              MAXPOOL_STATUS_OK, "");
+  CHECK_ERROR(maxpool_forward_f32((MaxpoolBackend)7, &p, input, 1, 4, 4, values, NULL, NULL),
+              MAXPOOL_STATUS_UNKNOWN_BACKEND, "backend 7 is not a MaxpoolBackend; expected one of 0 (auto), 1 (naive)");
+  MaxpoolBackend b;
+  CHECK_ERROR(maxpool_backend_from_name("nope", &b), MAXPOOL_STATUS_UNKNOWN_BACKEND,
+              "\"nope\" is not a backend; expected one of auto, naive, block, lookup, simd");
+  CHECK_ERROR(maxpool_backend_from_name(NULL, &b), MAXPOOL_STATUS_NULL_POINTER, "name is NULL");
+  MaxpoolParams overlapping = maxpool_params(3, 1);
+  CHECK_ERROR(maxpool_backend_supports(MAXPOOL_BACKEND_BLOCK, &overlapping), MAXPOOL_STATUS_UNSUPPORTED,
+              "the block backend cannot pool this geometry: it needs non-overlapping windows");
+  CHECK(strstr(maxpool_last_error(), "naive, lookup and simd can") != NULL, "who can: %s", maxpool_last_error());
+  int64_t idx[4] = {0, 1, 2, 16};
+  float grad[4] = {1, 1, 1, 1};
+  CHECK_ERROR(maxpool_backward_f32(&p, 1, 4, 4, grad, idx, grad_input), MAXPOOL_STATUS_INDEX_OUT_OF_RANGE,
+              "index 16 at output 3 of plane 0 is outside the plane's 16 elements");
+  MaxpoolPlan *plan = NULL;
+  CHECK_ERROR(maxpool_plan_new(MAXPOOL_BACKEND_LOOKUP, &overlapping, (size_t)1 << 20, (size_t)1 << 20, &plan),
+              MAXPOOL_STATUS_OUT_OF_MEMORY, "out of memory: could not allocate");
+  /* Functions that return no status leave the message alone. */
+  (void)maxpool_backend_name(MAXPOOL_BACKEND_NAIVE);
+  (void)maxpool_status_message(MAXPOOL_STATUS_OK);
+  (void)maxpool_plan_backend(NULL);
+  maxpool_plan_free(NULL);
+  CHECK(strstr(maxpool_last_error(), "out of memory") != NULL, "the message changed: %s", maxpool_last_error());
+}
+
 static void bool_and_status_values(void) {
   /* ceil_mode is read as a byte: any nonzero value is true, whatever a C compiler stored there. */
   MaxpoolParams p = maxpool_params(2, 2);
@@ -253,6 +322,7 @@ int main(void) {
   unknown_backends();
   index_out_of_range();
   out_of_memory();
+  messages();
   bool_and_status_values();
   return harness_finish("errors");
 }

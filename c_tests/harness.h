@@ -33,6 +33,15 @@ static int harness_failures;
           maxpool_status_message(got_status_), (unsigned)(want), maxpool_status_message((MaxpoolStatus)(want))); \
   } while (0)
 
+/* Checks a status and that maxpool_last_error() then says `detail` (a substring of its message). */
+#define CHECK_ERROR(call, want, detail)                                                                      \
+  do {                                                                                                       \
+    CHECK_STATUS(call, want);                                                                                \
+    const char *last_error_ = maxpool_last_error();                                                          \
+    CHECK(last_error_ != NULL && strstr(last_error_, (detail)) != NULL, "%s: the last error is \"%s\", want \"%s\" in it", \
+          #call, last_error_ ? last_error_ : "(NULL)", (detail));                                            \
+  } while (0)
+
 static inline int harness_finish(const char *name) {
   printf("%s: %d checks, %d failed%s\n", name, harness_checks, harness_failures,
          harness_failures > 50 ? " (the first 50 shown)" : "");

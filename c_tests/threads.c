@@ -91,8 +91,33 @@ static void shared_plan(MaxpoolBackend backend) {
   free(multiplier);
 }
 
+/* Each thread has its own last error: a failure on one thread is not seen, nor cleared, by another. */
+static void *fail_with_kernel_w(void *arg) {
+  MaxpoolParams p = maxpool_params(2, 2);
+  p.kernel_w = 0;
+  size_t oh, ow;
+  *(MaxpoolStatus *)arg = maxpool_output_shape(&p, 4, 4, &oh, &ow);
+  CHECK(strstr(maxpool_last_error(), "kernel_w is 0") != NULL, "in the thread: %s", maxpool_last_error());
+  return NULL;
+}
+
+static void last_error_per_thread(void) {
+  MaxpoolParams p = maxpool_params(2, 2);
+  p.dilation_w = 0;
+  size_t oh, ow;
+  CHECK_ERROR(maxpool_output_shape(&p, 4, 4, &oh, &ow), MAXPOOL_STATUS_INVALID_PARAMS, "dilation_w is 0");
+  MaxpoolStatus other = MAXPOOL_STATUS_OK;
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, fail_with_kernel_w, &other) == 0, "pthread_create");
+  pthread_join(t, NULL);
+  CHECK_STATUS(other, MAXPOOL_STATUS_INVALID_PARAMS);
+  CHECK(strstr(maxpool_last_error(), "dilation_w is 0") != NULL, "another thread changed this one's message: %s",
+        maxpool_last_error());
+}
+
 int main(void) {
   rng_seed(7);
+  last_error_per_thread();
   for (size_t b = 0; b < N_BACKENDS; b++) shared_plan(ALL_BACKENDS[b]);
   return harness_finish("threads");
 }

@@ -69,7 +69,8 @@ typedef uint32_t MaxpoolStatus;
 #endif // __cplusplus
 
 /**
- * A backend, chosen at run time. Values are never renumbered.
+ * A backend, chosen at run time. Values are never renumbered; `maxpool_backend_name` and
+ * `maxpool_backend_from_name` convert to and from names.
  */
 enum MaxpoolBackend
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -96,7 +97,7 @@ enum MaxpoolBackend
   MAXPOOL_BACKEND_LOOKUP = 3,
   /**
    * Vectorised sweeps of window taps over output rows, SIMD chosen at run time ("simd", "vectorised-rows").
-   * Any geometry; the fastest, and what `MAXPOOL_BACKEND_AUTO` picks.
+   * Any geometry.
    */
   MAXPOOL_BACKEND_SIMD = 4,
 };
@@ -176,6 +177,15 @@ struct MaxpoolParams maxpool_params(uint32_t kernel,
                                     uint32_t stride);
 
 /**
+ * As `maxpool_params`, with `padding` rows or columns of implicit padding on every side (PyTorch's
+ * `max_pool2d(kernel, stride, padding)`). Start from this and change fields for anything else: a field that a
+ * designated initialiser leaves out is 0, which `dilation_h` and `dilation_w` must not be.
+ */
+struct MaxpoolParams maxpool_params_padded(uint32_t kernel,
+                                           uint32_t stride,
+                                           uint32_t padding);
+
+/**
  * Computes the output plane size for input planes of `height` × `width`, validating the geometry as a forward
  * call would. Writes `*out_height` and `*out_width` only on success.
  */
@@ -186,9 +196,18 @@ MaxpoolStatus maxpool_output_shape(const struct MaxpoolParams *params,
                                    size_t *out_width);
 
 /**
+ * The output plane size of `plan`: what `maxpool_output_shape` gives for its parameters and plane size. Writes
+ * `*out_height` and `*out_width` only on success.
+ */
+MaxpoolStatus maxpool_plan_output_shape(const struct MaxpoolPlan *plan,
+                                        size_t *out_height,
+                                        size_t *out_width);
+
+/**
  * Pools `planes` row-major `height` × `width` planes of `float` from `input`. Writes `values`
  * (planes × out_height × out_width), and when not NULL `indices` (the same count; `row * width + col` of each
- * winner within its plane) and `multiplier` (planes × height × width; windows won per input element).
+ * winner within its plane) and `multiplier` (planes × height × width; windows won per input element). The
+ * multiplier is overwritten, not added to: its previous contents do not matter.
  */
 MaxpoolStatus maxpool_forward_f32(MaxpoolBackend backend,
                                   const struct MaxpoolParams *params,
@@ -406,6 +425,26 @@ MaxpoolStatus maxpool_plan_forward_i64(const struct MaxpoolPlan *plan,
                                        uint32_t *multiplier);
 
 /**
+ * As `maxpool_backward_f32`, with the parameters and plane size of `plan`: zeroes `grad_input` (planes ×
+ * height × width), then adds each `grad_output` element (planes × out_height × out_width) onto the input element
+ * its index names, in output order. Every index is checked first.
+ */
+MaxpoolStatus maxpool_plan_backward_f32(const struct MaxpoolPlan *plan,
+                                        size_t planes,
+                                        const float *grad_output,
+                                        const int64_t *indices,
+                                        float *grad_input);
+
+/**
+ * As `maxpool_plan_backward_f32`, for `double`.
+ */
+MaxpoolStatus maxpool_plan_backward_f64(const struct MaxpoolPlan *plan,
+                                        size_t planes,
+                                        const double *grad_output,
+                                        const int64_t *indices,
+                                        double *grad_input);
+
+/**
  * The concrete backend `plan` runs, never `MAXPOOL_BACKEND_AUTO` (which a NULL plan gives).
  */
 MaxpoolBackend maxpool_plan_backend(const struct MaxpoolPlan *plan);
@@ -423,8 +462,8 @@ MaxpoolStatus maxpool_backend_from_name(const char *name,
                                         MaxpoolBackend *backend);
 
 /**
- * The short name of a backend ("auto", "naive", "block", "lookup", "simd"): a static string, "unknown" for a value that
- * is not a backend.
+ * The short name of a backend ("auto", "naive", "block", "lookup", "simd"): a static string, "unknown" for a
+ * value that is not a backend.
  */
 const char *maxpool_backend_name(MaxpoolBackend backend);
 
@@ -437,6 +476,7 @@ MaxpoolStatus maxpool_backend_supports(MaxpoolBackend backend,
 
 /**
  * A static, human-readable description of a status; never NULL, also for a value that is not a status.
+ * `maxpool_last_error` gives the detail of the thread's last failed call.
  */
 const char *maxpool_status_message(MaxpoolStatus status);
 
@@ -450,6 +490,15 @@ const char *maxpool_version(void);
  * variable, else all cores). Takes effect for calls that start afterwards.
  */
 MaxpoolStatus maxpool_set_num_threads(size_t threads);
+
+/**
+ * What went wrong in this thread's last call that returned a status, in words: the detail behind the status,
+ * naming the argument at fault ("kernel_w is 0; it must be at least 1", "MAXPOOL_BACKEND=nope is not a backend;
+ * …"). "" when that call succeeded or there has been none. Never NULL. The string belongs to the library and
+ * stays valid until this thread's next call of a function that returns a `MaxpoolStatus`; copy it to keep it.
+ * Calls on other threads do not change it.
+ */
+const char *maxpool_last_error(void);
 
 #ifdef __cplusplus
 }  // extern "C"

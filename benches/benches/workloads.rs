@@ -10,7 +10,7 @@ use std::time::Duration;
 use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
-use maxpool::{set_num_threads, Backend, DType, Element, Outputs, Params, Plan, Pool};
+use maxpool::{set_num_threads, Backend, DType, Element, Outputs, Params, Plan};
 use maxpool_benches::{input, traffic_bytes, traffic_floor, traffic_parts, Workload, WORKLOADS};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};

@@ -13,7 +13,7 @@ mod common;
 mod maxpool_capi;
 
 use libfuzzer_sys::fuzz_target;
-use maxpool::{Backend, Outputs, Plan, Pool};
+use maxpool::{Backend, Outputs, Plan};
 use maxpool_capi::{
     maxpool_forward_f32, maxpool_output_shape, maxpool_plan_forward_f32, maxpool_plan_free,
     maxpool_plan_new, MaxpoolParams, MaxpoolPlan, MaxpoolStatus,

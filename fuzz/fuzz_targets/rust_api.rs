@@ -7,7 +7,8 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use maxpool::{with_dtype, Backend, Element, ErrorKind, Outputs, Plan, Pool};
+use maxpool::technique::with_dtype;
+use maxpool::{Backend, Element, ErrorKind, Outputs, Plan};
 
 fuzz_target!(|bytes: &[u8]| {
     let Some(call) = common::decode(bytes) else {

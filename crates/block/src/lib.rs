@@ -23,12 +23,14 @@ pub struct BlockReshape {
 impl Technique for BlockReshape {
     const NAME: &'static str = "block";
     const LONG_NAME: &'static str = "block-reshape";
+    const SUMMARY: &'static str =
+        "argmax per block of the plane viewed as (out_h, kh, out_w, kw); non-overlapping windows only";
 
     fn supports(params: &Params) -> Result<(), &'static str> {
         if params.is_tiling() {
             Ok(())
         } else {
-            Err("it needs non-overlapping windows (stride equal to kernel, dilation 1); naive, lookup and simd pool any geometry")
+            Err("it needs non-overlapping windows (stride equal to kernel, dilation 1)")
         }
     }
 
@@ -145,7 +147,8 @@ impl<T: Element, I: FlatIndex> Vectorised for Blocks<'_, '_, T, I> {
         }
 
         // The ragged edge: windows clipped by the input's border. Rows of whole blocks have ragged windows only
-        // at their two ends, so only those are visited (a per-row test cost W2 a tenth of its time).
+        // at their two ends, so only those are visited (a test on every row measured slower on W2; see
+        // `BENCHMARKS.md`).
         let mut ragged = |i: usize, j: usize| {
             let (value, index) = window_argmax(plane, width, row_windows[i], col_windows[j]);
             out.put(position(i, j), value, index);

@@ -7,13 +7,19 @@
 //! - A buffer that is needed may not be NULL; one of zero elements may be.
 //! - Enum and bool arguments are read as integers, so an out-of-range value is a status, never undefined behaviour.
 //! - No panic crosses the boundary: one becomes `MAXPOOL_STATUS_INTERNAL`.
+//! - A call that returns a status also leaves its detail for `maxpool_last_error`, per thread.
+//!
+//! `MaxpoolBackend` must list exactly `maxpool::Backend::ALL`, with the same numbers: `tests/header.rs` checks it.
 
 #![allow(clippy::missing_safety_doc)] // The safety contract is the C documentation on each function.
 
-use std::ffi::{c_char, CStr};
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
 
-use maxpool::{Backend, Element, ErrorKind, Float, Geometry, Outputs, Padding, Params, Plan, Pool};
+use maxpool::technique::{backward as scatter, Geometry};
+use maxpool::{Axis, Backend, Element, ErrorKind, Float, Outputs, Padding, Params, Plan};
 
 /// The result of every call that can fail. Values are never renumbered.
 #[repr(u32)]
@@ -39,7 +45,8 @@ pub enum MaxpoolStatus {
     Internal = 8,
 }
 
-/// A backend, chosen at run time. Values are never renumbered.
+/// A backend, chosen at run time. Values are never renumbered; `maxpool_backend_name` and
+/// `maxpool_backend_from_name` convert to and from names.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MaxpoolBackend {
@@ -54,7 +61,7 @@ pub enum MaxpoolBackend {
     /// Gather through a precomputed table of window offsets ("lookup", "sliding-window-lookup"). Any geometry.
     Lookup = 3,
     /// Vectorised sweeps of window taps over output rows, SIMD chosen at run time ("simd", "vectorised-rows").
-    /// Any geometry; the fastest, and what `MAXPOOL_BACKEND_AUTO` picks.
+    /// Any geometry.
     Simd = 4,
 }
 
@@ -102,8 +109,8 @@ pub struct MaxpoolPlan {
 
 type Status = MaxpoolStatus;
 
-impl From<maxpool::Error> for MaxpoolStatus {
-    fn from(e: maxpool::Error) -> Self {
+impl From<&maxpool::Error> for MaxpoolStatus {
+    fn from(e: &maxpool::Error) -> Self {
         match e.kind() {
             ErrorKind::InvalidParams => Status::InvalidParams,
             ErrorKind::InvalidShape => Status::InvalidShape,
@@ -116,44 +123,116 @@ impl From<maxpool::Error> for MaxpoolStatus {
     }
 }
 
-/// Runs `f`, turning its error or a panic into a status.
-fn boundary(f: impl FnOnce() -> Result<(), Status>) -> Status {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(())) => Status::Ok,
-        Ok(Err(status)) => status,
-        Err(_) => Status::Internal,
+/// A refusal: the status C gets, and the message `maxpool_last_error` gives for it.
+struct Failure {
+    status: Status,
+    message: String,
+}
+
+impl Failure {
+    fn new(status: Status, message: impl Into<String>) -> Self {
+        Failure {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn null(argument: &str) -> Self {
+        Failure::new(Status::NullPointer, format!("{argument} is NULL"))
     }
 }
 
-/// As [`boundary`], for functions that return a value instead of a status.
+impl From<maxpool::Error> for Failure {
+    fn from(e: maxpool::Error) -> Self {
+        let message = match &e {
+            // C names the fields `kernel_h`, …; a designated initialiser that leaves one out sets it to 0.
+            maxpool::Error::ZeroParam { what, axis } => format!(
+                "{what}_{} is 0; it must be at least 1 (a field that an initialiser leaves out is 0: start from \
+                 maxpool_params() or maxpool_params_padded() and change what differs)",
+                match axis {
+                    Axis::Height => "h",
+                    Axis::Width => "w",
+                }
+            ),
+            e => e.to_string(),
+        };
+        Failure::new(Status::from(&e), message)
+    }
+}
+
+thread_local! {
+    /// The message of this thread's last call that returned a status: `None` after a success.
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+/// Records the message of a call that just returned, for `maxpool_last_error`.
+fn record(message: Option<String>) {
+    // During the thread's exit the slot may be gone; then there is no later call to read it either.
+    let _ = LAST_ERROR.try_with(|slot| {
+        let Ok(mut slot) = slot.try_borrow_mut() else {
+            return;
+        };
+        match message {
+            None if slot.is_none() => {}
+            None => *slot = None,
+            // An interior NUL would cut the message short; there is none, but C must get a string either way.
+            Some(m) => *slot = Some(CString::new(m.replace('\0', " ")).unwrap_or_default()),
+        }
+    });
+}
+
+/// What a caught panic says, for the message.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic")
+}
+
+/// Runs `f`, turning its error or a panic into a status, and records the message for `maxpool_last_error`.
+fn boundary(f: impl FnOnce() -> Result<(), Failure>) -> Status {
+    let (status, message) = match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => (Status::Ok, None),
+        Ok(Err(failure)) => (failure.status, Some(failure.message)),
+        Err(payload) => {
+            let message = format!(
+                "internal error in maxpool (a bug: please report it): {}",
+                panic_message(&*payload)
+            );
+            // Dropping a payload runs its destructor, which could itself panic.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+            (Status::Internal, Some(message))
+        }
+    };
+    let _ = catch_unwind(AssertUnwindSafe(|| record(message)));
+    status
+}
+
+/// As [`boundary`], for functions that return a value instead of a status; they leave the last error alone.
 fn boundary_or<T>(fallback: T, f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
-fn backend_from(raw: BackendArg) -> Result<Backend, Status> {
-    Ok(match raw {
-        0 => Backend::Auto,
-        1 => Backend::Naive,
-        2 => Backend::Block,
-        3 => Backend::Lookup,
-        4 => Backend::Simd,
-        _ => return Err(Status::UnknownBackend),
+fn backend_from(raw: BackendArg) -> Result<Backend, Failure> {
+    Backend::from_number(raw).ok_or_else(|| {
+        let known: Vec<String> = Backend::ALL
+            .iter()
+            .map(|b| format!("{} ({})", b.number(), b.name()))
+            .collect();
+        Failure::new(
+            Status::UnknownBackend,
+            format!(
+                "backend {raw} is not a MaxpoolBackend; expected one of {}",
+                known.join(", ")
+            ),
+        )
     })
 }
 
-fn backend_to(b: Backend) -> MaxpoolBackend {
-    match b {
-        Backend::Auto => MaxpoolBackend::Auto,
-        Backend::Naive => MaxpoolBackend::Naive,
-        Backend::Block => MaxpoolBackend::Block,
-        Backend::Lookup => MaxpoolBackend::Lookup,
-        Backend::Simd => MaxpoolBackend::Simd,
-    }
-}
-
-unsafe fn params_from(p: *const MaxpoolParams) -> Result<Params, Status> {
+unsafe fn params_from(p: *const MaxpoolParams) -> Result<Params, Failure> {
     // SAFETY: the caller passes NULL or a pointer to a MaxpoolParams; every bit pattern of its fields is valid.
-    let p = unsafe { p.as_ref() }.ok_or(Status::NullPointer)?;
+    let p = unsafe { p.as_ref() }.ok_or_else(|| Failure::null("params"))?;
     let n = |v: u32| v as usize;
     Ok(Params {
         kernel: [n(p.kernel_h), n(p.kernel_w)],
@@ -169,17 +248,50 @@ unsafe fn params_from(p: *const MaxpoolParams) -> Result<Params, Status> {
     })
 }
 
-/// `count` elements of `T`, or INVALID_SHAPE when that many bytes cannot exist.
-fn byte_len<T>(count: Option<usize>) -> Result<usize, Status> {
-    count
-        .and_then(|n| n.checked_mul(size_of::<T>()))
-        .filter(|&bytes| bytes <= isize::MAX as usize)
-        .ok_or(Status::InvalidShape)
+/// Checks a pointer to a plan: NULL is refused.
+unsafe fn plan_from<'a>(plan: *const MaxpoolPlan) -> Result<&'a Plan, Failure> {
+    // SAFETY: the caller passes NULL or a plan from maxpool_plan_new that has not been freed.
+    unsafe { plan.as_ref() }
+        .map(|p| &p.plan)
+        .ok_or_else(|| Failure::null("plan"))
 }
 
-/// A buffer the call reads or writes: its address range, checked for overlap with the others.
+/// Writes `value` through a pointer the caller gave for it; NULL is refused.
+unsafe fn write_out<T>(ptr: *mut T, argument: &str, value: T) -> Result<(), Failure> {
+    if ptr.is_null() {
+        return Err(Failure::null(argument));
+    }
+    // SAFETY: checked non-null; the caller passes a pointer to a writable T.
+    unsafe { ptr.write(value) };
+    Ok(())
+}
+
+/// `count` elements of `T` in the buffer `argument`, or INVALID_SHAPE when that many bytes cannot exist.
+fn byte_len<T>(argument: &str, count: Option<usize>) -> Result<usize, Failure> {
+    let Some(count) = count else {
+        return Err(Failure::new(
+            Status::InvalidShape,
+            format!("the element count of {argument} (planes × plane size) overflows size_t"),
+        ));
+    };
+    count
+        .checked_mul(size_of::<T>())
+        .filter(|&bytes| bytes <= isize::MAX as usize)
+        .ok_or_else(|| {
+            Failure::new(
+                Status::InvalidShape,
+                format!(
+                    "{argument} would hold {count} elements of {} bytes, more than PTRDIFF_MAX bytes",
+                    size_of::<T>()
+                ),
+            )
+        })
+}
+
+/// A buffer the call reads or writes: its name and address range, checked for overlap with the others.
 #[derive(Clone, Copy)]
 struct Span {
+    name: &'static str,
     start: usize,
     bytes: usize,
 }
@@ -194,26 +306,48 @@ impl Span {
 }
 
 /// Checks a needed buffer of `count` elements: NULL is refused unless it is empty.
-fn span<T>(ptr: *const T, count: Option<usize>) -> Result<Span, Status> {
-    let bytes = byte_len::<T>(count)?;
+fn span<T>(name: &'static str, ptr: *const T, count: Option<usize>) -> Result<Span, Failure> {
+    let bytes = byte_len::<T>(name, count)?;
     if ptr.is_null() && bytes > 0 {
-        return Err(Status::NullPointer);
+        return Err(Failure::new(
+            Status::NullPointer,
+            format!(
+                "{name} is NULL but must hold {} elements",
+                bytes / size_of::<T>()
+            ),
+        ));
     }
     Ok(Span {
+        name,
         start: ptr as usize,
         bytes,
     })
 }
 
+/// Checks an optional buffer: NULL means not wanted.
+fn optional_span<T>(
+    name: &'static str,
+    ptr: *const T,
+    count: Option<usize>,
+) -> Result<Option<Span>, Failure> {
+    (!ptr.is_null()).then(|| span(name, ptr, count)).transpose()
+}
+
 /// Checks that no output overlaps another buffer of the call.
-fn disjoint(outputs: &[Span], inputs: &[Span]) -> Result<(), Status> {
+fn disjoint(outputs: &[Span], inputs: &[Span]) -> Result<(), Failure> {
     for (i, &o) in outputs.iter().enumerate() {
-        if outputs[i + 1..]
+        if let Some(other) = outputs[i + 1..]
             .iter()
             .chain(inputs)
-            .any(|&s| o.overlaps(s))
+            .find(|&&s| o.overlaps(s))
         {
-            return Err(Status::InvalidShape);
+            return Err(Failure::new(
+                Status::InvalidShape,
+                format!(
+                    "{} overlaps {}; an output buffer may not share memory with another buffer of the call",
+                    o.name, other.name
+                ),
+            ));
         }
     }
     Ok(())
@@ -236,7 +370,6 @@ unsafe fn slice_mut<'a, T>(ptr: *mut T, s: Span) -> &'a mut [T] {
 }
 
 /// Checks the buffers of a forward call on `plan`, then pools.
-#[allow(clippy::too_many_arguments)]
 unsafe fn forward<T: Element>(
     plan: &Plan,
     input: *const T,
@@ -244,18 +377,14 @@ unsafe fn forward<T: Element>(
     values: *mut T,
     indices: *mut i64,
     multiplier: *mut u32,
-) -> Result<(), Status> {
+) -> Result<(), Failure> {
     let g = plan.geometry();
     let in_len = planes.checked_mul(g.plane_len());
     let out_len = planes.checked_mul(g.out_plane_len());
-    let input_span = span(input, in_len)?;
-    let values_span = span(values, out_len)?;
-    let indices_span = (!indices.is_null())
-        .then(|| span(indices, out_len))
-        .transpose()?;
-    let multiplier_span = (!multiplier.is_null())
-        .then(|| span(multiplier, in_len))
-        .transpose()?;
+    let input_span = span("input", input, in_len)?;
+    let values_span = span("values", values, out_len)?;
+    let indices_span = optional_span("indices", indices, out_len)?;
+    let multiplier_span = optional_span("multiplier", multiplier, in_len)?;
     let outputs: Vec<Span> = [Some(values_span), indices_span, multiplier_span]
         .into_iter()
         .flatten()
@@ -267,8 +396,7 @@ unsafe fn forward<T: Element>(
         indices: indices_span.map(|s| unsafe { slice_mut(indices, s) }),
         multiplier: multiplier_span.map(|s| unsafe { slice_mut(multiplier, s) }),
     };
-    plan.forward(unsafe { slice(input, input_span) }, planes, out)
-        .map_err(Status::from)
+    Ok(plan.forward(unsafe { slice(input, input_span) }, planes, out)?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -288,6 +416,7 @@ unsafe fn forward_once<T: Element>(
         let backend = backend_from(backend)?;
         // Sizes whose byte counts overflow are refused before planning, which allocates.
         byte_len::<T>(
+            "input",
             planes
                 .checked_mul(height)
                 .and_then(|n| n.checked_mul(width)),
@@ -306,13 +435,41 @@ unsafe fn plan_forward<T: Element>(
     multiplier: *mut u32,
 ) -> Status {
     boundary(|| {
-        // SAFETY: the caller passes NULL or a plan from maxpool_plan_new that has not been freed.
-        let plan = unsafe { plan.as_ref() }.ok_or(Status::NullPointer)?;
-        unsafe { forward(&plan.plan, input, planes, values, indices, multiplier) }
+        let plan = unsafe { plan_from(plan) }?;
+        unsafe { forward(plan, input, planes, values, indices, multiplier) }
     })
 }
 
+/// Checks the buffers of a backward call for `geometry`, then scatters.
 unsafe fn backward<T: Float>(
+    geometry: &Geometry,
+    planes: usize,
+    grad_output: *const T,
+    indices: *const i64,
+    grad_input: *mut T,
+) -> Result<(), Failure> {
+    let (in_len, out_len) = (
+        planes.checked_mul(geometry.plane_len()),
+        planes.checked_mul(geometry.out_plane_len()),
+    );
+    let (go, ix, gi) = (
+        span("grad_output", grad_output, out_len)?,
+        span("indices", indices, out_len)?,
+        span("grad_input", grad_input, in_len)?,
+    );
+    disjoint(&[gi], &[go, ix])?;
+    // SAFETY: checked above.
+    let (grad_output, indices, grad_input) = unsafe {
+        (
+            slice(grad_output, go),
+            slice(indices, ix),
+            slice_mut(grad_input, gi),
+        )
+    };
+    Ok(scatter(geometry, planes, grad_output, indices, grad_input)?)
+}
+
+unsafe fn backward_once<T: Float>(
     params: *const MaxpoolParams,
     planes: usize,
     height: usize,
@@ -324,40 +481,43 @@ unsafe fn backward<T: Float>(
     boundary(|| {
         let params = unsafe { params_from(params) }?;
         let g = Geometry::new(&params, height, width)?;
-        let (in_len, out_len) = (
-            planes.checked_mul(g.plane_len()),
-            planes.checked_mul(g.out_plane_len()),
-        );
-        let (go, ix, gi) = (
-            span(grad_output, out_len)?,
-            span(indices, out_len)?,
-            span(grad_input, in_len)?,
-        );
-        disjoint(&[gi], &[go, ix])?;
-        // SAFETY: checked above.
-        let (grad_output, indices, grad_input) = unsafe {
-            (
-                slice(grad_output, go),
-                slice(indices, ix),
-                slice_mut(grad_input, gi),
-            )
-        };
-        maxpool::backward(&g, planes, grad_output, indices, grad_input).map_err(Status::from)
+        unsafe { backward(&g, planes, grad_output, indices, grad_input) }
+    })
+}
+
+unsafe fn plan_backward<T: Float>(
+    plan: *const MaxpoolPlan,
+    planes: usize,
+    grad_output: *const T,
+    indices: *const i64,
+    grad_input: *mut T,
+) -> Status {
+    boundary(|| {
+        let plan = unsafe { plan_from(plan) }?;
+        unsafe { backward(plan.geometry(), planes, grad_output, indices, grad_input) }
     })
 }
 
 /// Square `kernel` × `kernel` windows with the given stride on both axes, no padding, dilation 1, floor mode.
 #[no_mangle]
 pub extern "C" fn maxpool_params(kernel: u32, stride: u32) -> MaxpoolParams {
+    maxpool_params_padded(kernel, stride, 0)
+}
+
+/// As `maxpool_params`, with `padding` rows or columns of implicit padding on every side (PyTorch's
+/// `max_pool2d(kernel, stride, padding)`). Start from this and change fields for anything else: a field that a
+/// designated initialiser leaves out is 0, which `dilation_h` and `dilation_w` must not be.
+#[no_mangle]
+pub extern "C" fn maxpool_params_padded(kernel: u32, stride: u32, padding: u32) -> MaxpoolParams {
     MaxpoolParams {
         kernel_h: kernel,
         kernel_w: kernel,
         stride_h: stride,
         stride_w: stride,
-        pad_top: 0,
-        pad_bottom: 0,
-        pad_left: 0,
-        pad_right: 0,
+        pad_top: padding,
+        pad_bottom: padding,
+        pad_left: padding,
+        pad_right: padding,
         dilation_h: 1,
         dilation_w: 1,
         ceil_mode: 0,
@@ -376,22 +536,47 @@ pub unsafe extern "C" fn maxpool_output_shape(
 ) -> MaxpoolStatus {
     boundary(|| {
         let params = unsafe { params_from(params) }?;
-        if out_height.is_null() || out_width.is_null() {
-            return Err(Status::NullPointer);
-        }
+        check_out_pointers(out_height, out_width)?;
         let g = Geometry::new(&params, height, width)?;
-        // SAFETY: checked non-null; the caller passes pointers to writable size_t.
         unsafe {
-            *out_height = g.out_height();
-            *out_width = g.out_width();
+            write_out(out_height, "out_height", g.out_height())?;
+            write_out(out_width, "out_width", g.out_width())
         }
-        Ok(())
     })
+}
+
+/// The output plane size of `plan`: what `maxpool_output_shape` gives for its parameters and plane size. Writes
+/// `*out_height` and `*out_width` only on success.
+#[no_mangle]
+pub unsafe extern "C" fn maxpool_plan_output_shape(
+    plan: *const MaxpoolPlan,
+    out_height: *mut usize,
+    out_width: *mut usize,
+) -> MaxpoolStatus {
+    boundary(|| {
+        let plan = unsafe { plan_from(plan) }?;
+        check_out_pointers(out_height, out_width)?;
+        let [h, w] = plan.out_shape();
+        unsafe {
+            write_out(out_height, "out_height", h)?;
+            write_out(out_width, "out_width", w)
+        }
+    })
+}
+
+/// Both of a shape's output pointers are checked before either is written.
+fn check_out_pointers(out_height: *mut usize, out_width: *mut usize) -> Result<(), Failure> {
+    match (out_height.is_null(), out_width.is_null()) {
+        (true, _) => Err(Failure::null("out_height")),
+        (_, true) => Err(Failure::null("out_width")),
+        _ => Ok(()),
+    }
 }
 
 /// Pools `planes` row-major `height` × `width` planes of `float` from `input`. Writes `values`
 /// (planes × out_height × out_width), and when not NULL `indices` (the same count; `row * width + col` of each
-/// winner within its plane) and `multiplier` (planes × height × width; windows won per input element).
+/// winner within its plane) and `multiplier` (planes × height × width; windows won per input element). The
+/// multiplier is overwritten, not added to: its previous contents do not matter.
 #[no_mangle]
 pub unsafe extern "C" fn maxpool_forward_f32(
     backend: BackendArg,
@@ -565,7 +750,7 @@ pub unsafe extern "C" fn maxpool_backward_f32(
     grad_input: *mut f32,
 ) -> MaxpoolStatus {
     unsafe {
-        backward(
+        backward_once(
             params,
             planes,
             height,
@@ -589,7 +774,7 @@ pub unsafe extern "C" fn maxpool_backward_f64(
     grad_input: *mut f64,
 ) -> MaxpoolStatus {
     unsafe {
-        backward(
+        backward_once(
             params,
             planes,
             height,
@@ -614,14 +799,20 @@ pub unsafe extern "C" fn maxpool_plan_new(
     boundary(|| {
         let params = unsafe { params_from(params) }?;
         if plan.is_null() {
-            return Err(Status::NullPointer);
+            return Err(Failure::null("plan"));
         }
         let made = Plan::new(backend_from(backend)?, &params, height, width)?;
         let layout = std::alloc::Layout::new::<MaxpoolPlan>();
         // SAFETY: MaxpoolPlan is not zero-sized. Allocating by hand turns an allocation failure into a status.
         let raw = unsafe { std::alloc::alloc(layout) }.cast::<MaxpoolPlan>();
         if raw.is_null() {
-            return Err(Status::OutOfMemory);
+            return Err(Failure::new(
+                Status::OutOfMemory,
+                format!(
+                    "out of memory: could not allocate {} bytes for the plan",
+                    layout.size()
+                ),
+            ));
         }
         // SAFETY: `raw` is fresh memory with MaxpoolPlan's layout, as `Box` would allocate; `plan` was checked.
         unsafe {
@@ -736,12 +927,40 @@ pub unsafe extern "C" fn maxpool_plan_forward_i64(
     unsafe { plan_forward(plan, input, planes, values, indices, multiplier) }
 }
 
+/// As `maxpool_backward_f32`, with the parameters and plane size of `plan`: zeroes `grad_input` (planes ×
+/// height × width), then adds each `grad_output` element (planes × out_height × out_width) onto the input element
+/// its index names, in output order. Every index is checked first.
+#[no_mangle]
+pub unsafe extern "C" fn maxpool_plan_backward_f32(
+    plan: *const MaxpoolPlan,
+    planes: usize,
+    grad_output: *const f32,
+    indices: *const i64,
+    grad_input: *mut f32,
+) -> MaxpoolStatus {
+    unsafe { plan_backward(plan, planes, grad_output, indices, grad_input) }
+}
+
+/// As `maxpool_plan_backward_f32`, for `double`.
+#[no_mangle]
+pub unsafe extern "C" fn maxpool_plan_backward_f64(
+    plan: *const MaxpoolPlan,
+    planes: usize,
+    grad_output: *const f64,
+    indices: *const i64,
+    grad_input: *mut f64,
+) -> MaxpoolStatus {
+    unsafe { plan_backward(plan, planes, grad_output, indices, grad_input) }
+}
+
 /// The concrete backend `plan` runs, never `MAXPOOL_BACKEND_AUTO` (which a NULL plan gives).
 #[no_mangle]
-pub unsafe extern "C" fn maxpool_plan_backend(plan: *const MaxpoolPlan) -> MaxpoolBackend {
-    boundary_or(MaxpoolBackend::Auto, || {
+pub unsafe extern "C" fn maxpool_plan_backend(plan: *const MaxpoolPlan) -> BackendArg {
+    boundary_or(Backend::Auto.number(), || {
         // SAFETY: the caller passes NULL or a live plan.
-        unsafe { plan.as_ref() }.map_or(MaxpoolBackend::Auto, |p| backend_to(p.plan.backend()))
+        unsafe { plan.as_ref() }
+            .map_or(Backend::Auto, |p| p.plan.backend())
+            .number()
     })
 }
 
@@ -761,36 +980,44 @@ pub unsafe extern "C" fn maxpool_plan_free(plan: *mut MaxpoolPlan) {
 #[no_mangle]
 pub unsafe extern "C" fn maxpool_backend_from_name(
     name: *const c_char,
-    backend: *mut MaxpoolBackend,
+    backend: *mut BackendArg,
 ) -> MaxpoolStatus {
     boundary(|| {
-        if name.is_null() || backend.is_null() {
-            return Err(Status::NullPointer);
+        if name.is_null() {
+            return Err(Failure::null("name"));
+        }
+        if backend.is_null() {
+            return Err(Failure::null("backend"));
         }
         // SAFETY: the caller passes a NUL-terminated string.
-        let name = unsafe { CStr::from_ptr(name) }
+        let name = unsafe { CStr::from_ptr(name) };
+        let parsed = name
             .to_str()
-            .map_err(|_| Status::UnknownBackend)?;
-        let parsed = name.parse::<Backend>()?;
-        // SAFETY: checked non-null.
-        unsafe { *backend = backend_to(parsed) };
-        Ok(())
+            .map_err(|_| maxpool::Error::UnknownBackend {
+                given: format!("{name:?} (not UTF-8)"),
+                known: Backend::names(),
+            })?
+            .parse::<Backend>()?;
+        unsafe { write_out(backend, "backend", parsed.number()) }
     })
 }
 
-/// The short name of a backend ("auto", "naive", "block", "lookup", "simd"): a static string, "unknown" for a value that
-/// is not a backend.
+/// The short name of a backend ("auto", "naive", "block", "lookup", "simd"): a static string, "unknown" for a
+/// value that is not a backend.
 #[no_mangle]
 pub extern "C" fn maxpool_backend_name(backend: BackendArg) -> *const c_char {
-    let name: &'static CStr = match backend_from(backend) {
-        Ok(Backend::Auto) => c"auto",
-        Ok(Backend::Naive) => c"naive",
-        Ok(Backend::Block) => c"block",
-        Ok(Backend::Lookup) => c"lookup",
-        Ok(Backend::Simd) => c"simd",
-        Err(_) => c"unknown",
-    };
-    name.as_ptr()
+    static NAMES: OnceLock<Vec<CString>> = OnceLock::new();
+    boundary_or(c"unknown".as_ptr(), || {
+        let names = NAMES.get_or_init(|| {
+            Backend::ALL
+                .iter()
+                .map(|b| CString::new(b.name()).unwrap_or_default())
+                .collect()
+        });
+        Backend::from_number(backend)
+            .and_then(|b| names.get(b.number() as usize))
+            .map_or(c"unknown".as_ptr(), |n| n.as_ptr())
+    })
 }
 
 /// `MAXPOOL_STATUS_OK` when `backend` can pool geometries with these parameters; otherwise the status a plan
@@ -807,6 +1034,7 @@ pub unsafe extern "C" fn maxpool_backend_supports(
 }
 
 /// A static, human-readable description of a status; never NULL, also for a value that is not a status.
+/// `maxpool_last_error` gives the detail of the thread's last failed call.
 #[no_mangle]
 pub extern "C" fn maxpool_status_message(status: StatusArg) -> *const c_char {
     let message: &'static CStr = match status {
@@ -840,4 +1068,22 @@ pub extern "C" fn maxpool_version() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn maxpool_set_num_threads(threads: usize) -> MaxpoolStatus {
     boundary(|| Ok(maxpool::set_num_threads(threads)?))
+}
+
+/// What went wrong in this thread's last call that returned a status, in words: the detail behind the status,
+/// naming the argument at fault ("kernel_w is 0; it must be at least 1", "MAXPOOL_BACKEND=nope is not a backend;
+/// …"). "" when that call succeeded or there has been none. Never NULL. The string belongs to the library and
+/// stays valid until this thread's next call of a function that returns a `MaxpoolStatus`; copy it to keep it.
+/// Calls on other threads do not change it.
+#[no_mangle]
+pub extern "C" fn maxpool_last_error() -> *const c_char {
+    boundary_or(c"".as_ptr(), || {
+        LAST_ERROR
+            .try_with(|slot| match &*slot.borrow() {
+                // The CString's buffer does not move until the slot is next written, by a later call.
+                Some(message) => message.as_ptr(),
+                None => c"".as_ptr(),
+            })
+            .unwrap_or(c"".as_ptr())
+    })
 }

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use maxpool::{
-    num_threads, set_num_threads, with_dtype, Backend, DType, Element, Outputs, Params, Plan, Pool,
+    num_threads, set_num_threads, technique::with_dtype, Backend, DType, Element, Outputs, Params,
+    Plan,
 };
 use maxpool_benches::{input, traffic_bytes, WORKLOADS};
 

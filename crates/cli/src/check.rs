@@ -4,7 +4,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
-use maxpool::{with_dtype, Backend, DType};
+use maxpool::technique::with_dtype;
+use maxpool::{Backend, DType};
 use maxpool_conformance::{cases, check_case, Outcome as CaseOutcome, Sample};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};

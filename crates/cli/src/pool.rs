@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use maxpool::ndarray::ArrayD;
-use maxpool::{pool, with_dtype, Backend, DType, Element, Params, Want};
+use maxpool::technique::with_dtype;
+use maxpool::{pool, Backend, DType, Element, Params, Want};
 use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement, WritableElement, WriteNpyExt};
 use tempfile::NamedTempFile;
 

@@ -4,7 +4,7 @@ use std::fmt::Debug;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use maxpool::ndarray::{s, Array3, ShapeBuilder};
-use maxpool::{pool, Backend, ErrorKind, Outputs, Params, Plan, Pool, Want};
+use maxpool::{pool, Backend, ErrorKind, Outputs, Params, Plan, Want};
 
 use crate::reference::{reference, Expected};
 use crate::sample::Sample;

@@ -1,7 +1,7 @@
 //! The public test vectors (`data/maxpool2d.jsonl`, copied from the project's shared vectors; see
 //! `data/README.md` for the fields).
 
-use maxpool::with_dtype;
+use maxpool::technique::with_dtype;
 use maxpool::{Backend, DType, ErrorKind, Padding, Params};
 use serde_json::Value;
 

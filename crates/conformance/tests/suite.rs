@@ -2,7 +2,8 @@
 //! tests against the reference. Unsupported geometries are skipped explicitly and counted (see `Tally`).
 
 use maxpool::ndarray::{array, Array2};
-use maxpool::{pool, with_dtype, Backend, Outputs, Padding, Params, Plan, Pool, Want};
+use maxpool::technique::with_dtype;
+use maxpool::{pool, Backend, Outputs, Padding, Params, Plan, Want};
 use maxpool_conformance::vectors::{check_vector, load};
 use maxpool_conformance::{cases, check_case, Case, Outcome, Sample, Tally};
 use proptest::strategy::{Strategy, ValueTree};
@@ -535,7 +536,7 @@ fn simd_suite_on_every_instruction_set() {
         return; // a child run
     }
     let exe = std::env::current_exe().unwrap();
-    for level in maxpool::Simd::available() {
+    for level in maxpool::technique::Simd::available() {
         let out = std::process::Command::new(&exe)
             .args([
                 "--skip",

@@ -60,8 +60,8 @@ pub enum Error {
     },
     /// The window is larger than the padded input, so there is no output.
     #[error(
-        "no output on the {axis} axis: the window spans {window} but the padded input is only {padded} \
-         (input {size} plus padding)"
+        "the window's {axis}, {window}, is larger than the input's {size} plus padding ({padded} in all): there \
+         is no output on that axis"
     )]
     EmptyOutput {
         /// The axis with no output.
@@ -98,8 +98,13 @@ pub enum Error {
         reason: String,
     },
     /// A backend name that is not one of the known ones.
-    #[error("unknown backend {0:?}; expected one of auto, naive, block, lookup (or naive-loop, block-reshape, sliding-window-lookup)")]
-    UnknownBackend(String),
+    #[error("{given} is not a backend; expected one of {known}")]
+    UnknownBackend {
+        /// What was given, as the message shows it: `"\"fast\""`, `"MAXPOOL_BACKEND=fast"`.
+        given: String,
+        /// The backends' names, from the one list of backends (`Backend::names` in the `maxpool` crate).
+        known: &'static str,
+    },
     /// A winner index, in the backward pass, outside its plane.
     #[error("index {index} at output {position} of plane {plane} is outside the plane's {plane_len} elements")]
     IndexOutOfRange {
@@ -151,7 +156,7 @@ impl Error {
             | Error::BufferLength { .. }
             | Error::ArrayShape(_) => ErrorKind::InvalidShape,
             Error::Unsupported { .. } => ErrorKind::Unsupported,
-            Error::UnknownBackend(_) => ErrorKind::UnknownBackend,
+            Error::UnknownBackend { .. } => ErrorKind::UnknownBackend,
             Error::IndexOutOfRange { .. } => ErrorKind::IndexOutOfRange,
             Error::OutOfMemory { .. } => ErrorKind::OutOfMemory,
         }

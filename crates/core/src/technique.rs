@@ -19,6 +19,8 @@ pub trait Technique: Sized + Send + Sync + 'static {
     const NAME: &'static str;
     /// Descriptive name: `"naive-loop"`, …
     const LONG_NAME: &'static str;
+    /// One line on the technique and the geometries it pools, for help texts.
+    const SUMMARY: &'static str;
 
     /// `Ok` when the technique can pool every geometry with these parameters, else why not. Only the shape of
     /// the windows matters here, not the input size.

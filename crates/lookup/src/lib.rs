@@ -123,6 +123,8 @@ impl<T: Element, O: FlatIndex> Vectorised for Gather<'_, '_, T, O> {
 impl Technique for SlidingWindowLookup {
     const NAME: &'static str = "lookup";
     const LONG_NAME: &'static str = "sliding-window-lookup";
+    const SUMMARY: &'static str =
+        "gathers through a table of every window's input offsets, built once per plan; any geometry";
     const WHOLE_ROWS: bool = true;
 
     fn supports(_: &Params) -> Result<(), &'static str> {

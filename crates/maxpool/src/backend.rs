@@ -6,41 +6,86 @@ use std::sync::OnceLock;
 
 use maxpool_block::BlockReshape;
 use maxpool_core::{
-    supports, Element, Error, Geometry, Outputs, Params, Planned, Pool, Result, Technique,
+    supports, Element, Error, Float, Geometry, Outputs, Params, Planned, Pool, Pooled, Result,
+    Technique, Want,
 };
 use maxpool_lookup::SlidingWindowLookup;
 use maxpool_naive::NaiveLoop;
 use maxpool_simd::VectorisedRows;
+use ndarray::{Array, ArrayView, Dimension};
 
 /// The environment variable that overrides what [`Backend::Auto`] picks, read once per process.
 pub const BACKEND_ENV: &str = "MAXPOOL_BACKEND";
 
-/// A backend, chosen at run time.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Backend {
-    /// Resolves to a backend that can pool the geometry (see [`Backend::resolve`]).
-    #[default]
-    Auto,
-    /// Direct loops over outputs and taps ([`NaiveLoop`]).
-    Naive,
-    /// Argmax per block of a reshaped plane ([`BlockReshape`]); non-overlapping windows only.
-    Block,
-    /// Gather through a precomputed table of window offsets ([`SlidingWindowLookup`]).
-    Lookup,
-    /// Vectorised sweeps of window taps over output rows, SIMD chosen at run time ([`VectorisedRows`]).
-    Simd,
+/// Defines [`Backend`] and [`Backend::ALL`] from one list, so that no list of backends can miss one.
+macro_rules! backends {
+    ($($(#[$doc:meta])* $variant:ident = $value:literal,)*) => {
+        /// A backend, chosen at run time. The discriminant is the backend's number in the C ABI
+        /// (`MaxpoolBackend`), never renumbered.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        pub enum Backend {
+            $($(#[$doc])* $variant = $value,)*
+        }
+
+        impl Backend {
+            /// Every backend, `Auto` first, then the concrete ones; in the order of their numbers. Every list of
+            /// backends a user sees (messages, `--help`, the C names) is made from this one.
+            pub const ALL: [Backend; [$($value),*].len()] = [$(Backend::$variant),*];
+        }
+    };
 }
 
-impl Backend {
-    /// The concrete backends, in order.
-    pub const CONCRETE: [Backend; 4] = [
-        Backend::Naive,
-        Backend::Block,
-        Backend::Lookup,
-        Backend::Simd,
-    ];
+backends! {
+    /// Resolves to a backend that can pool the geometry (see [`Backend::resolve`]).
+    #[default]
+    Auto = 0,
+    /// Direct loops over outputs and taps ([`NaiveLoop`]).
+    Naive = 1,
+    /// Argmax per block of a reshaped plane ([`BlockReshape`]); non-overlapping windows only.
+    Block = 2,
+    /// Gather through a precomputed table of window offsets ([`SlidingWindowLookup`]).
+    Lookup = 3,
+    /// Vectorised sweeps of window taps over output rows, SIMD chosen at run time ([`VectorisedRows`]).
+    Simd = 4,
+}
 
-    /// The short name: `"auto"`, `"naive"`, `"block"`, `"lookup"`.
+// `ALL` is in the order of the backends' numbers, so a number is an index into it.
+const _: () = {
+    let mut i = 0;
+    while i < Backend::ALL.len() {
+        assert!(Backend::ALL[i] as usize == i);
+        i += 1;
+    }
+};
+
+impl Backend {
+    /// The concrete backends, in order: every backend but `Auto`.
+    pub const CONCRETE: [Backend; Backend::ALL.len() - 1] = {
+        let mut out = [Backend::Naive; Backend::ALL.len() - 1];
+        let mut i = 1;
+        while i < Backend::ALL.len() {
+            out[i - 1] = Backend::ALL[i];
+            i += 1;
+        }
+        out
+    };
+
+    /// The backend with this number (its discriminant, as the C ABI passes it), if there is one.
+    pub const fn from_number(number: u32) -> Option<Backend> {
+        if (number as usize) < Backend::ALL.len() {
+            Some(Backend::ALL[number as usize])
+        } else {
+            None
+        }
+    }
+
+    /// The backend's number in the C ABI.
+    pub const fn number(self) -> u32 {
+        self as u32
+    }
+
+    /// The short name, as users type it: `"auto"`, `"naive"`, `"block"`, `"lookup"`, `"simd"`.
     pub const fn name(self) -> &'static str {
         match self {
             Backend::Auto => "auto",
@@ -51,7 +96,8 @@ impl Backend {
         }
     }
 
-    /// The descriptive name: `"auto"`, `"naive-loop"`, `"block-reshape"`, `"sliding-window-lookup"`.
+    /// The descriptive name: `"auto"`, `"naive-loop"`, `"block-reshape"`, `"sliding-window-lookup"`,
+    /// `"vectorised-rows"`.
     pub const fn long_name(self) -> &'static str {
         match self {
             Backend::Auto => "auto",
@@ -62,6 +108,34 @@ impl Backend {
         }
     }
 
+    /// One line on what the backend does and what it can pool, for help texts.
+    pub const fn summary(self) -> &'static str {
+        match self {
+            Backend::Auto => {
+                "a backend that can pool the geometry, chosen by measured speed (MAXPOOL_BACKEND overrides it)"
+            }
+            Backend::Naive => NaiveLoop::SUMMARY,
+            Backend::Block => BlockReshape::SUMMARY,
+            Backend::Lookup => SlidingWindowLookup::SUMMARY,
+            Backend::Simd => VectorisedRows::SUMMARY,
+        }
+    }
+
+    /// The names a backend may be given by, for messages: `"auto, naive, block, lookup, simd (or naive-loop,
+    /// …)"`, made from [`Backend::ALL`].
+    pub fn names() -> &'static str {
+        static NAMES: OnceLock<String> = OnceLock::new();
+        NAMES.get_or_init(|| {
+            let short: Vec<&str> = Backend::ALL.iter().map(|b| b.name()).collect();
+            let long: Vec<&str> = Backend::ALL
+                .iter()
+                .filter(|b| b.long_name() != b.name())
+                .map(|b| b.long_name())
+                .collect();
+            format!("{} (or {})", short.join(", "), long.join(", "))
+        })
+    }
+
     /// `Ok` when this backend can pool geometries with these parameters, else the error a plan would get.
     /// `Auto` can pool any valid parameters, unless `MAXPOOL_BACKEND` forces a backend that cannot.
     pub fn supports(self, params: &Params) -> Result<()> {
@@ -69,8 +143,8 @@ impl Backend {
     }
 
     /// What `Auto` tries for overlapping windows (stride below the kernel on an axis), fastest first, as measured
-    /// by `cargo bench -p maxpool-benches` (see `BENCHMARKS.md`): simd's row passes and, for 3×3/2 over f32,
-    /// its AVX-512 and AVX2 kernels (W1: simd 1.96 ms, lookup 5.01 ms; W3: 0.92 ms against 3.13 ms).
+    /// by `cargo bench -p maxpool-benches` on W1 and W3 (figures in `BENCHMARKS.md`, "Per backend"): simd's row
+    /// passes and, for 3×3/2 over f32, its AVX-512 and AVX2 kernels.
     pub const AUTO_PREFERENCE: [Backend; 4] = [
         Backend::Simd,
         Backend::Lookup,
@@ -79,8 +153,8 @@ impl Backend {
     ];
 
     /// What `Auto` tries for windows that do not overlap: blocks when windows tile the input, else the lookup
-    /// table's gathers, which beat simd's strided sweeps (W2, whose 2×2 f32 tiles block pools with its AVX-512
-    /// kernel: block 0.86 ms, lookup 1.63 ms, simd 2.46 ms; at 2 threads 0.45, 0.89 and 1.22 ms).
+    /// table's gathers, which beat simd's strided sweeps, in that order on W2 at 1 and 2 threads (figures in
+    /// `BENCHMARKS.md`, "Per backend").
     pub const AUTO_PREFERENCE_DISJOINT: [Backend; 4] = [
         Backend::Block,
         Backend::Lookup,
@@ -89,8 +163,7 @@ impl Backend {
     ];
 
     /// Output planes with fewer elements than this go to the naive loop: its per-call cost is the lowest, and
-    /// for a handful of windows that is all that counts (W4, 2×2 outputs: naive 63 ns a call through the C
-    /// ABI, lookup 118 ns, simd 153 ns).
+    /// for a handful of windows that is all that counts (W4's 2×2 outputs, in `BENCHMARKS.md`, "Per backend").
     pub const AUTO_TINY_OUTPUT: usize = 64;
 
     /// The preference list `Auto` uses for these parameters and, when known, output plane size.
@@ -131,7 +204,7 @@ impl Backend {
                 Some(forced) => forced.resolve(params).map_err(|e| match e {
                     Error::Unsupported { backend, reason } => Error::Unsupported {
                         backend,
-                        reason: format!("{reason} ({BACKEND_ENV} chose {backend} for auto)"),
+                        reason: format!("{reason} ({BACKEND_ENV}={backend} chose it for auto)"),
                     },
                     e => e,
                 }),
@@ -148,10 +221,36 @@ impl Backend {
                     Err(last.expect("the preference list is not empty"))
                 }
             },
-            Backend::Naive => supports::<NaiveLoop>(params).map(|()| self),
-            Backend::Block => supports::<BlockReshape>(params).map(|()| self),
-            Backend::Lookup => supports::<SlidingWindowLookup>(params).map(|()| self),
-            Backend::Simd => supports::<VectorisedRows>(params).map(|()| self),
+            concrete => match concrete.technique_supports(params) {
+                Err(Error::Unsupported { backend, reason }) => {
+                    let can: Vec<&str> = Backend::CONCRETE
+                        .iter()
+                        .filter(|b| b.technique_supports(params).is_ok())
+                        .map(|b| b.name())
+                        .collect();
+                    let can = match &can[..] {
+                        [] => String::new(),
+                        [one] => format!("; {one} can"),
+                        [init @ .., last] => format!("; {} and {last} can", init.join(", ")),
+                    };
+                    Err(Error::Unsupported {
+                        backend,
+                        reason: format!("{reason}{can}"),
+                    })
+                }
+                result => result.map(|()| concrete),
+            },
+        }
+    }
+
+    /// What a concrete backend's technique says of these parameters; `Auto` is not a technique.
+    fn technique_supports(self, params: &Params) -> Result<()> {
+        match self {
+            Backend::Auto => Ok(()),
+            Backend::Naive => supports::<NaiveLoop>(params),
+            Backend::Block => supports::<BlockReshape>(params),
+            Backend::Lookup => supports::<SlidingWindowLookup>(params),
+            Backend::Simd => supports::<VectorisedRows>(params),
         }
     }
 }
@@ -162,14 +261,18 @@ fn env_override() -> Result<Option<Backend>> {
     FORCED
         .get_or_init(|| match std::env::var(BACKEND_ENV) {
             Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(v)) => {
-                Err(Error::UnknownBackend(format!("{BACKEND_ENV}={v:?}")))
-            }
+            Err(std::env::VarError::NotUnicode(v)) => Err(Error::UnknownBackend {
+                given: format!("{BACKEND_ENV}={v:?}"),
+                known: Backend::names(),
+            }),
             Ok(v) if v.trim().is_empty() => Ok(None),
             Ok(v) => match v.parse::<Backend>() {
                 Ok(Backend::Auto) => Ok(None),
                 Ok(b) => Ok(Some(b)),
-                Err(_) => Err(Error::UnknownBackend(format!("{BACKEND_ENV}={v}"))),
+                Err(_) => Err(Error::UnknownBackend {
+                    given: format!("{BACKEND_ENV}={v}"),
+                    known: Backend::names(),
+                }),
             },
         })
         .clone()
@@ -185,11 +288,13 @@ impl FromStr for Backend {
     type Err = Error;
     /// Parses a short or long name, ignoring ASCII case.
     fn from_str(s: &str) -> Result<Self> {
-        [Backend::Auto]
+        Backend::ALL
             .into_iter()
-            .chain(Backend::CONCRETE)
             .find(|b| b.name().eq_ignore_ascii_case(s) || b.long_name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| Error::UnknownBackend(s.to_owned()))
+            .ok_or_else(|| Error::UnknownBackend {
+                given: format!("{s:?}"),
+                known: Backend::names(),
+            })
     }
 }
 
@@ -197,7 +302,7 @@ impl FromStr for Backend {
 /// any number of planes, from any number of threads (`Send + Sync`, immutable).
 ///
 /// ```
-/// use maxpool::{Backend, Outputs, Params, Plan, Pool};
+/// use maxpool::{Backend, Outputs, Params, Plan};
 ///
 /// let plan = Plan::new(Backend::Lookup, &Params::new(3).with_stride(1), 6, 6)?;
 /// let input: Vec<f32> = (0..72).map(|i| ((i * 7) % 11) as f32).collect(); // two 6×6 planes
@@ -259,6 +364,73 @@ impl Plan {
             Inner::Simd(_) => Backend::Simd,
         }
     }
+
+    /// The validated geometry: parameters, input and output plane sizes.
+    pub fn geometry(&self) -> &Geometry {
+        Pool::geometry(self)
+    }
+
+    /// The parameters the plan was made with.
+    pub fn params(&self) -> &Params {
+        self.geometry().params()
+    }
+
+    /// The input plane size the plan was made for, `[height, width]`.
+    pub fn in_shape(&self) -> [usize; 2] {
+        let g = self.geometry();
+        [g.height(), g.width()]
+    }
+
+    /// The output plane size, `[out_height, out_width]`: `values` and `indices` hold this many elements per
+    /// plane.
+    pub fn out_shape(&self) -> [usize; 2] {
+        let g = self.geometry();
+        [g.out_height(), g.out_width()]
+    }
+
+    /// Pools `planes` contiguous row-major planes from `input` into `out`: `values` and, when given, `indices`
+    /// (`planes × out_height × out_width`) and `multiplier` (`planes × height × width`, overwritten, not added
+    /// to). On error nothing has been written. See [`Pool::forward`].
+    pub fn forward<T: Element>(
+        &self,
+        input: &[T],
+        planes: usize,
+        out: Outputs<'_, T>,
+    ) -> Result<()> {
+        Pool::forward(self, input, planes, out)
+    }
+
+    /// Pools an array whose last two axes are (height, width), with any strides and any number of leading axes.
+    /// See [`Pool::pool`].
+    pub fn pool<T: Element, D: Dimension>(
+        &self,
+        input: ArrayView<'_, T, D>,
+        want: Want,
+    ) -> Result<Pooled<T, D>> {
+        Pool::pool(self, input, want)
+    }
+
+    /// The backward pass on slices: zeroes `grad_input` (`planes × height × width`), then adds each
+    /// `grad_output` element onto the input element its index names, in output order. See [`Pool::backward`].
+    pub fn backward<T: Float>(
+        &self,
+        planes: usize,
+        grad_output: &[T],
+        indices: &[i64],
+        grad_input: &mut [T],
+    ) -> Result<()> {
+        Pool::backward(self, planes, grad_output, indices, grad_input)
+    }
+
+    /// The backward pass on arrays shaped like a forward call's `values` and `indices`; returns the gradient
+    /// shaped like its input. See [`Pool::backward_array`].
+    pub fn backward_array<T: Float, D: Dimension>(
+        &self,
+        grad_output: ArrayView<'_, T, D>,
+        indices: ArrayView<'_, i64, D>,
+    ) -> Result<Array<T, D>> {
+        Pool::backward_array(self, grad_output, indices)
+    }
 }
 
 impl Pool for Plan {
@@ -277,7 +449,7 @@ mod tests {
 
     #[test]
     fn names_parse_both_ways() {
-        for b in [Backend::Auto].into_iter().chain(Backend::CONCRETE) {
+        for b in Backend::ALL {
             assert_eq!(b.name().parse::<Backend>().unwrap(), b);
             assert_eq!(b.long_name().to_uppercase().parse::<Backend>().unwrap(), b);
         }
@@ -286,14 +458,26 @@ mod tests {
             Backend::Lookup
         );
         let e = "fast".parse::<Backend>().unwrap_err();
-        assert!(e.to_string().contains("\"fast\""), "{e}");
+        assert!(e.to_string().contains("\"fast\" is not a backend"), "{e}");
+        // The message lists every backend, by both names.
+        for b in Backend::ALL {
+            assert!(e.to_string().contains(b.name()), "{e}");
+            assert!(e.to_string().contains(b.long_name()), "{e}");
+        }
+        assert_eq!(Backend::CONCRETE.len() + 1, Backend::ALL.len());
+        assert!(!Backend::CONCRETE.contains(&Backend::Auto));
+        for (i, b) in Backend::ALL.into_iter().enumerate() {
+            assert_eq!(Backend::from_number(i as u32), Some(b));
+        }
+        assert_eq!(Backend::from_number(Backend::ALL.len() as u32), None);
+        assert_eq!(Backend::from_number(u32::MAX), None);
     }
 
     #[test]
     fn block_refuses_overlap_and_says_who_can() {
         let e = Plan::new(Backend::Block, &Params::new(3).with_stride(1), 6, 6).unwrap_err();
         assert_eq!(e.kind(), maxpool_core::ErrorKind::Unsupported);
-        assert!(e.to_string().contains("naive, lookup and simd"), "{e}");
+        assert!(e.to_string().contains("naive, lookup and simd can"), "{e}");
         assert!(Backend::Block.supports(&Params::new(3)).is_ok());
         assert_eq!(
             Backend::Block.supports(&Params::new(0)).unwrap_err().kind(),

@@ -1,6 +1,13 @@
-//! 2-D max pooling that returns, for every window, the maximum, the index of the input element that won it,
-//! and per input element the *multiplier*, how many windows it won; plus the backward pass. Three techniques
-//! are interchangeable backends, chosen at run time with [`Backend`]; all of them give bit-identical results.
+//! 2-D max pooling that returns, for every window, the maximum and the index of the input element that won it,
+//! and per input element the *multiplier*, how many windows it won; plus the backward pass.
+//!
+//! Four backends, chosen at run time with [`Backend`], give bit-identical results: the exploration notebook's
+//! three techniques (`naive`, `block`, `lookup`) and a vectorised one (`simd`); [`Backend::Auto`] picks one
+//! that can pool the geometry, by measured speed. Semantics follow PyTorch's `max_pool2d`: output size (ceil
+//! mode included), padding that never wins, the first maximum winning ties, NaN beating every number, and
+//! indices `row * width + col` within each plane of the unpadded input.
+//!
+//! One call on an array:
 //!
 //! ```
 //! use maxpool::{ndarray::array, pool, Backend, Params, Want};
@@ -9,23 +16,63 @@
 //! let out = pool(a.view(), &Params::new(2), Backend::Auto, Want::ALL)?;
 //! assert_eq!(out.values, array![[15, 7], [9, 8]]);
 //! assert_eq!(out.indices.unwrap(), array![[1, 7], [8, 15]]);
+//! assert_eq!(out.multiplier.unwrap().sum(), 4);
 //! # Ok::<(), maxpool::Error>(())
 //! ```
+//!
+//! A [`Plan`] is validated and precomputed once, then run any number of times, from any thread, on slices
+//! (no allocation) or arrays; the backward pass scatters gradients onto the winners:
+//!
+//! ```
+//! use maxpool::{Backend, Outputs, Params, Plan};
+//!
+//! // 3×3 windows, stride 2, padding 1, on 8×8 planes.
+//! let plan = Plan::new(Backend::Auto, &Params::new(3).with_stride(2).with_padding(1), 8, 8)?;
+//! assert_eq!(plan.out_shape(), [4, 4]);
+//!
+//! let planes = 2;
+//! let input: Vec<f32> = (0..planes * 64).map(|i| ((i * 37) % 101) as f32).collect();
+//! let (mut values, mut indices) = (vec![0.0; planes * 16], vec![0i64; planes * 16]);
+//! plan.forward(&input, planes, Outputs::new(&mut values).with_indices(&mut indices))?;
+//! // Each index is the winner's position within its own plane.
+//! assert_eq!(values[16], input[64 + indices[16] as usize]);
+//!
+//! let grad_output = vec![1.0f32; planes * 16];
+//! let mut grad_input = vec![0.0f32; planes * 64];
+//! plan.backward(planes, &grad_output, &indices, &mut grad_input)?;
+//! assert_eq!(grad_input.iter().sum::<f32>(), 32.0);
+//! # Ok::<(), maxpool::Error>(())
+//! ```
+//!
+//! Errors are values ([`Error`], with an [`ErrorKind`]); no call panics on bad input, and a call that fails
+//! has written nothing. Calls use up to [`set_num_threads`] threads.
+//!
+//! Writing a backend, or looking inside one: see [`technique`].
 
 mod backend;
 
 pub use backend::{Backend, Plan, BACKEND_ENV};
-pub use maxpool_block::BlockReshape;
-pub use maxpool_core::with_dtype;
 pub use maxpool_core::{
-    backward, num_threads, semantics, set_num_threads, Axis, DType, Element, Error, ErrorKind,
-    Float, Geometry, Outputs, Padding, Params, Pool, Pooled, Result, Simd, UnknownDType, Want,
-    NUM_THREADS_ENV, SIMD_ENV,
+    num_threads, set_num_threads, Axis, DType, Element, Error, ErrorKind, Float, Outputs, Padding,
+    Params, Pool, Pooled, Result, UnknownDType, Want, NUM_THREADS_ENV, SIMD_ENV,
 };
-pub use maxpool_lookup::SlidingWindowLookup;
-pub use maxpool_naive::NaiveLoop;
-pub use maxpool_simd::VectorisedRows;
 pub use ndarray;
+
+pub mod technique {
+    //! For backend authors, and for looking inside the backends: the [`Technique`] trait every backend
+    //! implements, the engine that runs one ([`Planned`]), what they share (the [`Geometry`], the
+    //! [`semantics`], the SIMD levels), and the four implementations. Users of the library need none of it:
+    //! [`Plan`](crate::Plan) and [`pool`](crate::pool) run any backend.
+    pub use maxpool_block::BlockReshape;
+    pub use maxpool_core::with_dtype;
+    pub use maxpool_core::{
+        as_type, as_type_mut, backward, semantics, supports, Geometry, Planned, Simd, Technique,
+        Vectorised, Winners, BAND,
+    };
+    pub use maxpool_lookup::SlidingWindowLookup;
+    pub use maxpool_naive::NaiveLoop;
+    pub use maxpool_simd::VectorisedRows;
+}
 
 use ndarray::{ArrayView, Dimension};
 

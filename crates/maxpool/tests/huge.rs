@@ -2,7 +2,7 @@
 //! is ignored by default; CI runs it in release: `cargo test --release -p maxpool --test huge -- --ignored`.
 //! The lookup backend is left out: its table holds an offset per tap, four times the plane's size.
 
-use maxpool::{Backend, Outputs, Params, Plan, Pool};
+use maxpool::{Backend, Outputs, Params, Plan};
 
 const HEIGHT: usize = 65_600;
 const WIDTH: usize = 32_768;

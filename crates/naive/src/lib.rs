@@ -13,6 +13,7 @@ pub struct NaiveLoop;
 impl Technique for NaiveLoop {
     const NAME: &'static str = "naive";
     const LONG_NAME: &'static str = "naive-loop";
+    const SUMMARY: &'static str = "direct loops over outputs and window taps; any geometry";
 
     fn supports(_: &Params) -> Result<(), &'static str> {
         Ok(())

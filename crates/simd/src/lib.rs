@@ -39,6 +39,8 @@ impl VectorisedRows {
 impl Technique for VectorisedRows {
     const NAME: &'static str = "simd";
     const LONG_NAME: &'static str = "vectorised-rows";
+    const SUMMARY: &'static str =
+        "each window tap swept across a row of outputs with SIMD compares, chosen at run time; any geometry";
     const WHOLE_ROWS: bool = true;
 
     fn supports(_: &Params) -> Result<(), &'static str> {
@@ -185,8 +187,8 @@ struct Rows<'a, 'w, T, I> {
     row_indices: &'a mut [I],
     /// Room for a row split into even and odd columns (k3 s2 only).
     split: &'a mut [T],
-    /// Whether [`row_taps`] may be used: without AVX2 its loop does not vectorise (W3: 11.6 ms on the portable
-    /// level against 5.6 ms with the sweeps).
+    /// Whether [`row_taps`] may be used: without AVX2 its loop does not vectorise, and there it measured slower on
+    /// W3 than the sweeps (see `BENCHMARKS.md`).
     row_taps: bool,
 }
 
@@ -214,8 +216,8 @@ impl<T: Element, I: FlatIndex> Vectorised for Rows<'_, '_, T, I> {
 }
 
 /// The winners of output rows `rows`: `best` and `index` hold one output row while it is worked on. Its tap loop
-/// is [`sweep_row`]'s, written out: calling `sweep_row` here measured 8–15% slower on W1 and W2 (the compiler
-/// vectorises the two differently).
+/// is [`sweep_row`]'s, written out: calling `sweep_row` here measured slower on W1 and W2 (the compiler
+/// vectorises the two differently; see `BENCHMARKS.md`).
 #[inline(always)]
 fn kernel<T: Element, I: FlatIndex>(
     g: &Geometry,

@@ -1,8 +1,9 @@
 //! Runs the C programs in `c_tests/` the way a user would build them: `#include "maxpool.h"`, compiled with the
-//! `cc` crate's compiler as C11 with `-Wall -Wextra -Werror`, linked against `libmaxpool.a` and, separately,
-//! against `libmaxpool.so` after `make install` into a scratch prefix, through `pkg-config --cflags --libs
-//! maxpool`. Integration tests do not build a crate's cdylib or staticlib, so the first test builds them, with
-//! the same cargo, profile and target directory as this test.
+//! `cc` crate's compiler as C11 with `-Wall -Wextra -Werror`, after `make install` into a scratch prefix, and
+//! linked through pkg-config: against the static library (`maxpool-static`, with the system's shared libc, and
+//! fully static with `-static`) and against the shared one (`maxpool`). Integration tests do not build a crate's
+//! cdylib or staticlib, so the first test builds them with `make`, with the same cargo, profile and target
+//! directory as this test.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -76,14 +77,14 @@ fn succeed(cmd: &mut Command, what: &str) -> Output {
     output
 }
 
-fn pkg_config(args: &[&str]) -> Vec<String> {
-    let setup = setup();
+/// `pkg-config ARGS PACKAGE` against the prefix, split into arguments.
+fn pkg_config_in(prefix: &Path, args: &[&str], package: &str) -> Vec<String> {
     let program = std::env::var("PKG_CONFIG").unwrap_or_else(|_| "pkg-config".into());
     let output = succeed(
         Command::new(program)
-            .env("PKG_CONFIG_PATH", setup.prefix.join("lib/pkgconfig"))
+            .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
             .args(args)
-            .arg("maxpool"),
+            .arg(package),
         "pkg-config (install it: apt-get install pkgconf)",
     );
     String::from_utf8(output.stdout)
@@ -95,9 +96,11 @@ fn pkg_config(args: &[&str]) -> Vec<String> {
 
 #[derive(Clone, Copy, Debug)]
 enum Link {
-    /// The built `libmaxpool.a`, with the system libraries `pkg-config --static` lists.
+    /// The installed `libmaxpool.a` and the system's shared libc: `pkg-config --cflags --libs maxpool-static`.
     Static,
-    /// The installed `libmaxpool.so`, with exactly `pkg-config --cflags --libs maxpool`.
+    /// Everything static, libc included: `-static` and `pkg-config --cflags --libs maxpool-static`.
+    FullyStatic,
+    /// The installed `libmaxpool.so`: exactly `pkg-config --cflags --libs maxpool`, with an rpath.
     Shared,
 }
 
@@ -129,28 +132,43 @@ fn build(source: &str, link: Link) -> PathBuf {
         .arg(Path::new(ROOT).join("c_tests").join(source))
         .arg("-o")
         .arg(&exe);
-    match link {
-        Link::Static => {
-            cmd.arg(format!("-I{ROOT}/include"))
-                .arg(setup.build_dir.join("libmaxpool.a"));
-            cmd.args(
-                pkg_config(&["--static", "--libs-only-l"])
-                    .iter()
-                    .filter(|l| *l != "-lmaxpool"),
-            );
-        }
-        Link::Shared => {
-            cmd.args(pkg_config(&["--cflags", "--libs"]));
-            let libdir = pkg_config(&["--variable=libdir"]).join("");
-            cmd.arg(format!("-Wl,-rpath,{libdir}"));
-        }
-    }
-    if let Some(sanitizers) = std::env::var(SANITIZE_ENV).ok().filter(|s| !s.is_empty()) {
+    link_args(&mut cmd, link, &setup.prefix);
+    // The sanitizers' runtimes cannot be linked into a fully static program.
+    let sanitize = !matches!(link, Link::FullyStatic);
+    if let Some(sanitizers) = std::env::var(SANITIZE_ENV)
+        .ok()
+        .filter(|s| sanitize && !s.is_empty())
+    {
         cmd.arg(format!("-fsanitize={sanitizers}"))
             .args(["-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]);
     }
     succeed(&mut cmd, &format!("compiling c_tests/{source} ({link:?})"));
     exe
+}
+
+/// Adds what links a program against the library installed under `prefix`, as the README says.
+fn link_args(cmd: &mut Command, link: Link, prefix: &Path) {
+    match link {
+        Link::Static => {
+            cmd.args(pkg_config_in(
+                prefix,
+                &["--cflags", "--libs"],
+                "maxpool-static",
+            ));
+        }
+        Link::FullyStatic => {
+            cmd.arg("-static").args(pkg_config_in(
+                prefix,
+                &["--cflags", "--libs"],
+                "maxpool-static",
+            ));
+        }
+        Link::Shared => {
+            cmd.args(pkg_config_in(prefix, &["--cflags", "--libs"], "maxpool"));
+            let libdir = pkg_config_in(prefix, &["--variable=libdir"], "maxpool").join("");
+            cmd.arg(format!("-Wl,-rpath,{libdir}"));
+        }
+    }
 }
 
 /// Builds the C tests with these sanitizers (`-fsanitize=…`, e.g. `address,undefined`); any report fails them.
@@ -206,6 +224,140 @@ c_test! {
     threads: "threads.c";
 }
 
+/// A fully static program (`cc -static … $(pkg-config --libs maxpool-static)`) runs with no shared library at all.
+#[test]
+fn fully_static_programs() {
+    for source in ["api.c", "errors.c", "threads.c"] {
+        let exe = build(source, Link::FullyStatic);
+        run(&exe, &[], &[]);
+    }
+    let exe = build("example.c", Link::FullyStatic);
+    let ldd = Command::new("ldd").arg(&exe).output();
+    if let Ok(ldd) = ldd {
+        let text = String::from_utf8_lossy(&ldd.stdout).to_string()
+            + &String::from_utf8_lossy(&ldd.stderr);
+        assert!(
+            text.contains("not a dynamic executable") || text.contains("statically linked"),
+            "{} is not static: {text}",
+            exe.display()
+        );
+    }
+}
+
+/// After `make`, the build directory is usable as it is: the soname link lies beside the shared library, so a
+/// program linked with `-L<build dir> -lmaxpool` and an rpath to it starts.
+#[test]
+fn build_directory_is_usable_in_place() {
+    let setup = setup();
+    let exe = setup.out.join("example-build-dir");
+    let mut cmd = compiler(false);
+    cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror"])
+        .arg(Path::new(ROOT).join("c_tests/example.c"))
+        .arg(format!("-I{ROOT}/include"))
+        .arg(format!("-L{}", setup.build_dir.display()))
+        .arg("-lmaxpool")
+        .arg(format!("-Wl,-rpath,{}", setup.build_dir.display()))
+        .arg("-o")
+        .arg(&exe);
+    succeed(&mut cmd, "linking example.c in the build directory");
+    let stdout = run(&exe, &["naive"], &[]);
+    assert!(
+        stdout.starts_with("naive backend, 2x2 output\n"),
+        "{stdout}"
+    );
+}
+
+/// Release libraries are installed stripped of debug information, debug builds are not, and `STRIP=:` keeps it;
+/// stripped, both still link and run. The installed `.pc` files name no project URL.
+#[test]
+fn installed_libraries_are_stripped() {
+    let setup = setup();
+    let dry_run = |profile: &str, strip: Option<&str>| {
+        let mut make = Command::new("make");
+        make.current_dir(ROOT)
+            .args(["--no-print-directory", "-n", "install"])
+            .arg("PREFIX=/nonexistent")
+            .arg(format!("PROFILE={profile}"));
+        if let Some(strip) = strip {
+            make.arg(format!("STRIP={strip}"));
+        }
+        String::from_utf8(succeed(&mut make, "make -n install").stdout).expect("UTF-8")
+    };
+    let release = dry_run("release", None);
+    for flag in ["strip --strip-debug", "strip --strip-unneeded"] {
+        assert!(
+            release.contains(flag),
+            "a release install does not {flag}:\n{release}"
+        );
+    }
+    for (profile, strip) in [("dev", None), ("release", Some(":"))] {
+        let plan = dry_run(profile, strip);
+        assert!(
+            !plan.contains("strip --"),
+            "PROFILE={profile} STRIP={strip:?} strips:\n{plan}"
+        );
+    }
+
+    // A real install, stripped as a release one is, of this test's build.
+    let prefix = setup.out.join("stripped-prefix");
+    let target_dir = setup.build_dir.parent().expect("target/");
+    let profile = match setup.build_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "dev",
+        Some(other) => other,
+        None => unreachable!("checked in setup"),
+    };
+    succeed(
+        Command::new("make")
+            .current_dir(ROOT)
+            .args(["--no-print-directory", "install"])
+            .arg(format!("PREFIX={}", prefix.display()))
+            .arg(format!("PROFILE={profile}"))
+            .arg("STRIP_INSTALLED=strip")
+            .arg(format!("CARGO_TARGET_DIR={}", target_dir.display()))
+            .arg(format!("CARGO={}", env!("CARGO"))),
+        "make install, stripped",
+    );
+    let lib = prefix.join("lib");
+    for file in ["libmaxpool.so", "libmaxpool.a"] {
+        let sections = succeed(
+            Command::new("readelf").arg("-S").arg(lib.join(file)),
+            "readelf -S",
+        );
+        let sections = String::from_utf8_lossy(&sections.stdout);
+        assert!(
+            sections.contains(".text"),
+            "readelf saw no sections in {file}"
+        );
+        assert!(
+            !sections.contains(".debug_info"),
+            "{file} keeps its debug information"
+        );
+    }
+    for pc in ["maxpool.pc", "maxpool-static.pc"] {
+        let text = std::fs::read_to_string(lib.join("pkgconfig").join(pc)).expect("the .pc file");
+        assert!(!text.contains("URL"), "{pc} names a URL:\n{text}");
+        assert!(
+            !text.contains('@'),
+            "{pc} has an unsubstituted variable:\n{text}"
+        );
+    }
+    for link in [Link::Static, Link::Shared] {
+        let exe = setup.out.join(format!("example-stripped-{link:?}"));
+        let mut cmd = compiler(false);
+        cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror"])
+            .arg(Path::new(ROOT).join("c_tests/example.c"))
+            .arg("-o")
+            .arg(&exe);
+        link_args(&mut cmd, link, &prefix);
+        succeed(
+            &mut cmd,
+            &format!("linking example.c against the stripped install ({link:?})"),
+        );
+        let stdout = run(&exe, &["simd"], &[]);
+        assert!(stdout.starts_with("simd backend, 2x2 output\n"), "{stdout}");
+    }
+}
+
 #[test]
 fn agree_with_other_seeds() {
     let exe = build("agree.c", Link::Static);
@@ -254,7 +406,7 @@ fn readme_example() {
         readme.contains(&format!("```c\n{example}```")),
         "README.md's C example differs from c_tests/example.c: copy the file into the README"
     );
-    for link in [Link::Static, Link::Shared] {
+    for link in [Link::Static, Link::FullyStatic, Link::Shared] {
         let exe = build("example.c", link);
         let stdout = run(&exe, &["lookup"], &[]);
         assert!(
@@ -262,7 +414,8 @@ fn readme_example() {
             "{stdout}"
         );
         assert!(stdout.contains(
-            "value 15 at index 1\nvalue 7 at index 7\nvalue 9 at index 8\nvalue 8 at index 15\n"
+            "value 15 at index 1\nvalue 7 at index 7\nvalue 9 at index 8\nvalue 8 at index 15\n\
+             gradient 1 at index 1, 0 at index 0\n"
         ));
         let refused = Command::new(&exe)
             .arg("fast")
@@ -272,7 +425,8 @@ fn readme_example() {
         assert_eq!(refused.status.code(), Some(1));
         assert_eq!(
             String::from_utf8_lossy(&refused.stderr),
-            "maxpool: unknown backend\n"
+            "maxpool: unknown backend: \"fast\" is not a backend; expected one of auto, naive, block, lookup, simd \
+             (or naive-loop, block-reshape, sliding-window-lookup, vectorised-rows)\n"
         );
     }
 }

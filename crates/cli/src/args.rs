@@ -1,42 +1,35 @@
 //! Argument syntax shared by the subcommands: `H,W` pairs, padding, shapes, backends and element types.
 
-use clap::Args;
+use clap::builder::PossibleValue;
+use clap::{Args, ValueEnum};
 use maxpool::{Backend, DType, Padding, Params};
 
-/// Window parameters, as `pool` and `bench` take them.
+/// Window parameters, as `pool` and `bench` take them. `pool` requires `--kernel`; `bench` has a default
+/// workload, and takes the other options only with `--kernel`.
 #[derive(Args, Clone, Debug)]
 pub struct WindowArgs {
     /// Window size: K, or H,W.
     #[arg(long, value_name = "K|H,W", value_parser = pair)]
     pub kernel: Option<[usize; 2]>,
     /// Step between windows: S, or H,W [default: the kernel].
-    #[arg(long, value_name = "S|H,W", value_parser = pair)]
+    #[arg(long, value_name = "S|H,W", value_parser = pair, requires = "kernel")]
     pub stride: Option<[usize; 2]>,
     /// Implicit padding, which never wins: P, H,W, or T,B,L,R [default: 0].
-    #[arg(long, value_name = "P|H,W|T,B,L,R", value_parser = padding)]
+    #[arg(long, value_name = "P|H,W|T,B,L,R", value_parser = padding, requires = "kernel")]
     pub padding: Option<Padding>,
     /// Step between window taps: D, or H,W [default: 1].
-    #[arg(long, value_name = "D|H,W", value_parser = pair)]
+    #[arg(long, value_name = "D|H,W", value_parser = pair, requires = "kernel")]
     pub dilation: Option<[usize; 2]>,
     /// Round the output size up (PyTorch's ceil_mode).
-    #[arg(long)]
+    #[arg(long, requires = "kernel")]
     pub ceil: bool,
 }
 
 impl WindowArgs {
-    /// The parameters given, or `default` when no kernel is given (then no other window option may be).
+    /// The parameters given, or `default` when no kernel is given (clap makes sure no other window option is).
     pub fn params(&self, default: Option<Params>) -> Result<Params, String> {
         let Some(kernel) = self.kernel else {
-            let given = self.stride.is_some()
-                || self.padding.is_some()
-                || self.dilation.is_some()
-                || self.ceil;
-            return match default {
-                Some(params) if !given => Ok(params),
-                _ => Err(
-                    "--kernel is required with --stride, --padding, --dilation or --ceil".into(),
-                ),
-            };
+            return default.ok_or_else(|| "--kernel is required".into());
         };
         Ok(Params {
             kernel,
@@ -45,6 +38,61 @@ impl WindowArgs {
             dilation: self.dilation.unwrap_or([1, 1]),
             ceil_mode: self.ceil,
         })
+    }
+}
+
+/// A backend as the command line names it: the possible values, with their long names as aliases and their
+/// summaries as help, are made from [`Backend::ALL`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BackendName(pub Backend);
+
+const BACKEND_NAMES: [BackendName; Backend::ALL.len()] = {
+    let mut out = [BackendName(Backend::Auto); Backend::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = BackendName(Backend::ALL[i]);
+        i += 1;
+    }
+    out
+};
+
+impl ValueEnum for BackendName {
+    fn value_variants<'a>() -> &'a [Self] {
+        &BACKEND_NAMES
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let b = self.0;
+        let value = PossibleValue::new(b.name()).help(b.summary());
+        Some(if b.long_name() == b.name() {
+            value
+        } else {
+            value.alias(b.long_name())
+        })
+    }
+}
+
+/// An element type as the command line names it, from [`DType::ALL`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DTypeName(pub DType);
+
+const DTYPE_NAMES: [DTypeName; DType::ALL.len()] = {
+    let mut out = [DTypeName(DType::F32); DType::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = DTypeName(DType::ALL[i]);
+        i += 1;
+    }
+    out
+};
+
+impl ValueEnum for DTypeName {
+    fn value_variants<'a>() -> &'a [Self] {
+        &DTYPE_NAMES
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()))
     }
 }
 
@@ -92,18 +140,11 @@ pub fn shape(s: &str) -> Result<[usize; 4], String> {
     }
 }
 
-/// A backend name.
-pub fn backend(s: &str) -> Result<Backend, String> {
-    s.parse().map_err(|e: maxpool::Error| e.to_string())
-}
-
-/// An element type name.
-pub fn dtype(s: &str) -> Result<DType, String> {
-    s.parse().map_err(|e: maxpool::UnknownDType| e.to_string())
-}
-
-/// How a shape is printed: `8×64×112×112`.
+/// How a shape is printed: `8×64×112×112`; `()` for a 0-D array's.
 pub fn dims(shape: &[usize]) -> String {
+    if shape.is_empty() {
+        return "()".into();
+    }
     shape
         .iter()
         .map(usize::to_string)
@@ -182,11 +223,10 @@ mod tests {
         };
         let p = w.params(None).unwrap();
         assert_eq!((p.kernel, p.stride, p.dilation), ([3, 2], [3, 2], [1, 1]));
-        let none = WindowArgs {
-            kernel: None,
-            stride: Some([1, 1]),
-            ..w
-        };
-        assert!(none.params(Some(Params::new(2))).is_err());
+        let none = WindowArgs { kernel: None, ..w };
+        assert_eq!(none.params(Some(Params::new(2))), Ok(Params::new(2)));
+        assert!(none.params(None).is_err());
+        assert_eq!(dims(&[]), "()");
+        assert_eq!(dims(&[2, 3]), "2×3");
     }
 }

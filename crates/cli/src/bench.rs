@@ -7,12 +7,11 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use maxpool::{
-    num_threads, set_num_threads, technique::with_dtype, Backend, DType, Element, Outputs, Params,
-    Plan,
+    num_threads, set_num_threads, technique::with_dtype, Backend, Element, Outputs, Params, Plan,
 };
 use maxpool_benches::{input, traffic_bytes, WORKLOADS};
 
-use crate::args::{describe, dims, dtype, shape, WindowArgs};
+use crate::args::{describe, dims, shape, DTypeName, WindowArgs};
 use crate::{fail, say, Failure, Outcome};
 
 #[derive(Args, Debug)]
@@ -22,9 +21,9 @@ pub struct BenchArgs {
     pub shape: Option<[usize; 4]>,
     #[command(flatten)]
     pub window: WindowArgs,
-    /// The element type: f32, f64, i8, u8, i16, u16, i32 or i64.
-    #[arg(long, default_value = "f32", value_parser = dtype)]
-    pub dtype: DType,
+    /// The element type.
+    #[arg(long, default_value = "f32", ignore_case = true)]
+    pub dtype: DTypeName,
     /// Threads a pooling call may use [default: MAXPOOL_NUM_THREADS, else every core].
     #[arg(long)]
     pub threads: Option<usize>,
@@ -43,7 +42,7 @@ pub fn run(args: &BenchArgs) -> Outcome {
     if let Some(threads) = args.threads {
         set_num_threads(threads).map_err(|e| fail!("--threads {threads}: {e}"))?;
     }
-    with_dtype!(args.dtype, bench(args, shape, &params))
+    with_dtype!(args.dtype.0, bench(args, shape, &params))
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {

@@ -24,7 +24,8 @@ struct Cli {
 enum Command {
     /// Pool the notebook's matrices with every backend and print values, winner indices and multiplier.
     Demo,
-    /// Pool a .npy file of 2 (H, W), 3 (planes, H, W) or 4 (N, C, H, W) dimensions.
+    /// Pool a .npy file of 2 (H, W), 3 (planes, H, W) or 4 (N, C, H, W) dimensions, or channels-last.
+    #[command(mut_arg("kernel", |a| a.required(true)))]
     Pool(pool::PoolArgs),
     /// Check every backend against the reference implementation on random cases.
     Check(check::CheckArgs),

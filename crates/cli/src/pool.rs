@@ -1,34 +1,52 @@
-//! `maxpool pool`: a `.npy` file in, `PREFIX.values.npy`, `PREFIX.indices.npy` and `PREFIX.multiplier.npy` out.
+//! `maxpool pool`: a `.npy` file in; `values.npy`, `indices.npy` and `multiplier.npy` out, with a prefix or in a
+//! directory.
 
 use std::ffi::OsString;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use clap::Args;
-use maxpool::ndarray::ArrayD;
+use clap::{Args, ValueEnum};
+use maxpool::ndarray::{ArrayD, IxDyn};
 use maxpool::technique::with_dtype;
-use maxpool::{pool, Backend, DType, Element, Params, Want};
+use maxpool::{pool, DType, Element, Params, Want};
+use ndarray_npy::npy::header::Header;
 use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement, WritableElement, WriteNpyExt};
 use tempfile::NamedTempFile;
 
-use crate::args::{backend, describe, dims, WindowArgs};
+use crate::args::{describe, dims, BackendName, WindowArgs};
 use crate::{fail, say, Failure, Outcome};
 
 #[derive(Args, Debug)]
 pub struct PoolArgs {
-    /// The input .npy file: 2 (H, W), 3 (planes, H, W) or 4 (N, C, H, W) dimensions, C or Fortran order.
+    /// The input .npy file: 2 (H, W), 3 (planes, H, W) or 4 (N, C, H, W) dimensions, C or Fortran order; with
+    /// --layout nhwc, 3 (H, W, C) or 4 (N, H, W, C).
     pub input: PathBuf,
     #[command(flatten)]
     pub window: WindowArgs,
-    /// auto, naive, block or lookup (or a long name).
-    #[arg(long, default_value = "auto", value_parser = backend)]
-    pub backend: Backend,
-    /// Where to write: PREFIX.values.npy, PREFIX.indices.npy and, with --multiplier, PREFIX.multiplier.npy.
-    #[arg(long, short, value_name = "PREFIX")]
+    /// The backend.
+    #[arg(long, default_value = "auto", ignore_case = true)]
+    pub backend: BackendName,
+    /// Where the axes are: nchw pools the last two axes; nhwc pools the two before the last (channels-last)
+    /// and writes its outputs channels-last too [default: nchw, but a file whose last axis is much smaller
+    /// than the two before it is refused until --layout says which it is].
+    #[arg(long, value_enum)]
+    pub layout: Option<Layout>,
+    /// Where to write: PREFIX.values.npy, PREFIX.indices.npy and, with --multiplier, PREFIX.multiplier.npy (a
+    /// trailing .npy is dropped from PREFIX); or, for a directory (or a path ending in /), values.npy, … in it.
+    #[arg(long, short, value_name = "PREFIX|DIR/")]
     pub output: PathBuf,
     /// Also write the multiplier: how many windows each input element won.
     #[arg(long)]
     pub multiplier: bool,
+}
+
+/// Where a file's spatial axes are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Layout {
+    /// (…, H, W): the last two axes are pooled.
+    Nchw,
+    /// (…, H, W, C), channels-last: the two axes before the last are pooled.
+    Nhwc,
 }
 
 /// What reading the input as one element type came to.
@@ -38,9 +56,62 @@ enum Attempt {
     OtherType(String),
 }
 
+/// Where the outputs go: `<prefix>.values.npy`, or `<dir>/values.npy`.
+#[derive(Debug, PartialEq, Eq)]
+enum Destination {
+    Prefix(PathBuf),
+    Directory(PathBuf),
+}
+
+impl Destination {
+    /// A directory, or a path ending in `/`, is a directory; otherwise a prefix, less a trailing `.npy`.
+    fn new(output: &Path) -> Self {
+        let text = output.as_os_str().to_string_lossy();
+        if text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR) || output.is_dir() {
+            return Destination::Directory(output.to_path_buf());
+        }
+        match text.strip_suffix(".npy") {
+            Some(stem) if !stem.is_empty() && !stem.ends_with('/') => {
+                Destination::Prefix(PathBuf::from(stem))
+            }
+            _ => Destination::Prefix(output.to_path_buf()),
+        }
+    }
+
+    /// The directory the outputs go to.
+    fn dir(&self) -> &Path {
+        match self {
+            Destination::Directory(d) => d,
+            Destination::Prefix(p) => match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            },
+        }
+    }
+
+    /// The file for one output.
+    fn file(&self, what: &str) -> PathBuf {
+        match self {
+            Destination::Directory(d) => d.join(format!("{what}.npy")),
+            Destination::Prefix(p) => {
+                let mut name = OsString::from(p.as_os_str());
+                name.push(format!(".{what}.npy"));
+                PathBuf::from(name)
+            }
+        }
+    }
+}
+
+/// What the header says, checked against the file's length before any array is allocated.
+struct Described {
+    shape: Vec<usize>,
+    big_endian: bool,
+}
+
 pub fn run(args: &PoolArgs) -> Outcome {
     let params = args.window.params(None).map_err(Failure)?;
-    let dir = output_dir(&args.output);
+    let destination = Destination::new(&args.output);
+    let dir = destination.dir();
     if !dir.is_dir() {
         return Err(fail!(
             "the output directory {} does not exist",
@@ -49,15 +120,15 @@ pub fn run(args: &PoolArgs) -> Outcome {
     }
     let path = &args.input;
     let bytes = std::fs::read(path).map_err(|e| fail!("cannot read {}: {e}", path.display()))?;
-    if !bytes.starts_with(b"\x93NUMPY") {
-        return Err(fail!(
-            "{} is not a .npy file (it lacks the NumPy magic bytes)",
-            path.display()
-        ));
-    }
+    let described = describe_file(path, &bytes)?;
+    let layout = layout_of(path, &described.shape, args.layout)?;
     let mut descriptor = String::new();
     for dtype in DType::ALL {
-        match with_dtype!(dtype, pool_as(&bytes, args, &params))? {
+        let attempt = with_dtype!(
+            dtype,
+            pool_as(&bytes, args, &params, &destination, layout, &described)
+        )?;
+        match attempt {
             Attempt::Done => return Ok(true),
             Attempt::OtherType(d) => descriptor = d,
         }
@@ -70,18 +141,19 @@ pub fn run(args: &PoolArgs) -> Outcome {
     ))
 }
 
-fn pool_as<T: Element + ReadableElement + WritableElement>(
-    bytes: &[u8],
-    args: &PoolArgs,
-    params: &Params,
-) -> Result<Attempt, Failure> {
-    let path = args.input.display();
-    let input = match ArrayD::<T>::read_npy(bytes) {
-        Ok(a) => a,
-        Err(ReadNpyError::WrongDescriptor(d)) => return Ok(Attempt::OtherType(d.to_string())),
-        Err(e) => return Err(fail!("cannot read {path}: {e}")),
-    };
-    let shape = input.shape().to_vec();
+/// Reads the header, and checks that the file holds exactly the data it describes, with 2 to 4 dimensions.
+fn describe_file(path: &Path, bytes: &[u8]) -> Result<Described, Failure> {
+    let path = path.display();
+    if !bytes.starts_with(b"\x93NUMPY") {
+        return Err(fail!(
+            "{path} is not a .npy file (it lacks the NumPy magic bytes)"
+        ));
+    }
+    let mut reader = bytes;
+    let header = Header::from_reader(&mut reader)
+        .map_err(|e| fail!("cannot read {path}: its .npy header is malformed: {e}"))?;
+    let data = reader.len();
+    let shape = header.shape;
     if !(2..=4).contains(&shape.len()) {
         return Err(fail!(
             "{path} has {} dimension{} (shape {}); pool needs 2 (H, W), 3 (planes, H, W) or 4 (N, C, H, W)",
@@ -90,36 +162,137 @@ fn pool_as<T: Element + ReadableElement + WritableElement>(
             dims(&shape)
         ));
     }
+    let descriptor = header.type_descriptor.to_string();
+    let descr = descriptor.trim_matches(['\'', '"']);
+    // The element size of a number type is the descriptor's number ('<f4', '|u1'); other types are refused
+    // later, by name.
+    let unordered = descr.trim_start_matches(['<', '>', '|', '=']);
+    let size = unordered
+        .strip_prefix(['f', 'i', 'u', 'b'])
+        .and_then(|size| size.parse::<usize>().ok());
+    let expected = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .zip(size)
+        .map(|(n, size)| n.checked_mul(size));
+    match expected {
+        Some(None) => {
+            return Err(fail!(
+                "{path}: its header's shape {} has more bytes than this machine can address",
+                dims(&shape)
+            ))
+        }
+        Some(Some(expected)) if data < expected => {
+            return Err(fail!(
+                "{path} is truncated: its header says shape {} of {descr}, {expected} bytes of data, but the \
+                 file has {data} bytes after the header",
+                dims(&shape)
+            ))
+        }
+        Some(Some(expected)) if data > expected => {
+            return Err(fail!(
+                "{path} has {} bytes after its data: its header says shape {} of {descr}, {expected} bytes, \
+                 and the file has {data}",
+                data - expected,
+                dims(&shape)
+            ))
+        }
+        _ => {}
+    }
+    Ok(Described {
+        shape,
+        big_endian: descr.starts_with('>') && size.is_some_and(|s| s > 1),
+    })
+}
+
+/// The layout to pool in: the one given, else NCHW, unless the shape looks channels-last, which is refused
+/// rather than pooled over the wrong axes.
+fn layout_of(path: &Path, shape: &[usize], given: Option<Layout>) -> Result<Layout, Failure> {
+    let n = shape.len();
+    match given {
+        Some(Layout::Nhwc) if n < 3 => Err(fail!(
+            "--layout nhwc needs 3 (H, W, C) or 4 (N, H, W, C) dimensions; {} has shape {}",
+            path.display(),
+            dims(shape)
+        )),
+        Some(layout) => Ok(layout),
+        None if n >= 3 => {
+            let (h, w, c) = (shape[n - 3], shape[n - 2], shape[n - 1]);
+            if c.saturating_mul(4) <= h && c.saturating_mul(4) <= w {
+                Err(fail!(
+                    "{} has shape {}, whose last axis ({c}) is much smaller than the two before it, as in a \
+                     channels-last (…, H, W, C) array: pass --layout nhwc to pool H and W, or --layout nchw to \
+                     pool its last two axes ({w}×{c}) as they are",
+                    path.display(),
+                    dims(shape)
+                ))
+            } else {
+                Ok(Layout::Nchw)
+            }
+        }
+        None => Ok(Layout::Nchw),
+    }
+}
+
+fn pool_as<T: Element + ReadableElement + WritableElement>(
+    bytes: &[u8],
+    args: &PoolArgs,
+    params: &Params,
+    destination: &Destination,
+    layout: Layout,
+    described: &Described,
+) -> Result<Attempt, Failure> {
+    let path = args.input.display();
+    let input = match ArrayD::<T>::read_npy(bytes) {
+        Ok(a) => a,
+        Err(ReadNpyError::WrongDescriptor(d)) => return Ok(Attempt::OtherType(d.to_string())),
+        Err(e) => return Err(fail!("cannot read {path}: {e}")),
+    };
+    let shape = input.shape().to_vec();
+    let n = shape.len();
+    // Channels-last: the library sees (…, C, H, W), a view of the same data; the outputs go back to (…, H, W, C).
+    let (to_pooled, from_pooled): (Vec<usize>, Vec<usize>) = match layout {
+        Layout::Nchw => ((0..n).collect(), (0..n).collect()),
+        Layout::Nhwc => {
+            let lead: Vec<usize> = (0..n - 3).collect();
+            let to = [lead.clone(), vec![n - 1, n - 3, n - 2]].concat();
+            let from = [lead, vec![n - 2, n - 1, n - 3]].concat();
+            (to, from)
+        }
+    };
+    let pooled_view = input.view().permuted_axes(IxDyn(&to_pooled));
     let want = Want {
         indices: true,
         multiplier: args.multiplier,
     };
-    let out = pool(input.view(), params, args.backend, want).map_err(|e| {
+    let backend = args.backend.0;
+    let out = pool(pooled_view, params, backend, want).map_err(|e| {
         fail!(
-            "cannot pool {path} ({} {}) with {}: {e}",
+            "cannot pool {path} ({} {}{}) with {}: {e}",
             T::DTYPE,
             dims(&shape),
+            if layout == Layout::Nhwc {
+                ", channels-last"
+            } else {
+                ""
+            },
             describe(params)
         )
     })?;
+    let back = IxDyn(&from_pooled);
+    let values = out.values.permuted_axes(back.clone());
 
     // Every output is written to a temporary file beside its destination first, and renamed only when all are
     // complete: a failed run leaves no partial file and overwrites nothing.
-    let mut staged = vec![(
-        destination(&args.output, "values"),
-        stage(&args.output, &out.values)?,
-    )];
-    if let Some(indices) = &out.indices {
-        staged.push((
-            destination(&args.output, "indices"),
-            stage(&args.output, indices)?,
-        ));
+    let dir = destination.dir();
+    let mut staged = vec![(destination.file("values"), stage(dir, &values)?)];
+    if let Some(indices) = out.indices {
+        let indices = indices.permuted_axes(back.clone());
+        staged.push((destination.file("indices"), stage(dir, &indices)?));
     }
-    if let Some(multiplier) = &out.multiplier {
-        staged.push((
-            destination(&args.output, "multiplier"),
-            stage(&args.output, multiplier)?,
-        ));
+    if let Some(multiplier) = out.multiplier {
+        let multiplier = multiplier.permuted_axes(back);
+        staged.push((destination.file("multiplier"), stage(dir, &multiplier)?));
     }
     // A rename within one directory onto a regular file (or onto nothing) does not fail in practice; anything else
     // in the way is refused before the first rename, so the outputs are replaced all together or not at all.
@@ -137,46 +310,48 @@ fn pool_as<T: Element + ReadableElement + WritableElement>(
             .map_err(|e| fail!("cannot write {}: {}", dest.display(), e.error))?;
         written.push(dest.display().to_string());
     }
-    let chosen = args
-        .backend
-        .resolve_sized(params, shape[shape.len() - 2], shape[shape.len() - 1])
-        .map_or_else(|_| args.backend.to_string(), |b| b.to_string());
+    let [h, w] = [shape[to_pooled[n - 2]], shape[to_pooled[n - 1]]];
+    let chosen = backend
+        .resolve_sized(params, h, w)
+        .map_or_else(|_| backend.to_string(), |b| b.to_string());
+    let notes: Vec<&str> = [
+        (!input.is_standard_layout()).then_some("Fortran order"),
+        (layout == Layout::Nhwc).then_some("channels-last"),
+        described
+            .big_endian
+            .then_some("big-endian; outputs are little-endian"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     say!(
         "{path}: {} {}{} -> {} with {chosen}; wrote {}",
         T::DTYPE,
         dims(&shape),
-        if input.is_standard_layout() || shape.len() < 2 {
-            ""
+        if notes.is_empty() {
+            String::new()
         } else {
-            " (Fortran order)"
+            format!(" ({})", notes.join(", "))
         },
-        dims(out.values.shape()),
+        dims(values.shape()),
         written.join(", ")
     );
     Ok(Attempt::Done)
 }
 
-/// `PREFIX.<what>.npy`.
-fn destination(prefix: &Path, what: &str) -> PathBuf {
-    let mut name = OsString::from(prefix.as_os_str());
-    name.push(format!(".{what}.npy"));
-    PathBuf::from(name)
-}
-
-/// The directory the outputs go to.
-fn output_dir(prefix: &Path) -> &Path {
-    match prefix.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+/// Writes `array` to a temporary file in `dir`, readable as the umask allows (as `np.save`'s files are), not
+/// only by its owner as temporary files are made.
+fn stage<A: WriteNpyExt>(dir: &Path, array: &A) -> Result<NamedTempFile, Failure> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".maxpool-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-}
-
-/// Writes `array` to a temporary file in the output's directory.
-fn stage<A: WriteNpyExt>(prefix: &Path, array: &A) -> Result<NamedTempFile, Failure> {
-    let dir = output_dir(prefix);
-    let file = NamedTempFile::new_in(dir).map_err(|e| {
+    let file = builder.tempfile_in(dir).map_err(|e| {
         fail!(
-            "cannot write in {}: {}",
+            "cannot write in the output directory {}: {}",
             dir.display(),
             std::io::Error::from(e.kind())
         )
@@ -190,4 +365,47 @@ fn stage<A: WriteNpyExt>(prefix: &Path, array: &A) -> Result<NamedTempFile, Fail
         .map_err(|e| fail!("cannot write in {}: {e}", dir.display()))?;
     drop(writer);
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_go_beside_a_prefix_or_into_a_directory() {
+        let d = |s: &str| Destination::new(Path::new(s));
+        assert_eq!(d("out"), Destination::Prefix("out".into()));
+        assert_eq!(d("a/result.npy"), Destination::Prefix("a/result".into()));
+        assert_eq!(d(".npy"), Destination::Prefix(".npy".into()));
+        assert_eq!(d("outdir/"), Destination::Directory("outdir/".into()));
+        assert_eq!(d("no/such/"), Destination::Directory("no/such/".into()));
+        let tmp = std::env::temp_dir();
+        assert_eq!(Destination::new(&tmp), Destination::Directory(tmp.clone()));
+        assert_eq!(
+            d("a/result.npy").file("values"),
+            PathBuf::from("a/result.values.npy")
+        );
+        assert_eq!(d("x/").file("indices"), PathBuf::from("x/indices.npy"));
+        assert_eq!(d("out").dir(), Path::new("."));
+        assert_eq!(d("a/b").dir(), Path::new("a"));
+    }
+
+    #[test]
+    fn a_shape_that_looks_channels_last_needs_a_layout() {
+        let p = Path::new("x.npy");
+        assert!(layout_of(p, &[8, 112, 112, 3], None).is_err());
+        assert!(layout_of(p, &[224, 224, 3], None).is_err());
+        assert_eq!(
+            layout_of(p, &[8, 64, 112, 112], None).ok(),
+            Some(Layout::Nchw)
+        );
+        assert_eq!(layout_of(p, &[3, 224, 224], None).ok(), Some(Layout::Nchw));
+        assert_eq!(layout_of(p, &[2, 5, 6], None).ok(), Some(Layout::Nchw));
+        assert_eq!(layout_of(p, &[6, 6], None).ok(), Some(Layout::Nchw));
+        assert_eq!(
+            layout_of(p, &[8, 112, 112, 3], Some(Layout::Nchw)).ok(),
+            Some(Layout::Nchw)
+        );
+        assert!(layout_of(p, &[6, 6], Some(Layout::Nhwc)).is_err());
+    }
 }

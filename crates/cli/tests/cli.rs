@@ -286,7 +286,77 @@ fn bad_inputs_get_one_line_and_status_1() {
         "block backend cannot pool this geometry: it needs non-overlapping windows (stride equal to kernel, \
          dilation 1); naive, lookup and simd can",
     );
-    pool(&f("i8_hw.npy"), &["--stride", "2"], "--kernel is required");
+    // Files that say less, or more, than their header.
+    let npy = |name: &str, array: ArrayD<f32>| {
+        let path = dir.path().join(name);
+        array
+            .write_npy(std::fs::File::create(&path).unwrap())
+            .unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let whole = npy("whole.npy", ArrayD::zeros(vec![2, 4, 4]));
+    let bytes = std::fs::read(&whole).unwrap();
+    let truncated = dir.path().join("truncated.npy");
+    std::fs::write(&truncated, &bytes[..bytes.len() - 10]).unwrap();
+    pool(
+        truncated.to_str().unwrap(),
+        &["--kernel", "2"],
+        "is truncated: its header says shape 2×4×4 of <f4, 128 bytes of data, but the file has 118 bytes after \
+         the header",
+    );
+    let longer = dir.path().join("longer.npy");
+    std::fs::write(&longer, [&bytes[..], b"xyz"].concat()).unwrap();
+    pool(
+        longer.to_str().unwrap(),
+        &["--kernel", "2"],
+        "has 3 bytes after its data",
+    );
+    // A huge shape in a small file is refused before anything is allocated for it.
+    let mut dict =
+        b"{'descr': '<f4', 'fortran_order': False, 'shape': (1073741824, 1073741824), }".to_vec();
+    while (10 + dict.len() + 1) % 64 != 0 {
+        dict.push(b' ');
+    }
+    dict.push(b'\n');
+    let huge = dir.path().join("huge.npy");
+    let len = (dict.len() as u16).to_le_bytes();
+    std::fs::write(
+        &huge,
+        [&b"\x93NUMPY\x01\x00"[..], &len, &dict, &[0u8; 64]].concat(),
+    )
+    .unwrap();
+    pool(
+        huge.to_str().unwrap(),
+        &["--kernel", "2"],
+        "is truncated: its header says shape 1073741824×1073741824 of <f4, 4611686018427387904 bytes",
+    );
+    let scalar = npy("scalar.npy", ArrayD::zeros(vec![]));
+    pool(&scalar, &["--kernel", "2"], "has 0 dimensions (shape ())");
+    // Channels-last shapes are not pooled over the wrong axes.
+    let nhwc = npy("nhwc.npy", ArrayD::zeros(vec![2, 16, 16, 3]));
+    pool(
+        &nhwc,
+        &["--kernel", "2"],
+        "has shape 2×16×16×3, whose last axis (3) is much smaller than the two before it, as in a channels-last \
+         (…, H, W, C) array: pass --layout nhwc to pool H and W, or --layout nchw",
+    );
+    pool(
+        &f("i8_hw.npy"),
+        &["--kernel", "2", "--layout", "nhwc"],
+        "--layout nhwc needs 3 (H, W, C) or 4 (N, H, W, C) dimensions",
+    );
+    // An output directory that cannot be written (a file system that refuses new files).
+    refuses(
+        &[
+            "pool",
+            &f("i8_hw.npy"),
+            "--kernel",
+            "2",
+            "--output",
+            "/proc/out",
+        ],
+        "cannot write in the output directory /proc: ",
+    );
     refuses(
         &[
             "pool",
@@ -325,6 +395,8 @@ fn malformed_arguments_are_usage_errors() {
             "o",
         ],
         &["pool", "x.npy", "--kernel", "2"],
+        &["pool", "x.npy", "--output", "o"],
+        &["bench", "--stride", "2"],
         &["bench", "--shape", "1,2,3"],
         &["bench", "--dtype", "f16"],
         &["frobnicate"],
@@ -334,10 +406,21 @@ fn malformed_arguments_are_usage_errors() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        // Lists are made from the library's own.
         if args.contains(&"f16") {
+            let names: Vec<&str> = DType::ALL.iter().map(|d| d.name()).collect();
+            let list = format!("[possible values: {}]", names.join(", "));
+            assert!(stderr.contains(&list), "{stderr}");
+        }
+        if args.contains(&"fast") {
+            let names: Vec<&str> = Backend::ALL.iter().map(|b| b.name()).collect();
+            let list = format!("[possible values: {}]", names.join(", "));
+            assert!(stderr.contains(&list), "{stderr}");
+        }
+        if args == ["pool", "x.npy", "--output", "o"] || args == ["bench", "--stride", "2"] {
             assert!(
-                stderr.contains("supported: f32, f64, i8, u8, i16, u16, i32, i64"),
-                "{stderr}"
+                stderr.contains("the following required arguments were not provided:\n  --kernel"),
+                "{args:?}: {stderr}"
             );
         }
     }
@@ -442,7 +525,7 @@ fn bench_reports_every_backend_beside_memcpy() {
         "{text}"
     );
     assert!(text.contains("1 thread;"), "{text}");
-    for backend in ["naive", "block", "lookup", "memcpy"] {
+    for backend in Backend::CONCRETE.iter().map(|b| b.name()).chain(["memcpy"]) {
         let row = text
             .lines()
             .find(|l| l.starts_with(backend))
@@ -450,4 +533,261 @@ fn bench_reports_every_backend_beside_memcpy() {
         assert!(row.contains("GB/s") && row.ends_with('x'), "{row}");
     }
     assert!(text.contains("auto chooses "), "{text}");
+}
+
+/// `--help` lists every backend with what it does, and marks `--kernel` as required for `pool`.
+#[test]
+fn help_lists_every_backend_and_the_required_kernel() {
+    for sub in ["pool", "bench"] {
+        let out = maxpool().args([sub, "--help"]).output().unwrap();
+        assert!(out.status.success());
+        let help = String::from_utf8(out.stdout).unwrap();
+        if sub == "pool" {
+            for b in Backend::ALL {
+                assert!(
+                    help.contains(&format!("- {}:", b.name())) && help.contains(b.summary()),
+                    "pool --help does not describe {b}:\n{help}"
+                );
+            }
+            assert!(
+                help.contains("--kernel <K|H,W> <INPUT>"),
+                "--kernel is not marked required:\n{help}"
+            );
+        } else {
+            assert!(
+                help.contains("Usage: maxpool bench [OPTIONS]\n"),
+                "bench's --kernel should be optional:\n{help}"
+            );
+        }
+    }
+    // Long names are accepted, in any case.
+    let dir = tempfile::tempdir().unwrap();
+    for name in Backend::ALL.iter().map(|b| b.long_name().to_uppercase()) {
+        let out = maxpool()
+            .args([
+                "pool",
+                fixture("i8_hw.npy").to_str().unwrap(),
+                "--kernel",
+                "2",
+            ])
+            .args(["--backend", &name, "--output"])
+            .arg(dir.path().join("o"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// `-o` takes a prefix (a trailing `.npy` dropped) or a directory (existing, or written with a trailing `/`), and
+/// the files are made as `np.save` makes them: readable as the umask allows.
+#[cfg(unix)]
+#[test]
+fn outputs_are_named_sensibly_and_follow_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("existing")).unwrap();
+    std::fs::create_dir(dir.path().join("slashed")).unwrap();
+    let input = fixture("i8_hw.npy");
+    for (umask, output, want_files, mode) in [
+        (
+            "022",
+            "result.npy",
+            &["result.values.npy", "result.indices.npy"][..],
+            0o644,
+        ),
+        (
+            "077",
+            "plain",
+            &["plain.values.npy", "plain.indices.npy"],
+            0o600,
+        ),
+        (
+            "002",
+            "existing",
+            &["existing/values.npy", "existing/indices.npy"],
+            0o664,
+        ),
+        (
+            "022",
+            "slashed/",
+            &["slashed/values.npy", "slashed/indices.npy"],
+            0o644,
+        ),
+    ] {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(assert_cmd::cargo::cargo_bin("maxpool"))
+            .args(["pool", input.to_str().unwrap(), "--kernel", "2", "--output"])
+            .arg(dir.path().join(output))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{output}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for file in want_files {
+            let meta = std::fs::metadata(dir.path().join(file))
+                .unwrap_or_else(|e| panic!("-o {output}: no {file}: {e}"));
+            assert_eq!(
+                meta.permissions().mode() & 0o777,
+                mode,
+                "-o {output} under umask {umask}: {file}"
+            );
+        }
+    }
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "existing",
+            "plain.indices.npy",
+            "plain.values.npy",
+            "result.indices.npy",
+            "result.values.npy",
+            "slashed"
+        ],
+        "no other files, hidden or doubled"
+    );
+    // A directory named with a trailing slash must exist.
+    refuses(
+        &[
+            "pool",
+            input.to_str().unwrap(),
+            "--kernel",
+            "2",
+            "--output",
+            "/no/such/dir/",
+        ],
+        "the output directory /no/such/dir/ does not exist",
+    );
+}
+
+/// `--layout nhwc` pools (N, H, W, C) files over H and W, and writes channels-last outputs: the library's NCHW
+/// results, transposed. `--layout nchw` pools the last two axes as given.
+#[test]
+fn channels_last_files_pool_over_h_and_w() {
+    use maxpool::ndarray::{Array4, Axis};
+    let dir = tempfile::tempdir().unwrap();
+    let nhwc = Array4::<f32>::from_shape_fn((2, 9, 8, 3), |(n, h, w, c)| {
+        (((n * 7 + h * 5 + w * 3 + c * 11) * 37) % 29) as f32 - 14.0
+    });
+    let file = dir.path().join("nhwc.npy");
+    nhwc.write_npy(std::fs::File::create(&file).unwrap())
+        .unwrap();
+    let out = maxpool()
+        .args([
+            "pool",
+            file.to_str().unwrap(),
+            "--kernel",
+            "3",
+            "--stride",
+            "2",
+            "--padding",
+            "1",
+        ])
+        .args(["--layout", "nhwc", "--multiplier", "--output"])
+        .arg(dir.path().join("cl"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("f32 2×9×8×3 (channels-last) -> 2×5×4×3"),
+        "{stdout}"
+    );
+    let params = Params::new(3).with_stride(2).with_padding(1);
+    let nchw = nhwc.view().permuted_axes([0, 3, 1, 2]);
+    let want = pool(nchw, &params, Backend::Auto, Want::ALL).unwrap();
+    let read = |what: &str| std::fs::File::open(dir.path().join(format!("cl.{what}.npy"))).unwrap();
+    let values = ArrayD::<f32>::read_npy(read("values")).unwrap();
+    let indices = ArrayD::<i64>::read_npy(read("indices")).unwrap();
+    let multiplier = ArrayD::<u32>::read_npy(read("multiplier")).unwrap();
+    assert_eq!(values, want.values.permuted_axes([0, 2, 3, 1]).into_dyn());
+    assert_eq!(
+        indices,
+        want.indices.unwrap().permuted_axes([0, 2, 3, 1]).into_dyn()
+    );
+    assert_eq!(
+        multiplier,
+        want.multiplier
+            .unwrap()
+            .permuted_axes([0, 2, 3, 1])
+            .into_dyn()
+    );
+    // Every channel's winners are its own: an index row * W + col points at the value, in the same channel.
+    for ((n, oh, ow, c), &v) in values
+        .view()
+        .into_dimensionality::<maxpool::ndarray::Ix4>()
+        .unwrap()
+        .indexed_iter()
+    {
+        let i: i64 = indices[[n, oh, ow, c]];
+        assert_eq!(nhwc[[n, i as usize / 8, i as usize % 8, c]], v);
+    }
+    assert_eq!(multiplier.sum_axis(Axis(1)).sum(), 2 * 5 * 4 * 3);
+
+    // nchw: the last two axes, 8 × 3, as given.
+    let out = maxpool()
+        .args([
+            "pool",
+            file.to_str().unwrap(),
+            "--kernel",
+            "2",
+            "--layout",
+            "nchw",
+            "--output",
+        ])
+        .arg(dir.path().join("as_is"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let values =
+        ArrayD::<f32>::read_npy(std::fs::File::open(dir.path().join("as_is.values.npy")).unwrap())
+            .unwrap();
+    assert_eq!(values.shape(), &[2, 9, 4, 1]);
+}
+
+/// Big-endian files are read, and the outputs, native-endian, say so.
+#[test]
+fn big_endian_inputs_say_their_outputs_are_native() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = maxpool()
+        .args([
+            "pool",
+            fixture("i32_big_endian.npy").to_str().unwrap(),
+            "--kernel",
+            "2",
+            "-o",
+        ])
+        .arg(dir.path().join("be"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("(big-endian; outputs are little-endian)"),
+        "{stdout}"
+    );
 }

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use maxpool::{
     num_threads, set_num_threads, technique::with_dtype, Backend, Element, Outputs, Params, Plan,
 };
-use maxpool_benches::{input, traffic_bytes, WORKLOADS};
+use maxpool_conformance::workloads::{input, traffic_bytes, WORKLOADS};
 
 use crate::args::{describe, dims, shape, DTypeName, WindowArgs};
 use crate::{fail, say, Failure, Outcome};

@@ -6,12 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::Args;
 use maxpool::technique::with_dtype;
 use maxpool::{Backend, DType};
-use maxpool_conformance::{cases, check_case, Outcome as CaseOutcome, Sample};
-use proptest::strategy::{Strategy, ValueTree};
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use maxpool_conformance::{case, check_case, Outcome as CaseOutcome, Sample, Seeded};
 
 use crate::args::describe;
-use crate::{fail, say, Failure, Outcome};
+use crate::{say, Outcome};
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -46,14 +44,11 @@ pub fn run(args: &CheckArgs) -> Outcome {
         "checking {} random cases against the reference, seed {seed}",
         args.cases
     );
-    let mut seed_bytes = [0u8; 32];
-    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes);
-    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    let mut src = Seeded::new(seed);
     let mut counts = Counts::default();
     for n in 0..args.cases {
         let dtype = DType::ALL[n % DType::ALL.len()];
-        with_dtype!(dtype, check_one(&mut runner, n, &mut counts))?;
+        with_dtype!(dtype, check_one(&mut src, n, &mut counts));
     }
     for (i, backend) in BACKENDS.iter().enumerate() {
         say!(
@@ -68,15 +63,8 @@ pub fn run(args: &CheckArgs) -> Outcome {
     Ok(counts.failed == 0)
 }
 
-fn check_one<T: Sample>(
-    runner: &mut TestRunner,
-    n: usize,
-    counts: &mut Counts,
-) -> Result<(), Failure> {
-    let case = cases::<T>()
-        .new_tree(runner)
-        .map_err(|e| fail!("cannot generate case {n}: {e}"))?
-        .current();
+fn check_one<T: Sample>(src: &mut Seeded, n: usize, counts: &mut Counts) {
+    let case = case::<T>(src);
     let mut failures = Vec::new();
     for (i, backend) in BACKENDS.iter().enumerate() {
         // A panic is a failure of the case like any other (the panic hook has reported it).
@@ -103,5 +91,4 @@ fn check_one<T: Sample>(
             failures.join("\n  ")
         );
     }
-    Ok(())
 }

@@ -314,7 +314,7 @@ fn bad_inputs_get_one_line_and_status_1() {
     // A huge shape in a small file is refused before anything is allocated for it.
     let mut dict =
         b"{'descr': '<f4', 'fortran_order': False, 'shape': (1073741824, 1073741824), }".to_vec();
-    while (10 + dict.len() + 1) % 64 != 0 {
+    while !(10 + dict.len() + 1).is_multiple_of(64) {
         dict.push(b' ');
     }
     dict.push(b'\n');

@@ -1,18 +1,16 @@
-//! What the suite needs of an element type beyond the library's [`Element`]: exact comparison, JSON, and
-//! generators that favour the values that break pooling code (NaN, ±inf, ±0, integer extremes, ties).
+//! What the suite needs of an element type beyond the library's [`Element`]: exact comparison, and generators
+//! that favour the values that break pooling code (NaN, ±inf, ±0, integer extremes, ties).
 
 use maxpool::Element;
-use proptest::prelude::*;
-use serde_json::Value;
 
-/// An element type the suite can generate, read from JSON and compare bit for bit.
+use crate::generate::Source;
+
+/// An element type the suite can generate and compare bit for bit.
 pub trait Sample: Element {
     /// The bit pattern, so that NaN payloads and the sign of zero count.
     fn bits(self) -> u64;
-    /// Reads a vector file's value; floats may be the strings "NaN", "Infinity", "-Infinity".
-    fn from_json(v: &Value) -> Self;
     /// One element, often a special or repeated one.
-    fn strategy() -> BoxedStrategy<Self>;
+    fn draw(src: &mut impl Source) -> Self;
     /// 1 as this type, for building gradients.
     fn one() -> Self;
 }
@@ -23,28 +21,20 @@ macro_rules! float_sample {
             fn bits(self) -> u64 {
                 self.to_bits() as u64
             }
-            fn from_json(v: &Value) -> Self {
-                match v {
-                    Value::String(s) if s == "NaN" => <$t>::NAN,
-                    Value::String(s) if s == "Infinity" => <$t>::INFINITY,
-                    Value::String(s) if s == "-Infinity" => <$t>::NEG_INFINITY,
-                    v => v.as_f64().unwrap_or_else(|| panic!("not a float: {v}")) as $t,
+            fn draw(src: &mut impl Source) -> Self {
+                // Small integers first (the simplest choice), then the special values, then any bit pattern.
+                match src.weighted(&[6, 2, 1, 2, 2, 1, 1, 1, 1, 6]) {
+                    0 => (src.below(7) as i8 - 3) as $t,
+                    1 => <$t>::NAN,
+                    2 => <$t>::from_bits($neg_nan),
+                    3 => <$t>::INFINITY,
+                    4 => <$t>::NEG_INFINITY,
+                    5 => 0.0,
+                    6 => -0.0,
+                    7 => <$t>::MAX,
+                    8 => <$t>::MIN,
+                    _ => <$t>::from_bits(src.next_u64() as $bits),
                 }
-            }
-            fn strategy() -> BoxedStrategy<Self> {
-                prop_oneof![
-                    2 => Just(<$t>::NAN),
-                    1 => Just(<$t>::from_bits($neg_nan)),
-                    2 => Just(<$t>::INFINITY),
-                    2 => Just(<$t>::NEG_INFINITY),
-                    1 => Just(0.0),
-                    1 => Just(-0.0),
-                    1 => Just(<$t>::MAX),
-                    1 => Just(<$t>::MIN),
-                    6 => (-3i8..=3).prop_map(|x| x as $t),
-                    6 => any::<$t>(),
-                ]
-                .boxed()
             }
             fn one() -> Self {
                 1.0
@@ -62,20 +52,15 @@ macro_rules! int_sample {
             fn bits(self) -> u64 {
                 self as u64
             }
-            fn from_json(v: &Value) -> Self {
-                v.as_i64()
-                    .and_then(|x| <$t>::try_from(x).ok())
-                    .unwrap_or_else(|| panic!("not a {}: {v}", stringify!($t)))
-            }
-            fn strategy() -> BoxedStrategy<Self> {
-                prop_oneof![
-                    2 => Just(<$t>::MIN),
-                    2 => Just(<$t>::MAX),
-                    1 => Just(0 as $t),
-                    8 => (0u8..4).prop_map(|x| (x as $t).wrapping_add(<$t>::MIN / 2)),
-                    6 => any::<$t>(),
-                ]
-                .boxed()
+            fn draw(src: &mut impl Source) -> Self {
+                // Ties near the middle of the range first, then the extremes, then any value.
+                match src.weighted(&[8, 2, 2, 1, 6]) {
+                    0 => (src.below(4) as $t).wrapping_add(<$t>::MIN / 2),
+                    1 => <$t>::MIN,
+                    2 => <$t>::MAX,
+                    3 => 0 as $t,
+                    _ => src.next_u64() as $t,
+                }
             }
             fn one() -> Self {
                 1

@@ -5,9 +5,43 @@ use maxpool::technique::with_dtype;
 use maxpool::{Backend, DType, ErrorKind, Padding, Params};
 use serde_json::Value;
 
-use crate::reference::{reference, Expected};
-use crate::runner::{check_case, Case, Outcome};
-use crate::sample::Sample;
+use maxpool_conformance::{check_case, reference, Case, Expected, Outcome, Sample};
+
+/// Reads a vector file's value; floats may be the strings "NaN", "Infinity", "-Infinity".
+pub trait FromJson: Sample {
+    /// The value of this type that `v` stands for.
+    fn from_json(v: &Value) -> Self;
+}
+
+macro_rules! float_json {
+    ($($t:ty),*) => {$(
+        impl FromJson for $t {
+            fn from_json(v: &Value) -> Self {
+                match v {
+                    Value::String(s) if s == "NaN" => <$t>::NAN,
+                    Value::String(s) if s == "Infinity" => <$t>::INFINITY,
+                    Value::String(s) if s == "-Infinity" => <$t>::NEG_INFINITY,
+                    v => v.as_f64().unwrap_or_else(|| panic!("not a float: {v}")) as $t,
+                }
+            }
+        }
+    )*};
+}
+
+macro_rules! int_json {
+    ($($t:ty),*) => {$(
+        impl FromJson for $t {
+            fn from_json(v: &Value) -> Self {
+                v.as_i64()
+                    .and_then(|x| <$t>::try_from(x).ok())
+                    .unwrap_or_else(|| panic!("not a {}: {v}", stringify!($t)))
+            }
+        }
+    )*};
+}
+
+float_json!(f32, f64);
+int_json!(i8, u8, i16, u16, i32, i64);
 
 /// One vector: a pooling call and what it must return.
 #[derive(Clone, Debug)]
@@ -77,7 +111,7 @@ impl Vector {
     }
 
     /// The call as a case of element type `T` (which must be the vector's dtype).
-    pub fn case<T: Sample>(&self) -> Case<T> {
+    pub fn case<T: FromJson>(&self) -> Case<T> {
         assert_eq!(T::DTYPE, self.dtype);
         Case {
             params: self.params(),
@@ -89,7 +123,7 @@ impl Vector {
     }
 
     /// What the call must return, or the class of error that must refuse it.
-    pub fn expected<T: Sample>(&self) -> Result<Expected<T>, ErrorKind> {
+    pub fn expected<T: FromJson>(&self) -> Result<Expected<T>, ErrorKind> {
         match self.json.get("error").and_then(Value::as_str) {
             Some("invalid_shape") => Err(ErrorKind::InvalidShape),
             Some("invalid_params") => Err(ErrorKind::InvalidParams),
@@ -105,7 +139,7 @@ impl Vector {
     }
 }
 
-fn check_typed<T: Sample>(backend: Backend, v: &Vector) -> Result<Outcome, String> {
+fn check_typed<T: FromJson>(backend: Backend, v: &Vector) -> Result<Outcome, String> {
     let case = v.case::<T>();
     let want = v.expected::<T>();
     let ours = reference(

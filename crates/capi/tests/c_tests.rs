@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use maxpool::{Backend, Params, Plan};
@@ -126,12 +127,16 @@ fn build(source: &str, link: Link) -> PathBuf {
     let exe = setup
         .out
         .join(format!("{}-{link:?}", source.replace('.', "_")).to_lowercase());
+    // Tests run at once and may build the same program: each compiles to a name of its own and renames it into
+    // place, so no test runs a file another is still writing ("text file busy").
+    static BUILDS: AtomicUsize = AtomicUsize::new(0);
+    let scratch = exe.with_extension(format!("build{}", BUILDS.fetch_add(1, Ordering::Relaxed)));
     let mut cmd = compiler(cpp);
     cmd.arg(if cpp { "-std=c++11" } else { "-std=c11" })
         .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-pthread"])
         .arg(Path::new(ROOT).join("c_tests").join(source))
         .arg("-o")
-        .arg(&exe);
+        .arg(&scratch);
     link_args(&mut cmd, link, &setup.prefix);
     // The sanitizers' runtimes cannot be linked into a fully static program.
     let sanitize = !matches!(link, Link::FullyStatic);
@@ -143,6 +148,7 @@ fn build(source: &str, link: Link) -> PathBuf {
             .args(["-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]);
     }
     succeed(&mut cmd, &format!("compiling c_tests/{source} ({link:?})"));
+    std::fs::rename(&scratch, &exe).expect("renaming the program into place");
     exe
 }
 
@@ -227,11 +233,12 @@ c_test! {
 /// A fully static program (`cc -static … $(pkg-config --libs maxpool-static)`) runs with no shared library at all.
 #[test]
 fn fully_static_programs() {
+    // example.c is linked fully static by `readme_example`.
+    let mut exe = PathBuf::new();
     for source in ["api.c", "errors.c", "threads.c"] {
-        let exe = build(source, Link::FullyStatic);
+        exe = build(source, Link::FullyStatic);
         run(&exe, &[], &[]);
     }
-    let exe = build("example.c", Link::FullyStatic);
     let ldd = Command::new("ldd").arg(&exe).output();
     if let Ok(ldd) = ldd {
         let text = String::from_utf8_lossy(&ldd.stdout).to_string()

@@ -267,25 +267,45 @@ unsafe fn write_out<T>(ptr: *mut T, argument: &str, value: T) -> Result<(), Fail
 }
 
 /// `count` elements of `T` in the buffer `argument`, or INVALID_SHAPE when that many bytes cannot exist.
-fn byte_len<T>(argument: &str, count: Option<usize>) -> Result<usize, Failure> {
-    let Some(count) = count else {
-        return Err(Failure::new(
-            Status::InvalidShape,
-            format!("the element count of {argument} (planes × plane size) overflows size_t"),
-        ));
+#[inline]
+fn byte_len<T>(argument: &'static str, count: Option<usize>) -> Result<usize, Failure> {
+    match count.and_then(|n| n.checked_mul(size_of::<T>())) {
+        Some(bytes) if bytes <= isize::MAX as usize => Ok(bytes),
+        _ => Err(too_large::<T>(argument, count)),
+    }
+}
+
+// The messages of refusals are made out of line: the checks stay small enough to inline into every call, whose
+// cost for tiny planes is mostly these checks.
+#[cold]
+#[inline(never)]
+fn too_large<T>(argument: &str, count: Option<usize>) -> Failure {
+    let message = match count {
+        None => format!("the element count of {argument} (planes × plane size) overflows size_t"),
+        Some(count) => format!(
+            "{argument} would hold {count} elements of {} bytes, more than PTRDIFF_MAX bytes",
+            size_of::<T>()
+        ),
     };
-    count
-        .checked_mul(size_of::<T>())
-        .filter(|&bytes| bytes <= isize::MAX as usize)
-        .ok_or_else(|| {
-            Failure::new(
-                Status::InvalidShape,
-                format!(
-                    "{argument} would hold {count} elements of {} bytes, more than PTRDIFF_MAX bytes",
-                    size_of::<T>()
-                ),
-            )
-        })
+    Failure::new(Status::InvalidShape, message)
+}
+
+#[cold]
+#[inline(never)]
+fn null_buffer(name: &str, elements: usize) -> Failure {
+    Failure::new(
+        Status::NullPointer,
+        format!("{name} is NULL but must hold {elements} elements"),
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn overlapping(a: &str, b: &str) -> Failure {
+    Failure::new(
+        Status::InvalidShape,
+        format!("{a} overlaps {b}; an output buffer may not share memory with another buffer of the call"),
+    )
 }
 
 /// A buffer the call reads or writes: its name and address range, checked for overlap with the others.
@@ -306,16 +326,11 @@ impl Span {
 }
 
 /// Checks a needed buffer of `count` elements: NULL is refused unless it is empty.
+#[inline]
 fn span<T>(name: &'static str, ptr: *const T, count: Option<usize>) -> Result<Span, Failure> {
     let bytes = byte_len::<T>(name, count)?;
     if ptr.is_null() && bytes > 0 {
-        return Err(Failure::new(
-            Status::NullPointer,
-            format!(
-                "{name} is NULL but must hold {} elements",
-                bytes / size_of::<T>()
-            ),
-        ));
+        return Err(null_buffer(name, bytes / size_of::<T>()));
     }
     Ok(Span {
         name,
@@ -325,6 +340,7 @@ fn span<T>(name: &'static str, ptr: *const T, count: Option<usize>) -> Result<Sp
 }
 
 /// Checks an optional buffer: NULL means not wanted.
+#[inline]
 fn optional_span<T>(
     name: &'static str,
     ptr: *const T,
@@ -333,21 +349,16 @@ fn optional_span<T>(
     (!ptr.is_null()).then(|| span(name, ptr, count)).transpose()
 }
 
-/// Checks that no output overlaps another buffer of the call.
-fn disjoint(outputs: &[Span], inputs: &[Span]) -> Result<(), Failure> {
-    for (i, &o) in outputs.iter().enumerate() {
-        if let Some(other) = outputs[i + 1..]
-            .iter()
-            .chain(inputs)
-            .find(|&&s| o.overlaps(s))
-        {
-            return Err(Failure::new(
-                Status::InvalidShape,
-                format!(
-                    "{} overlaps {}; an output buffer may not share memory with another buffer of the call",
-                    o.name, other.name
-                ),
-            ));
+/// Checks that no output overlaps another buffer of the call (absent optional outputs are `None`).
+#[inline]
+fn disjoint(outputs: &[Option<Span>], inputs: &[Span]) -> Result<(), Failure> {
+    for (i, o) in outputs.iter().enumerate() {
+        let Some(o) = *o else { continue };
+        let others = outputs[i + 1..].iter().flatten().chain(inputs);
+        for &other in others {
+            if o.overlaps(other) {
+                return Err(overlapping(o.name, other.name));
+            }
         }
     }
     Ok(())
@@ -385,11 +396,10 @@ unsafe fn forward<T: Element>(
     let values_span = span("values", values, out_len)?;
     let indices_span = optional_span("indices", indices, out_len)?;
     let multiplier_span = optional_span("multiplier", multiplier, in_len)?;
-    let outputs: Vec<Span> = [Some(values_span), indices_span, multiplier_span]
-        .into_iter()
-        .flatten()
-        .collect();
-    disjoint(&outputs, &[input_span])?;
+    disjoint(
+        &[Some(values_span), indices_span, multiplier_span],
+        &[input_span],
+    )?;
     // SAFETY: every pointer was checked above: non-null where needed, sizes in range, outputs disjoint.
     let out = Outputs {
         values: unsafe { slice_mut(values, values_span) },
@@ -457,7 +467,7 @@ unsafe fn backward<T: Float>(
         span("indices", indices, out_len)?,
         span("grad_input", grad_input, in_len)?,
     );
-    disjoint(&[gi], &[go, ix])?;
+    disjoint(&[Some(gi)], &[go, ix])?;
     // SAFETY: checked above.
     let (grad_output, indices, grad_input) = unsafe {
         (

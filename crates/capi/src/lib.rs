@@ -256,16 +256,6 @@ unsafe fn plan_from<'a>(plan: *const MaxpoolPlan) -> Result<&'a Plan, Failure> {
         .ok_or_else(|| Failure::null("plan"))
 }
 
-/// Writes `value` through a pointer the caller gave for it; NULL is refused.
-unsafe fn write_out<T>(ptr: *mut T, argument: &str, value: T) -> Result<(), Failure> {
-    if ptr.is_null() {
-        return Err(Failure::null(argument));
-    }
-    // SAFETY: checked non-null; the caller passes a pointer to a writable T.
-    unsafe { ptr.write(value) };
-    Ok(())
-}
-
 /// `count` elements of `T` in the buffer `argument`, or INVALID_SHAPE when that many bytes cannot exist.
 #[inline]
 fn byte_len<T>(argument: &'static str, count: Option<usize>) -> Result<usize, Failure> {
@@ -548,10 +538,8 @@ pub unsafe extern "C" fn maxpool_output_shape(
         let params = unsafe { params_from(params) }?;
         check_out_pointers(out_height, out_width)?;
         let g = Geometry::new(&params, height, width)?;
-        unsafe {
-            write_out(out_height, "out_height", g.out_height())?;
-            write_out(out_width, "out_width", g.out_width())
-        }
+        unsafe { write_shape(out_height, out_width, [g.out_height(), g.out_width()]) };
+        Ok(())
     })
 }
 
@@ -566,11 +554,8 @@ pub unsafe extern "C" fn maxpool_plan_output_shape(
     boundary(|| {
         let plan = unsafe { plan_from(plan) }?;
         check_out_pointers(out_height, out_width)?;
-        let [h, w] = plan.out_shape();
-        unsafe {
-            write_out(out_height, "out_height", h)?;
-            write_out(out_width, "out_width", w)
-        }
+        unsafe { write_shape(out_height, out_width, plan.out_shape()) };
+        Ok(())
     })
 }
 
@@ -580,6 +565,15 @@ fn check_out_pointers(out_height: *mut usize, out_width: *mut usize) -> Result<(
         (true, _) => Err(Failure::null("out_height")),
         (_, true) => Err(Failure::null("out_width")),
         _ => Ok(()),
+    }
+}
+
+/// Writes an output shape through pointers that [`check_out_pointers`] accepted.
+unsafe fn write_shape(out_height: *mut usize, out_width: *mut usize, [h, w]: [usize; 2]) {
+    // SAFETY: checked non-null by check_out_pointers; the caller passes pointers to writable size_t.
+    unsafe {
+        out_height.write(h);
+        out_width.write(w);
     }
 }
 
@@ -1008,7 +1002,9 @@ pub unsafe extern "C" fn maxpool_backend_from_name(
                 known: Backend::names(),
             })?
             .parse::<Backend>()?;
-        unsafe { write_out(backend, "backend", parsed.number()) }
+        // SAFETY: checked non-null; the caller passes a pointer to a writable MaxpoolBackend.
+        unsafe { backend.write(parsed.number()) };
+        Ok(())
     })
 }
 

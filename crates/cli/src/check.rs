@@ -21,17 +21,15 @@ pub struct CheckArgs {
     pub seed: Option<u64>,
 }
 
-/// The backends checked: every one, `auto` included.
-const BACKENDS: [Backend; Backend::ALL.len()] = Backend::ALL;
-
 #[derive(Default)]
 struct Counts {
     passed: usize,
     failed: usize,
-    /// Per backend: cases it ran, refused as the contract says, and skipped as unsupported.
-    ran: [usize; BACKENDS.len()],
-    refused: [usize; BACKENDS.len()],
-    skipped: [usize; BACKENDS.len()],
+    /// Per backend of `Backend::ALL` (`auto` included): cases it ran, refused as the contract says, and skipped
+    /// as unsupported.
+    ran: [usize; Backend::ALL.len()],
+    refused: [usize; Backend::ALL.len()],
+    skipped: [usize; Backend::ALL.len()],
 }
 
 pub fn run(args: &CheckArgs) -> Outcome {
@@ -50,7 +48,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
         let dtype = DType::ALL[n % DType::ALL.len()];
         with_dtype!(dtype, check_one(&mut src, n, &mut counts));
     }
-    for (i, backend) in BACKENDS.iter().enumerate() {
+    for (i, backend) in Backend::ALL.iter().enumerate() {
         say!(
             "{:>7}: ran {}, refused {} (invalid geometries, as the reference), skipped {} (unsupported)",
             backend.name(),
@@ -66,7 +64,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
 fn check_one<T: Sample>(src: &mut Seeded, n: usize, counts: &mut Counts) {
     let case = case::<T>(src);
     let mut failures = Vec::new();
-    for (i, backend) in BACKENDS.iter().enumerate() {
+    for (i, backend) in Backend::ALL.iter().enumerate() {
         // A panic is a failure of the case like any other (the panic hook has reported it).
         let checked = catch_unwind(AssertUnwindSafe(|| check_case(*backend, &case)))
             .unwrap_or_else(|_| Err("panicked".to_string()));

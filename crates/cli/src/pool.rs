@@ -67,7 +67,7 @@ impl Destination {
     /// A directory, or a path ending in `/`, is a directory; otherwise a prefix, less a trailing `.npy`.
     fn new(output: &Path) -> Self {
         let text = output.as_os_str().to_string_lossy();
-        if text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR) || output.is_dir() {
+        if text.ends_with(std::path::is_separator) || output.is_dir() {
             return Destination::Directory(output.to_path_buf());
         }
         match text.strip_suffix(".npy") {

@@ -41,6 +41,18 @@ fn refuses(args: &[&str], message: &str) {
     assert!(out.stdout.is_empty(), "{args:?}: wrote to stdout");
 }
 
+/// Runs the command, expecting success; returns its standard output, and shows its standard error on failure.
+fn succeeds(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("running maxpool");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: status {:?}, stderr {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
 #[test]
 fn demo_shows_the_notebooks_answers() {
     let out = maxpool().arg("demo").output().unwrap();
@@ -563,21 +575,16 @@ fn help_lists_every_backend_and_the_required_kernel() {
     // Long names are accepted, in any case.
     let dir = tempfile::tempdir().unwrap();
     for name in Backend::ALL.iter().map(|b| b.long_name().to_uppercase()) {
-        let out = maxpool()
-            .args([
-                "pool",
-                fixture("i8_hw.npy").to_str().unwrap(),
-                "--kernel",
-                "2",
-            ])
-            .args(["--backend", &name, "--output"])
-            .arg(dir.path().join("o"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        succeeds(
+            maxpool()
+                .args([
+                    "pool",
+                    fixture("i8_hw.npy").to_str().unwrap(),
+                    "--kernel",
+                    "2",
+                ])
+                .args(["--backend", &name, "--output"])
+                .arg(dir.path().join("o")),
         );
     }
 }
@@ -684,26 +691,20 @@ fn channels_last_files_pool_over_h_and_w() {
     let file = dir.path().join("nhwc.npy");
     nhwc.write_npy(std::fs::File::create(&file).unwrap())
         .unwrap();
-    let out = maxpool()
-        .args([
-            "pool",
-            file.to_str().unwrap(),
-            "--kernel",
-            "3",
-            "--stride",
-            "2",
-            "--padding",
-            "1",
-        ])
-        .args(["--layout", "nhwc", "--multiplier", "--output"])
-        .arg(dir.path().join("cl"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = succeeds(
+        maxpool()
+            .args([
+                "pool",
+                file.to_str().unwrap(),
+                "--kernel",
+                "3",
+                "--stride",
+                "2",
+                "--padding",
+                "1",
+            ])
+            .args(["--layout", "nhwc", "--multiplier", "--output"])
+            .arg(dir.path().join("cl")),
     );
     assert!(
         stdout.contains("f32 2×9×8×3 (channels-last) -> 2×5×4×3"),
@@ -741,23 +742,18 @@ fn channels_last_files_pool_over_h_and_w() {
     assert_eq!(multiplier.sum_axis(Axis(1)).sum(), 2 * 5 * 4 * 3);
 
     // nchw: the last two axes, 8 × 3, as given.
-    let out = maxpool()
-        .args([
-            "pool",
-            file.to_str().unwrap(),
-            "--kernel",
-            "2",
-            "--layout",
-            "nchw",
-            "--output",
-        ])
-        .arg(dir.path().join("as_is"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        maxpool()
+            .args([
+                "pool",
+                file.to_str().unwrap(),
+                "--kernel",
+                "2",
+                "--layout",
+                "nchw",
+                "--output",
+            ])
+            .arg(dir.path().join("as_is")),
     );
     let values =
         ArrayD::<f32>::read_npy(std::fs::File::open(dir.path().join("as_is.values.npy")).unwrap())
@@ -769,22 +765,16 @@ fn channels_last_files_pool_over_h_and_w() {
 #[test]
 fn big_endian_inputs_say_their_outputs_are_native() {
     let dir = tempfile::tempdir().unwrap();
-    let out = maxpool()
-        .args([
-            "pool",
-            fixture("i32_big_endian.npy").to_str().unwrap(),
-            "--kernel",
-            "2",
-            "-o",
-        ])
-        .arg(dir.path().join("be"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = succeeds(
+        maxpool()
+            .args([
+                "pool",
+                fixture("i32_big_endian.npy").to_str().unwrap(),
+                "--kernel",
+                "2",
+                "-o",
+            ])
+            .arg(dir.path().join("be")),
     );
     assert!(
         stdout.contains("(big-endian; outputs are little-endian)"),

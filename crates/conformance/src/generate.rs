@@ -129,6 +129,23 @@ pub fn elements<T: Sample>(src: &mut impl Source, len: usize) -> Vec<T> {
     (0..len).map(|_| T::draw(src)).collect()
 }
 
+/// A case of `planes` planes of `height × width` with these parameters, its elements drawn from `T`'s generators.
+pub fn drawn_case<T: Sample>(
+    src: &mut impl Source,
+    params: Params,
+    planes: usize,
+    height: usize,
+    width: usize,
+) -> Case<T> {
+    Case {
+        params,
+        planes,
+        height,
+        width,
+        input: elements(src, planes * height * width),
+    }
+}
+
 /// A case of element type `T`: shapes 1..20, one to three planes, elements drawn from the edge cases or, for one
 /// case in eight, a constant plane.
 pub fn case<T: Sample>(src: &mut impl Source) -> Case<T> {
@@ -136,18 +153,17 @@ pub fn case<T: Sample>(src: &mut impl Source) -> Case<T> {
     let planes = src.range(1, 3);
     let height = src.range(1, 20);
     let width = src.range(1, 20);
-    let n = planes * height * width;
-    let input = if src.below(8) == 7 {
-        vec![T::draw(src); n]
+    if src.below(8) == 7 {
+        let input = vec![T::draw(src); planes * height * width];
+        Case {
+            params,
+            planes,
+            height,
+            width,
+            input,
+        }
     } else {
-        elements(src, n)
-    };
-    Case {
-        params,
-        planes,
-        height,
-        width,
-        input,
+        drawn_case(src, params, planes, height, width)
     }
 }
 

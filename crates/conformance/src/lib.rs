@@ -10,7 +10,7 @@ pub mod runner;
 pub mod sample;
 pub mod workloads;
 
-pub use generate::{case, elements, params, Choices, Seeded, Source, CASE_DRAWS};
+pub use generate::{case, drawn_case, elements, params, Choices, Seeded, Source, CASE_DRAWS};
 pub use reference::{reference, Expected};
 pub use runner::{check_case, Case, Outcome, Tally};
 pub use sample::Sample;

@@ -5,7 +5,7 @@ use maxpool::ndarray::{array, Array2};
 use maxpool::technique::with_dtype;
 use maxpool::{pool, Backend, Outputs, Padding, Params, Plan, Want};
 use maxpool_conformance::{
-    case, check_case, elements, params, Case, Choices, Outcome, Sample, Seeded, Source, Tally,
+    case, check_case, drawn_case, params, Case, Choices, Outcome, Sample, Seeded, Source, Tally,
     CASE_DRAWS,
 };
 use proptest::prelude::{any, Strategy};
@@ -366,15 +366,7 @@ fn check_drawn<T: Sample>(
     height: usize,
     width: usize,
 ) {
-    let planes = 2;
-    let input = elements::<T>(src, planes * height * width);
-    let case = Case {
-        params,
-        planes,
-        height,
-        width,
-        input,
-    };
+    let case = drawn_case::<T>(src, params, 2, height, width);
     match check_case(backend, &case) {
         Ok(outcome) => tally.record(outcome),
         Err(e) => panic!(
@@ -514,15 +506,10 @@ fn large_cases(backend: Backend) {
         let params = params(src);
         let (planes, height, width) = (src.range(1, 3), src.range(60, 160), src.range(60, 160));
         let threads = src.range(1, 4);
-        let input = elements::<f32>(src, planes * height * width);
-        let case = Case {
-            params,
-            planes,
-            height,
-            width,
-            input,
-        };
-        (case, threads)
+        (
+            drawn_case::<f32>(src, params, planes, height, width),
+            threads,
+        )
     });
     let result = runner.run(&strategy, |(case, threads)| {
         maxpool::set_num_threads(threads).unwrap();

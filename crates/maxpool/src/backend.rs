@@ -255,24 +255,26 @@ impl Backend {
     }
 }
 
+/// The error for `given`, which names no backend: it lists the names that do.
+fn unknown(given: String) -> Error {
+    Error::UnknownBackend {
+        given,
+        known: Backend::names(),
+    }
+}
+
 /// `MAXPOOL_BACKEND`, parsed once. `auto` or an empty value is no override.
 fn env_override() -> Result<Option<Backend>> {
     static FORCED: OnceLock<Result<Option<Backend>>> = OnceLock::new();
     FORCED
         .get_or_init(|| match std::env::var(BACKEND_ENV) {
             Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(v)) => Err(Error::UnknownBackend {
-                given: format!("{BACKEND_ENV}={v:?}"),
-                known: Backend::names(),
-            }),
+            Err(std::env::VarError::NotUnicode(v)) => Err(unknown(format!("{BACKEND_ENV}={v:?}"))),
             Ok(v) if v.trim().is_empty() => Ok(None),
             Ok(v) => match v.parse::<Backend>() {
                 Ok(Backend::Auto) => Ok(None),
                 Ok(b) => Ok(Some(b)),
-                Err(_) => Err(Error::UnknownBackend {
-                    given: format!("{BACKEND_ENV}={v}"),
-                    known: Backend::names(),
-                }),
+                Err(_) => Err(unknown(format!("{BACKEND_ENV}={v}"))),
             },
         })
         .clone()
@@ -291,10 +293,7 @@ impl FromStr for Backend {
         Backend::ALL
             .into_iter()
             .find(|b| b.name().eq_ignore_ascii_case(s) || b.long_name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| Error::UnknownBackend {
-                given: format!("{s:?}"),
-                known: Backend::names(),
-            })
+            .ok_or_else(|| unknown(format!("{s:?}")))
     }
 }
 

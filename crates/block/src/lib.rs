@@ -118,8 +118,8 @@ impl<T: Element, I: FlatIndex> Vectorised for Blocks<'_, '_, T, I> {
         if !by_hand && !full_rows.is_empty() && !full_cols.is_empty() {
             let kh = g.params().kernel[0];
             let (r0, c0) = (
-                row_windows[full_rows.start].start,
-                col_windows[full_cols.start].start,
+                row_windows.get(full_rows.start).start,
+                col_windows.get(full_cols.start).start,
             );
             let n = full_cols.len();
             let shape = (full_rows.len(), kh, n, kw).strides((kh * width, width, kw, 1));
@@ -150,7 +150,8 @@ impl<T: Element, I: FlatIndex> Vectorised for Blocks<'_, '_, T, I> {
         // at their two ends, so only those are visited (a test on every row measured slower on W2; see
         // `BENCHMARKS.md`).
         let mut ragged = |i: usize, j: usize| {
-            let (value, index) = window_argmax(plane, width, row_windows[i], col_windows[j]);
+            let (value, index) =
+                window_argmax(plane, width, row_windows.get(i), col_windows.get(j));
             out.put(position(i, j), value, index);
         };
         let whole = !full_rows.is_empty() && !full_cols.is_empty();

@@ -37,8 +37,8 @@ pub(crate) fn two_by_two_f32<T: Element>(
     }
     let width = g.width();
     let (r0, c0) = (
-        g.row_windows()[rows.start].start,
-        g.col_windows()[cols.start].start,
+        g.row_windows().get(rows.start).start,
+        g.col_windows().get(cols.start).start,
     );
     let first = flat_index(r0, c0, width);
     let n = cols.len();

@@ -4,19 +4,18 @@ use std::ops::Range;
 
 use crate::error::{Axis, Error, Result};
 use crate::params::Params;
-use crate::semantics::{AxisSpec, Window};
+use crate::semantics::{AxisSpec, Windows};
 
 /// Parameters validated against an input plane of `height × width`: the output size and, per axis, the input
 /// positions each window covers. Building one is the only way to check a geometry; every backend starts from it.
+/// Its size does not depend on the plane's: the windows are worked out on demand ([`Windows`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Geometry {
     params: Params,
     height: usize,
     width: usize,
-    rows: Vec<Window>,
-    cols: Vec<Window>,
-    /// The output rows and columns whose windows are whole, worked out once: backends ask on every call.
-    interior: [Range<usize>; 2],
+    rows: Windows,
+    cols: Windows,
 }
 
 impl Geometry {
@@ -44,17 +43,12 @@ impl Geometry {
         rows.len()
             .checked_mul(cols.len())
             .ok_or(Error::Overflow("output height × output width"))?;
-        let interior = [
-            interior(&rows, params.kernel[0]),
-            interior(&cols, params.kernel[1]),
-        ];
         Ok(Geometry {
             params: *params,
             height,
             width,
             rows,
             cols,
-            interior,
         })
     }
 
@@ -111,29 +105,24 @@ impl Geometry {
         self.rows.len() * self.cols.len()
     }
     /// The input rows each output row's windows cover.
-    pub fn row_windows(&self) -> &[Window] {
+    #[inline]
+    pub fn row_windows(&self) -> &Windows {
         &self.rows
     }
     /// The input columns each output column's windows cover.
-    pub fn col_windows(&self) -> &[Window] {
+    #[inline]
+    pub fn col_windows(&self) -> &Windows {
         &self.cols
     }
     /// The output rows whose windows lie wholly inside the input (no rows of padding): a contiguous range.
+    #[inline]
     pub fn interior_rows(&self) -> Range<usize> {
-        self.interior[0].clone()
+        self.rows.whole()
     }
     /// The output columns whose windows lie wholly inside the input: a contiguous range.
+    #[inline]
     pub fn interior_cols(&self) -> Range<usize> {
-        self.interior[1].clone()
-    }
-}
-
-/// Windows are clipped only near the ends of an axis, so the complete ones form one run.
-fn interior(windows: &[Window], kernel: usize) -> Range<usize> {
-    let start = windows.iter().position(|w| w.taps == kernel);
-    match start {
-        None => 0..0,
-        Some(s) => s..s + windows[s..].iter().take_while(|w| w.taps == kernel).count(),
+        self.cols.whole()
     }
 }
 

@@ -2,6 +2,8 @@
 //! does), which element wins a window, and how a winner is encoded. Every backend imports these; none restates
 //! them.
 
+use std::ops::Range;
+
 use crate::element::Element;
 use crate::error::{Axis, Error, Result};
 
@@ -44,6 +46,74 @@ impl Window {
     pub fn positions(self) -> impl Iterator<Item = usize> + Clone {
         (0..self.taps).map(move |t| self.start + t * self.step)
     }
+}
+
+/// Every window along one axis: which input positions each output position covers. Worked out on demand from
+/// the parameters, so a plane's windows need no table, whatever its size: the whole windows (no padding cut
+/// off) by one multiplication, the few near the ends by [`AxisSpec::window`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Windows {
+    spec: AxisSpec,
+    len: usize,
+    whole: Range<usize>,
+}
+
+impl Windows {
+    /// The number of output positions.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Never true: an axis with no output is refused when the windows are worked out.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The output positions whose windows lie wholly inside the input, no tap in padding: one contiguous run,
+    /// since padding cuts windows only near the ends.
+    #[inline]
+    pub fn whole(&self) -> Range<usize> {
+        self.whole.clone()
+    }
+
+    /// The window of output position `o`, which must be below [`len`](Windows::len).
+    #[inline]
+    pub fn get(&self, o: usize) -> Window {
+        debug_assert!(o < self.len, "window {o} of {}", self.len);
+        if self.whole.contains(&o) {
+            // A whole window's first tap, o·s − pad_before, is inside the input.
+            Window {
+                start: o * self.spec.stride - self.spec.pad_before,
+                taps: self.spec.kernel,
+                step: self.spec.dilation,
+            }
+        } else {
+            self.spec.window(o).expect(
+                "every window was checked to cover the input when the windows were worked out",
+            )
+        }
+    }
+
+    /// The windows of output positions `range`, in order.
+    #[inline]
+    pub fn range(&self, range: Range<usize>) -> impl Iterator<Item = Window> + Clone + '_ {
+        range.map(move |o| self.get(o))
+    }
+
+    /// Every window, in order.
+    #[inline]
+    pub fn iter(&self) -> impl Iterator<Item = Window> + Clone + '_ {
+        self.range(0..self.len)
+    }
+}
+
+fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 impl AxisSpec {
@@ -110,23 +180,53 @@ impl AxisSpec {
         })
     }
 
-    /// The windows of every output position, in order. Fails if any of them lies wholly in padding.
-    pub fn windows(&self) -> Result<Vec<Window>> {
-        let out = self.output_size()?;
-        // The first and last windows are the ones that can miss the input; check them before allocating.
-        self.window(0)?;
-        self.window(out - 1)?;
-        let mut windows = Vec::new();
-        windows
-            .try_reserve_exact(out)
-            .map_err(|_| Error::OutOfMemory {
-                what: "the window table",
-                bytes: out.saturating_mul(size_of::<Window>()),
-            })?;
-        for o in 0..out {
-            windows.push(self.window(o)?);
+    /// The windows of every output position, worked out on demand ([`Windows`]): memory that does not grow with
+    /// the input. Fails if any of them lies wholly in padding, naming the first such.
+    pub fn windows(&self) -> Result<Windows> {
+        let len = self.output_size()?;
+        if let Some(o) = self.first_in_padding(len) {
+            self.window(o)?;
         }
-        Ok(windows)
+        let (n, k, s, d) = (
+            self.size as u128,
+            self.kernel as u128,
+            self.stride as u128,
+            self.dilation as u128,
+        );
+        let pb = self.pad_before as u128;
+        // Whole windows: the first tap at or after 0 (o·s ≥ pb) and the last before n (o·s − pb + (k−1)·d < n).
+        let first_whole = pb.div_ceil(s).min(len as u128);
+        let reach = n - 1 + pb;
+        let end_whole = if reach >= (k - 1) * d {
+            ((reach - (k - 1) * d) / s + 1).min(len as u128)
+        } else {
+            0
+        };
+        // Both are at most `len`, a usize.
+        let whole = first_whole as usize..end_whole.max(first_whole) as usize;
+        Ok(Windows {
+            spec: *self,
+            len,
+            whole,
+        })
+    }
+
+    /// The first of `len` windows that covers no input element, if any, in a number of steps that does not grow
+    /// with the input or the output. A window whose first tap lies inside the input covers it. One whose first
+    /// tap lies at or past the end covers nothing, and those come last. One that starts in the leading padding
+    /// covers nothing when it has too few taps to reach the input (the first window has the fewest) or when
+    /// its first tap at or after 0 lies at or past the end; where that tap lands repeats every `d / gcd(s, d)`
+    /// windows, and can only miss when the dilation is longer than the input.
+    fn first_in_padding(&self, len: usize) -> Option<usize> {
+        let (s, d, n) = (self.stride, self.dilation, self.size);
+        let leading = self.pad_before.div_ceil(s).min(len);
+        let period = if d <= n { 1 } else { d / gcd(s, d) };
+        if let Some(o) = (0..leading.min(period)).find(|&o| self.window(o).is_err()) {
+            return Some(o);
+        }
+        // The first window whose first tap is at or past the end: o·s ≥ n + pad_before.
+        let past = (n as u128 + self.pad_before as u128).div_ceil(s as u128);
+        (past < len as u128).then_some(past as usize)
     }
 
     /// Kernel, stride and dilation are at least 1.
@@ -359,6 +459,66 @@ mod tests {
             .map(|w| (w.start, w.taps))
             .collect();
         assert_eq!(w, [(0, 2), (1, 3), (3, 2)]);
+    }
+
+    /// Windows worked out on demand are the windows of every position one by one, and a geometry is refused,
+    /// naming the same first window, exactly when one of them lies wholly in padding.
+    #[test]
+    fn windows_on_demand_are_every_window() {
+        for size in 1..=9 {
+            for kernel in 1..=4 {
+                for stride in 1..=4 {
+                    for dilation in 1..=5 {
+                        for pad in [(0, 0), (1, 0), (0, 2), (2, 2), (3, 1), (5, 6), (9, 0)] {
+                            for ceil in [false, true] {
+                                let s = spec(size, kernel, stride, pad, dilation, ceil);
+                                let Ok(len) = s.output_size() else { continue };
+                                let one_by_one: Result<Vec<Window>> =
+                                    (0..len).map(|o| s.window(o)).collect();
+                                let case = format!("{s:?}");
+                                match (s.windows(), one_by_one) {
+                                    (Ok(w), Ok(expected)) => {
+                                        assert_eq!(w.len(), len, "{case}");
+                                        assert_eq!(
+                                            w.iter().collect::<Vec<_>>(),
+                                            expected,
+                                            "{case}"
+                                        );
+                                        let whole: Vec<usize> = (0..len)
+                                            .filter(|&o| expected[o].taps == kernel)
+                                            .collect();
+                                        assert_eq!(w.whole().collect::<Vec<_>>(), whole, "{case}");
+                                    }
+                                    (Err(e), Err(expected)) => assert_eq!(e, expected, "{case}"),
+                                    (got, expected) => {
+                                        panic!("{case}: {got:?} but one by one {expected:?}")
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A plane as long as the machine's integers allow needs no table: the windows are there at once.
+    #[test]
+    fn windows_of_a_huge_axis_take_no_memory() {
+        let s = spec(usize::MAX / 2, 3, 2, (1, 1), 1, false);
+        let w = s.windows().unwrap();
+        assert_eq!(w.len(), usize::MAX / 4 + 1);
+        assert_eq!(
+            w.get(0),
+            Window {
+                start: 0,
+                taps: 2,
+                step: 1
+            }
+        );
+        assert_eq!(w.get(w.len() / 2).taps, 3);
+        let last = w.len() - 1;
+        assert_eq!(w.get(last), s.window(last).unwrap());
     }
 
     #[test]

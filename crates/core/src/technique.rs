@@ -286,8 +286,8 @@ mod tests {
     /// The winners of a plane, row after row, by the semantics' own scan.
     fn winners(g: &Geometry, plane: &[f32]) -> (Vec<f32>, Vec<i64>) {
         let mut out = (vec![], vec![]);
-        for &r in g.row_windows() {
-            for &c in g.col_windows() {
+        for r in g.row_windows().iter() {
+            for c in g.col_windows().iter() {
                 let (v, i) = window_argmax(plane, g.width(), r, c);
                 out.0.push(v);
                 out.1.push(i as i64);

@@ -55,10 +55,10 @@ impl SlidingWindowLookup {
                 bytes: len.saturating_mul(size_of::<O>()),
             })?;
         let [kh, kw] = g.params().kernel;
-        for row in g.row_windows() {
+        for row in g.row_windows().iter() {
             for a in 0..kh {
                 for b in 0..kw {
-                    for col in g.col_windows() {
+                    for col in g.col_windows().iter() {
                         // Tap (a, b) of this window, or its first tap when padding cuts (a, b) off.
                         let (r, c) = if a < row.taps && b < col.taps {
                             (row.start + a * row.step, col.start + b * col.step)

@@ -166,8 +166,28 @@ impl Backend {
     /// for a handful of windows that is all that counts (W4's 2×2 outputs, in `BENCHMARKS.md`, "Per backend").
     pub const AUTO_TINY_OUTPUT: usize = 64;
 
+    /// `Auto` does not choose the lookup backend when its table, one offset per output per tap, would hold more
+    /// entries than this (16 MiB of `u32` offsets): its memory grows with the image, the other backends' does
+    /// not, and the simd backend pools every geometry.
+    pub const AUTO_LOOKUP_MAX_ENTRIES: usize = 1 << 22;
+
     /// The preference list `Auto` uses for these parameters and, when known, output plane size.
     pub fn auto_preference(params: &Params, out_plane_len: Option<usize>) -> [Backend; 4] {
+        let taps = params.kernel[0].saturating_mul(params.kernel[1]);
+        let big_table =
+            out_plane_len.is_some_and(|n| n.saturating_mul(taps) > Self::AUTO_LOOKUP_MAX_ENTRIES);
+        let mut preference = Self::preference(params, out_plane_len);
+        if big_table {
+            // Last: every list has simd before it, which supports every geometry.
+            let at = preference.iter().position(|&b| b == Backend::Lookup);
+            if let Some(at) = at {
+                preference[at..].rotate_left(1);
+            }
+        }
+        preference
+    }
+
+    fn preference(params: &Params, out_plane_len: Option<usize>) -> [Backend; 4] {
         if out_plane_len.is_some_and(|n| n < Self::AUTO_TINY_OUTPUT) {
             [
                 Backend::Naive,

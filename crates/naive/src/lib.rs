@@ -33,8 +33,8 @@ impl Technique for NaiveLoop {
         let width = g.width();
         let cols = g.col_windows();
         let mut position = 0;
-        for &row in &g.row_windows()[rows] {
-            for &col in cols {
+        for row in g.row_windows().range(rows) {
+            for col in cols.iter() {
                 let (value, index) = window_argmax(plane, width, row, col);
                 out.put(position, value, index);
                 position += 1;

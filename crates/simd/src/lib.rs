@@ -16,7 +16,7 @@ mod x86;
 
 use std::ops::Range;
 
-use maxpool_core::semantics::{fits_u32, merge, window_argmax, FlatIndex, Window};
+use maxpool_core::semantics::{fits_u32, merge, window_argmax, FlatIndex, Window, Windows};
 use maxpool_core::{Element, Geometry, Params, Result, Simd, Technique, Vectorised, Winners};
 
 /// Vectorised sweeps of window taps over output rows.
@@ -234,7 +234,7 @@ fn kernel<T: Element, I: FlatIndex>(
     let cols = g.col_windows();
     let ow = cols.len();
     let n = interior.len();
-    for (k, &row_window) in g.row_windows()[rows].iter().enumerate() {
+    for (k, row_window) in g.row_windows().range(rows).enumerate() {
         if n > 0 {
             let (best, index) = (&mut best[interior.clone()], &mut index[interior.clone()]);
             let mut first = true;
@@ -301,7 +301,7 @@ fn separable<T: Element, I: FlatIndex>(work: Rows<'_, '_, T, I>) {
     let slots = row_values.len() / padded;
     let mut cached = vec![usize::MAX; slots];
     let lanes = interior.start..interior.start + padded;
-    for (k, &row_window) in g.row_windows()[rows].iter().enumerate() {
+    for (k, row_window) in g.row_windows().range(rows).enumerate() {
         for r in row_window.positions() {
             let slot = r % slots;
             if cached[slot] != r {
@@ -384,13 +384,13 @@ fn edge_windows<T: Element, I: FlatIndex>(
     plane: &[T],
     width: usize,
     row_window: Window,
-    cols: &[Window],
+    cols: &Windows,
     interior: Range<usize>,
     best: &mut [T],
     index: &mut [I],
 ) {
     for j in (0..interior.start).chain(interior.end..cols.len()) {
-        let (v, i) = window_argmax(plane, width, row_window, cols[j]);
+        let (v, i) = window_argmax(plane, width, row_window, cols.get(j));
         best[j] = v;
         index[j] = I::from_usize(i);
     }

@@ -39,11 +39,11 @@ pub(crate) fn three_by_three_s2_f32<T: Element>(
     if !levels || !handles(g.params()) || width >= 1 << 28 {
         return false;
     }
-    let (ow, row_windows) = (g.out_width(), &g.row_windows()[rows.clone()]);
+    let (ow, row_windows) = (g.out_width(), g.row_windows());
     let left = g.params().padding.left as isize;
     out.write_rows(0, rows.len(), ow, |band, values, mut indices| {
         let values = as_type_mut::<T, f32>(values).expect("T is f32");
-        let row_windows = &row_windows[band];
+        let band = rows.start + band.start..rows.start + band.end;
         for first in (0..ow).step_by(16 * BLOCK) {
             let n = (ow - first).div_ceil(16).min(BLOCK);
             let mut strips = [Strip::new(0, 0, width); BLOCK];
@@ -56,9 +56,23 @@ pub(crate) fn three_by_three_s2_f32<T: Element>(
             // SAFETY: the CPU has the level (checked above).
             unsafe {
                 if simd == Simd::Avx512 {
-                    pool_block(strips, plane, row_windows, values, indices, ow)
+                    pool_block(
+                        strips,
+                        plane,
+                        row_windows.range(band.clone()),
+                        values,
+                        indices,
+                        ow,
+                    )
                 } else {
-                    pool_block_avx2(strips, plane, row_windows, values, indices, ow)
+                    pool_block_avx2(
+                        strips,
+                        plane,
+                        row_windows.range(band.clone()),
+                        values,
+                        indices,
+                        ow,
+                    )
                 }
             };
         }
@@ -79,17 +93,17 @@ const BLOCK: usize = 16;
 fn pool_block(
     strips: &[Strip],
     plane: &[f32],
-    row_windows: &[Window],
+    row_windows: impl Iterator<Item = Window>,
     values: &mut [f32],
     mut indices: Option<&mut [i64]>,
     stride: usize,
 ) {
     let mut kept = [(_mm512_setzero_ps(), _mm512_setzero_si512()); BLOCK];
     let mut kept_row = None;
-    for (q, w) in row_windows.iter().enumerate() {
+    for (q, w) in row_windows.enumerate() {
         for (s, (strip, kept)) in strips.iter().zip(&mut kept).enumerate() {
             let out = (&mut *values, indices.as_deref_mut(), q * stride + 16 * s);
-            strip.window(plane, w, kept_row, kept, out);
+            strip.window(plane, &w, kept_row, kept, out);
         }
         kept_row = Some(w.start + w.taps - 1);
     }
@@ -100,7 +114,7 @@ fn pool_block(
 fn pool_block_avx2(
     strips: &[Strip],
     plane: &[f32],
-    row_windows: &[Window],
+    row_windows: impl Iterator<Item = Window>,
     values: &mut [f32],
     mut indices: Option<&mut [i64]>,
     stride: usize,
@@ -112,15 +126,15 @@ fn pool_block_avx2(
     let zero = (_mm256_setzero_ps(), _mm256_setzero_si256());
     let mut kept = [[zero; 2]; BLOCK];
     let mut kept_row = None;
-    for (q, w) in row_windows.iter().enumerate() {
+    for (q, w) in row_windows.enumerate() {
         for (s, strip) in strips.iter().enumerate() {
             let at = q * stride + 16 * s;
             // Each half is its own copy of the code (`H`), in registers: both at once spilled.
             let ([h0, h1], [k0, k1]) = (&halves[s], &mut kept[s]);
             let out = (&mut *values, indices.as_deref_mut(), at);
-            strip.half_window::<0>(plane, w, h0, kept_row, k0, out);
+            strip.half_window::<0>(plane, &w, h0, kept_row, k0, out);
             let out = (&mut *values, indices.as_deref_mut(), at);
-            strip.half_window::<1>(plane, w, h1, kept_row, k1, out);
+            strip.half_window::<1>(plane, &w, h1, kept_row, k1, out);
         }
         kept_row = Some(w.start + w.taps - 1);
     }

@@ -290,6 +290,23 @@ pub(crate) fn check_len(
     Ok(())
 }
 
+/// `Ok` when the multiplier's `u32` counts can hold the most windows one element lies in, decided from the
+/// geometry alone; else [`Error::Unsupported`], before anything is written.
+fn check_counts_fit<K: Technique>(g: &Geometry) -> Result<()> {
+    let most = g.most_windows_per_element();
+    if most <= u128::from(u32::MAX) {
+        return Ok(());
+    }
+    Err(Error::Unsupported {
+        backend: K::NAME,
+        reason: format!(
+            "with the multiplier: an input element can lie in up to {most} windows, more than its u32 count \
+             holds ({}); pool without the multiplier, or with a smaller kernel or padding",
+            u32::MAX
+        ),
+    })
+}
+
 /// `Ok` when the technique `K` can pool geometries with these parameters; otherwise the error that says why:
 /// invalid parameters first, then [`Error::Unsupported`].
 pub fn supports<K: Technique>(params: &Params) -> Result<()> {
@@ -346,6 +363,10 @@ impl<K: Technique> Pool for Planned<K> {
     fn forward<T: Element>(&self, input: &[T], planes: usize, out: Outputs<'_, T>) -> Result<()> {
         let g = &self.geometry;
         let (plane_len, out_len) = (g.plane_len(), g.out_plane_len());
+        // A geometry's refusal comes before the buffers' lengths.
+        if out.multiplier.is_some() {
+            check_counts_fit::<K>(g)?;
+        }
         check_len("input", input.len(), planes, plane_len)?;
         check_len("values", out.values.len(), planes, out_len)?;
         if let Some(indices) = &out.indices {

@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use crate::error::{Axis, Error, Result};
 use crate::params::Params;
-use crate::semantics::{AxisSpec, Windows};
+use crate::semantics::{gcd, AxisSpec, Windows};
 
 /// Parameters validated against an input plane of `height × width`: the output size and, per axis, the input
 /// positions each window covers. Building one is the only way to check a geometry; every backend starts from it.
@@ -114,6 +114,20 @@ impl Geometry {
     pub fn col_windows(&self) -> &Windows {
         &self.cols
     }
+    /// At most how many windows one input element lies in, the largest count the multiplier can hold: per axis,
+    /// one window per tap at most, and only the taps `t` with `t·d ≡ r + pad (mod s)` can land on a position
+    /// `r`, one in every `s / gcd(s, d)`; nor more windows than there are; the two axes multiply. An upper
+    /// bound, reached away from the borders of an input that spans several windows.
+    pub fn most_windows_per_element(&self) -> u128 {
+        let per_axis = |axis: usize, windows: &Windows| {
+            let p = &self.params;
+            let (k, s, d) = (p.kernel[axis], p.stride[axis], p.dilation[axis]);
+            let residues = s / gcd(s, d);
+            k.div_ceil(residues).min(windows.len()) as u128
+        };
+        per_axis(0, &self.rows) * per_axis(1, &self.cols)
+    }
+
     /// The output rows whose windows lie wholly inside the input (no rows of padding): a contiguous range.
     #[inline]
     pub fn interior_rows(&self) -> Range<usize> {

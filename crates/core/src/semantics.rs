@@ -109,7 +109,8 @@ impl Windows {
     }
 }
 
-fn gcd(mut a: usize, mut b: usize) -> usize {
+/// The greatest common divisor.
+pub(crate) fn gcd(mut a: usize, mut b: usize) -> usize {
     while b != 0 {
         (a, b) = (b, a % b);
     }

@@ -44,3 +44,56 @@ fn plans_need_memory_independent_of_the_plane_size() {
         );
     }
 }
+
+/// Defect 4: the multiplier's counts are u32. Where one element can lie in more windows than that holds, a call
+/// that asks for the multiplier is refused at once, whatever the backend, and writes nothing. Before, a 1×1
+/// input under a 65537-square kernel with 65536 of padding wrote 131073 (4295098369 mod 2^32) after half a
+/// minute, and panicked on a helper thread with overflow checks.
+#[test]
+fn a_multiplier_count_that_cannot_fit_is_refused() {
+    let too_many = Params::new(65_537).with_stride(1).with_padding(65_536);
+    // Block pools only tiling windows, and lookup's table would hold 2^64 entries.
+    for backend in [Backend::Auto, Backend::Naive, Backend::Simd] {
+        let plan = Plan::new(backend, &too_many, 1, 1).unwrap();
+        assert_eq!(plan.geometry().most_windows_per_element(), 65_537 * 65_537);
+        // Far too short a values buffer: the geometry is refused before the buffers are looked at.
+        let (mut values, mut multiplier) = (vec![7.0f32; 4], vec![9u32]);
+        let out = maxpool::Outputs::new(&mut values).with_multiplier(&mut multiplier);
+        let started = std::time::Instant::now();
+        let refused = plan.forward(&[1.0f32], 1, out).unwrap_err();
+        assert_eq!(
+            refused.kind(),
+            ErrorKind::Unsupported,
+            "{backend}: {refused}"
+        );
+        assert!(
+            refused.to_string().contains("4295098369 windows"),
+            "{refused}"
+        );
+        assert!(
+            started.elapsed().as_secs() < 5,
+            "{backend}: refused only after the work"
+        );
+        assert_eq!(multiplier, [9]);
+        assert!(values.iter().all(|&v| v == 7.0), "{backend} wrote values");
+    }
+    // One tap less on each axis fits: 65535² < 2^32.
+    let fits = Plan::new(
+        Backend::Naive,
+        &Params::new(65_535).with_stride(1).with_padding(65_534),
+        1,
+        1,
+    )
+    .unwrap();
+    assert_eq!(fits.geometry().most_windows_per_element(), 65_535 * 65_535);
+    // Strides and dilations that leave taps out of step: with stride 4 and dilation 2, a position is reached by
+    // every second tap.
+    let strided = Plan::new(
+        Backend::Naive,
+        &Params::new(9).with_stride(4).with_dilation(2),
+        100,
+        100,
+    )
+    .unwrap();
+    assert_eq!(strided.geometry().most_windows_per_element(), 5 * 5);
+}

@@ -11,7 +11,9 @@ use std::marker::PhantomData;
 use std::ops::Range;
 
 use maxpool_core::semantics::{fits_u32, flat_index, merge, window_argmax, FlatIndex};
-use maxpool_core::{Element, Geometry, Params, Result, Simd, Technique, Vectorised, Winners};
+use maxpool_core::{
+    Element, Geometry, Params, Result, Simd, Technique, Vectorised, Winners, Work, WorkSize,
+};
 use ndarray::{ArrayView4, ShapeBuilder};
 
 /// Argmax per block of a reshaped plane.
@@ -40,12 +42,22 @@ impl Technique for BlockReshape {
         })
     }
 
+    /// A row of whole blocks' winners being found.
+    fn work(&self, g: &Geometry) -> WorkSize {
+        WorkSize {
+            len: g.interior_cols().len(),
+            wide: !fits_u32(g.plane_len()),
+            slots: 0,
+        }
+    }
+
     fn pool_rows<T: Element>(
         &self,
         g: &Geometry,
         plane: &[T],
         rows: Range<usize>,
         out: &mut Winners<'_, T>,
+        work: &mut Work<T>,
     ) {
         let simd = self.simd;
         if fits_u32(g.plane_len()) {
@@ -55,6 +67,7 @@ impl Technique for BlockReshape {
                 plane,
                 rows,
                 out,
+                work,
                 index: PhantomData,
             });
         } else {
@@ -64,6 +77,7 @@ impl Technique for BlockReshape {
                 plane,
                 rows,
                 out,
+                work,
                 index: PhantomData,
             });
         }
@@ -77,6 +91,7 @@ struct Blocks<'a, 'w, T, I> {
     plane: &'a [T],
     rows: Range<usize>,
     out: &'a mut Winners<'w, T>,
+    work: &'a mut Work<T>,
     index: PhantomData<I>,
 }
 
@@ -91,6 +106,7 @@ impl<T: Element, I: FlatIndex> Vectorised for Blocks<'_, '_, T, I> {
             plane,
             rows,
             out,
+            work,
             ..
         } = self;
         let kw = g.params().kernel[1];
@@ -125,7 +141,7 @@ impl<T: Element, I: FlatIndex> Vectorised for Blocks<'_, '_, T, I> {
             let shape = (full_rows.len(), kh, n, kw).strides((kh * width, width, kw, 1));
             let blocks = ArrayView4::from_shape(shape, &plane[flat_index(r0, c0, width)..])
                 .expect("whole blocks lie inside the plane");
-            let (mut best, mut index) = (vec![T::default(); n], vec![I::default(); n]);
+            let (best, index) = work.buffers::<I>(n);
             for (bi, block_row) in blocks.outer_iter().enumerate() {
                 for (a, blocks_a) in block_row.outer_iter().enumerate() {
                     // Row a of every block in the row: (block, b) is one contiguous run of the plane.
@@ -133,16 +149,12 @@ impl<T: Element, I: FlatIndex> Vectorised for Blocks<'_, '_, T, I> {
                     let i0 = I::from_usize(flat_index(r0 + bi * kh + a, c0, width));
                     // The common block widths get constant-size blocks, which unroll and vectorise.
                     match kw {
-                        2 => row_of_blocks::<T, I, 2>(run, 2, i0, a == 0, &mut best, &mut index),
-                        3 => row_of_blocks::<T, I, 3>(run, 3, i0, a == 0, &mut best, &mut index),
-                        _ => row_of_blocks::<T, I, 0>(run, kw, i0, a == 0, &mut best, &mut index),
+                        2 => row_of_blocks::<T, I, 2>(run, 2, i0, a == 0, best, index),
+                        3 => row_of_blocks::<T, I, 3>(run, 3, i0, a == 0, best, index),
+                        _ => row_of_blocks::<T, I, 0>(run, kw, i0, a == 0, best, index),
                     }
                 }
-                out.put_run(
-                    position(full_rows.start + bi, full_cols.start),
-                    &best,
-                    &index,
-                );
+                out.put_run(position(full_rows.start + bi, full_cols.start), best, index);
             }
         }
 

@@ -239,6 +239,23 @@ c_test! {
     threads: "threads.c";
 }
 
+/// Calls under a capped address space: helpers that cannot start, working storage that cannot be allocated
+/// (`c_tests/limits.c`). AddressSanitizer and valgrind reserve more address space than the caps leave, so the
+/// program does not run under them.
+#[test]
+fn memory_limits() {
+    let instrumented = [SANITIZE_ENV, VALGRIND_ENV]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
+    if instrumented {
+        eprintln!("limits.c is not run under sanitizers or valgrind");
+        return;
+    }
+    for link in [Link::Static, Link::Shared] {
+        run_linked(&build("limits.c", link), link, &[], &[]);
+    }
+}
+
 /// A fully static program (`cc -static … $(pkg-config --libs maxpool-static)`) runs with no shared library at all.
 #[test]
 fn fully_static_programs() {

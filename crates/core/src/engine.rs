@@ -2,8 +2,9 @@
 //! backend.
 
 use std::ops::Range;
+use std::sync::Mutex;
 
-use ndarray::{Array, ArrayView, Dimension};
+use ndarray::{Array, ArrayView, CowArray, Dimension};
 
 use crate::backward::backward;
 use crate::coded::Coding;
@@ -11,8 +12,8 @@ use crate::element::{Element, Float};
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::params::Params;
-use crate::technique::{Scratch, Technique, Winners};
-use crate::threads::{num_threads, run_units};
+use crate::technique::{try_reserve, Scratch, Technique, Winners, Work};
+use crate::threads::{num_threads, Team};
 
 /// Output buffers for a batch of `planes` planes: `values` (planes × out_height × out_width), and, when given,
 /// `indices` (the same count) and `multiplier` (planes × height × width). Leave an optional output out and it is
@@ -104,13 +105,17 @@ pub trait Pool {
     ) -> Result<Pooled<T, D>> {
         let g = self.geometry();
         let (planes, out_dim) = batch_shape(g, input.raw_dim(), "input")?;
-        let input = input.as_standard_layout();
+        let input = standard_layout(input, "a row-major copy of the input")?;
         let input = input.as_slice().expect("standard layout is contiguous");
-        let mut values = Array::from_elem(out_dim.clone(), T::default());
-        let mut indices = want.indices.then(|| Array::zeros(out_dim.clone()));
+        let mut values = filled(out_dim.clone(), T::default(), "the values")?;
+        let mut indices = want
+            .indices
+            .then(|| filled(out_dim.clone(), 0, "the indices"))
+            .transpose()?;
         let mut multiplier = want
             .multiplier
-            .then(|| Array::zeros(input_dim_of(&values, g)));
+            .then(|| filled(input_dim_of(&values, g), 0, "the multiplier"))
+            .transpose()?;
         self.forward(
             input,
             planes,
@@ -167,11 +172,11 @@ pub trait Pool {
             )));
         }
         let planes = grad_output.shape()[..n - 2].iter().product();
-        let grad_output = grad_output.as_standard_layout();
-        let indices = indices.as_standard_layout();
+        let grad_output = standard_layout(grad_output, "a row-major copy of grad_output")?;
+        let indices = standard_layout(indices, "a row-major copy of the indices")?;
         let mut dim = grad_output.raw_dim();
         dim.slice_mut()[n - 2..].copy_from_slice(&[g.height(), g.width()]);
-        let mut grad_input = Array::from_elem(dim, T::ZERO);
+        let mut grad_input = filled(dim, T::ZERO, "grad_input")?;
         backward(
             g,
             planes,
@@ -185,6 +190,34 @@ pub trait Pool {
         )?;
         Ok(grad_input)
     }
+}
+
+/// An array of shape `dim` filled with `value`; its allocation failing is [`Error::OutOfMemory`] for `what`.
+fn filled<E: Clone, D: Dimension>(dim: D, value: E, what: &'static str) -> Result<Array<E, D>> {
+    let len = dim
+        .size_checked()
+        .ok_or(Error::Overflow("the number of elements of an array"))?;
+    let mut elements = Vec::new();
+    try_reserve(&mut elements, len, what)?;
+    elements.resize(len, value);
+    Ok(Array::from_shape_vec(dim, elements).expect("as many elements as the shape holds"))
+}
+
+/// `view` itself when it is in row-major order, else a row-major copy, whose allocation failing is
+/// [`Error::OutOfMemory`] for `what`.
+fn standard_layout<'a, E: Clone, D: Dimension>(
+    view: ArrayView<'a, E, D>,
+    what: &'static str,
+) -> Result<CowArray<'a, E, D>> {
+    if view.is_standard_layout() {
+        return Ok(CowArray::from(view));
+    }
+    let mut elements = Vec::new();
+    try_reserve(&mut elements, view.len(), what)?;
+    elements.extend(view.iter().cloned());
+    let copy =
+        Array::from_shape_vec(view.raw_dim(), elements).expect("as many elements as the view");
+    Ok(CowArray::from(copy))
 }
 
 /// The number of planes in an array whose last two axes must be the geometry's input plane, and the shape of its
@@ -402,11 +435,25 @@ impl<K: Technique> Pool for Planned<K> {
             (out_h.div_ceil(rows_per_unit), rows_per_unit)
         };
         let disjoint = g.params().windows_disjoint();
+        let units = planes * splits;
+        let team = Team::new(threads, units);
+        // Every party's working storage, reserved before anything is written: a failed allocation is an error.
+        let coding = self.coding.as_ref().filter(|_| multiplier.is_some());
+        let multiplier_without_indices = multiplier.is_some() && indices.is_none();
+        let work = self.technique.work(g);
+        let mut parties = Vec::new();
+        try_reserve(&mut parties, team.parties(), "the threads' working storage")?;
+        for _ in 0..team.parties() {
+            let scratch = Scratch::reserve(g, multiplier_without_indices, coding)?;
+            parties.push(Mutex::new((scratch, Work::<T>::reserve(work)?)));
+        }
         let values = Disjoint::new(values);
         let indices = indices.map(Disjoint::new);
         let multiplier = multiplier.map(Disjoint::new);
-        run_units(threads, planes * splits, &|units: Range<usize>| {
-            let mut scratch = Scratch::default();
+        let ran = team.run(units, &|units: Range<usize>, party: usize| {
+            // Each party's own: never contended.
+            let mut guard = parties[party].lock().unwrap_or_else(|e| e.into_inner());
+            let (scratch, work) = &mut *guard;
             let mut unit = units.start;
             while unit < units.end {
                 // The units of one plane in the range, as one run of rows.
@@ -438,14 +485,14 @@ impl<K: Technique> Pool for Planned<K> {
                     multiplier,
                     disjoint,
                     self.coding.as_ref(),
-                    &mut scratch,
+                    scratch,
                 );
                 let plane = &input[p * plane_len..(p + 1) * plane_len];
-                self.technique.pool_rows(g, plane, rows, &mut winners);
+                self.technique.pool_rows(g, plane, rows, &mut winners, work);
                 winners.finish();
                 unit = end;
             }
         });
-        Ok(())
+        ran.map_err(Error::Internal)
     }
 }

@@ -117,7 +117,11 @@ pub enum Error {
         /// Height × width of the input plane.
         plane_len: usize,
     },
-    /// The library could not allocate the memory a plan needs.
+    /// A bug: a panic inside the library, caught on the thread it happened on, the calling thread or a helper.
+    /// The call's outputs may be partly written; the library keeps working for the next call.
+    #[error("internal error in maxpool (a bug: please report it): {0}")]
+    Internal(String),
+    /// The library could not allocate the memory a call needs.
     #[error("out of memory: could not allocate {bytes} bytes for {what}")]
     OutOfMemory {
         /// What the memory was for.
@@ -143,6 +147,8 @@ pub enum ErrorKind {
     IndexOutOfRange,
     /// An allocation failed.
     OutOfMemory,
+    /// A bug in the library, caught.
+    Internal,
 }
 
 impl Error {
@@ -159,6 +165,7 @@ impl Error {
             Error::UnknownBackend { .. } => ErrorKind::UnknownBackend,
             Error::IndexOutOfRange { .. } => ErrorKind::IndexOutOfRange,
             Error::OutOfMemory { .. } => ErrorKind::OutOfMemory,
+            Error::Internal(_) => ErrorKind::Internal,
         }
     }
 }

@@ -23,5 +23,5 @@ pub use error::{Axis, Error, ErrorKind, Result};
 pub use geometry::Geometry;
 pub use params::{Padding, Params};
 pub use simd::{Simd, Vectorised, SIMD_ENV};
-pub use technique::{Technique, Winners, BAND};
+pub use technique::{IndexBuffers, Technique, Winners, Work, WorkSize, BAND};
 pub use threads::{num_threads, set_num_threads, NUM_THREADS_ENV};

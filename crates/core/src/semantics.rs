@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use crate::element::Element;
 use crate::error::{Axis, Error, Result};
+use crate::technique::IndexBuffers;
 
 /// One axis of a pooling problem: the input size and the parameters along that axis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -316,10 +317,12 @@ pub trait FlatIndex: Copy + Default + Send + Sync + std::fmt::Debug + 'static {
     fn to_i64(self) -> i64;
     /// `self + n`, which the caller guarantees fits.
     fn plus(self, n: usize) -> Self;
+    /// The buffer of this type in a technique's working storage ([`crate::Work`]).
+    fn buffer(buffers: &mut IndexBuffers) -> &mut Vec<Self>;
 }
 
 macro_rules! flat_index_type {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $buffer:ident),*) => {$(
         impl FlatIndex for $t {
             #[inline(always)]
             fn from_usize(i: usize) -> Self {
@@ -337,12 +340,16 @@ macro_rules! flat_index_type {
             fn plus(self, n: usize) -> Self {
                 self.wrapping_add(n as $t)
             }
+            #[inline(always)]
+            fn buffer(buffers: &mut IndexBuffers) -> &mut Vec<Self> {
+                &mut buffers.$buffer
+            }
         }
     )*};
 }
 
 // i64: the outputs' own type, for counting from them.
-flat_index_type!(u32, u64, i64);
+flat_index_type!(u32 => narrow, u64 => wide, i64 => long);
 
 /// Whether every flat index of a plane of `plane_len` elements fits a `u32`.
 pub fn fits_u32(plane_len: usize) -> bool {

@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use crate::coded::{CodeScratch, Coded, Coding};
 use crate::element::Element;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::params::Params;
 use crate::semantics::FlatIndex;
@@ -36,15 +36,110 @@ pub trait Technique: Sized + Send + Sync + 'static {
     /// than zeroed and incremented window by window.
     const WHOLE_ROWS: bool = false;
 
+    /// The working storage [`pool_rows`](Technique::pool_rows) takes from [`Work`] on each thread of a call:
+    /// sized from the geometry, so it is reserved before the call writes anything. None by default.
+    fn work(&self, _geometry: &Geometry) -> WorkSize {
+        WorkSize::default()
+    }
+
     /// Finds the winner of every window in output rows `rows` of one row-major input plane of
     /// `geometry.plane_len()` elements, and puts each into `out` at its position relative to `rows.start`.
+    /// `work` holds what [`work`](Technique::work) asked for.
     fn pool_rows<T: Element>(
         &self,
         geometry: &Geometry,
         plane: &[T],
         rows: Range<usize>,
         out: &mut Winners<'_, T>,
+        work: &mut Work<T>,
     );
+}
+
+/// How much working storage a technique needs on each thread ([`Technique::work`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorkSize {
+    /// Values, and as many indices, that [`Work::buffers`] hands out at most.
+    pub len: usize,
+    /// The indices are `u64` ([`FlatIndex`] for planes of 2^32 elements or more), not `u32`.
+    pub wide: bool,
+    /// Slot numbers that [`Work::take`] hands out at most.
+    pub slots: usize,
+}
+
+/// Working storage a technique asked for ([`Technique::work`]), reserved by the engine for each thread of a
+/// call before anything is written, so that an allocation that fails is [`Error::OutOfMemory`], not an abort;
+/// kept across the planes the thread pools. Handing it out never allocates.
+pub struct Work<T> {
+    values: Vec<T>,
+    indices: IndexBuffers,
+    slots: Vec<usize>,
+}
+
+/// The index buffers of [`Work`], one per [`FlatIndex`] type: [`FlatIndex::buffer`] picks one.
+#[derive(Default)]
+pub struct IndexBuffers {
+    pub(crate) narrow: Vec<u32>,
+    pub(crate) wide: Vec<u64>,
+    pub(crate) long: Vec<i64>,
+}
+
+impl<T: Element> Work<T> {
+    /// Reserves `size`.
+    pub(crate) fn reserve(size: WorkSize) -> Result<Self> {
+        let mut work = Work {
+            values: Vec::new(),
+            indices: IndexBuffers::default(),
+            slots: Vec::new(),
+        };
+        let what = "a technique's working storage";
+        try_reserve(&mut work.values, size.len, what)?;
+        if size.wide {
+            try_reserve(&mut work.indices.wide, size.len, what)?;
+        } else {
+            try_reserve(&mut work.indices.narrow, size.len, what)?;
+        }
+        try_reserve(&mut work.slots, size.slots, what)?;
+        Ok(work)
+    }
+
+    /// `len` values and `len` indices, set to their defaults, and `slots` slot numbers set to `usize::MAX`; at
+    /// most the [`WorkSize`] asked for.
+    #[inline]
+    pub fn take<I: FlatIndex>(
+        &mut self,
+        len: usize,
+        slots: usize,
+    ) -> (&mut [T], &mut [I], &mut [usize]) {
+        let indices = I::buffer(&mut self.indices);
+        debug_assert!(
+            len <= self.values.capacity()
+                && len <= indices.capacity()
+                && slots <= self.slots.capacity(),
+            "a technique took more working storage than it asked for"
+        );
+        self.values.clear();
+        self.values.resize(len, T::default());
+        indices.clear();
+        indices.resize(len, I::default());
+        self.slots.clear();
+        self.slots.resize(slots, usize::MAX);
+        (&mut self.values, indices, &mut self.slots)
+    }
+
+    /// `len` values and `len` indices: [`take`](Work::take) without slots.
+    #[inline]
+    pub fn buffers<I: FlatIndex>(&mut self, len: usize) -> (&mut [T], &mut [I]) {
+        let (values, indices, _) = self.take(len, 0);
+        (values, indices)
+    }
+}
+
+/// Reserves room for exactly `len` elements in `v`, or says how much could not be had.
+pub(crate) fn try_reserve<E>(v: &mut Vec<E>, len: usize, what: &'static str) -> Result<()> {
+    v.try_reserve_exact(len).map_err(|_| Error::OutOfMemory {
+        what,
+        bytes: len.saturating_mul(size_of::<E>()),
+    })
 }
 
 /// Where a technique puts the winners of a run of output rows of one plane: values, and on request indices and
@@ -68,11 +163,36 @@ pub struct Winners<'a, T> {
     coded: Option<Coded<'a>>,
 }
 
-/// Working storage a thread keeps across the planes it pools in one call.
+/// Working storage of [`Winners`] a thread keeps across the planes it pools in one call, reserved before the
+/// call writes anything.
 #[derive(Default)]
 pub(crate) struct Scratch {
     indices: Vec<i64>,
     codes: CodeScratch,
+}
+
+impl Scratch {
+    /// Room for what a call on `geometry` needs: indices to count from when the multiplier is wanted without
+    /// them ([`Winners::write_rows`]' bands), and the counting from codes when `coding`.
+    pub(crate) fn reserve(
+        geometry: &Geometry,
+        multiplier_without_indices: bool,
+        coding: Option<&Coding>,
+    ) -> Result<Self> {
+        let mut scratch = Scratch::default();
+        if multiplier_without_indices {
+            let len = BAND.max(geometry.out_width());
+            try_reserve(
+                &mut scratch.indices,
+                len,
+                "indices to count the multiplier from",
+            )?;
+        }
+        if let Some(coding) = coding {
+            scratch.codes.reserve(coding)?;
+        }
+        Ok(scratch)
+    }
 }
 
 impl<'a, T: Element> Winners<'a, T> {
@@ -225,6 +345,8 @@ impl<T: Element> Winners<'_, T> {
             let indices = match (indices.as_deref_mut(), &multiplier) {
                 (Some(indices), _) => &mut indices[run.clone()],
                 (None, Some(_)) => {
+                    // Reserved for BAND or a row, whichever is longer (`Scratch::reserve`).
+                    debug_assert!(run.len() <= scratch.capacity());
                     scratch.resize(run.len(), 0);
                     &mut scratch[..]
                 }
@@ -334,8 +456,8 @@ mod tests {
             for way in 0..3 {
                 let (mut v, mut ix, mut m) =
                     (vec![0.0; n], vec![0i64; n], vec![9u32; g.plane_len()]);
-                let mut scratch = Scratch::default();
                 let want_indices = way != 2;
+                let mut scratch = Scratch::reserve(&g, !want_indices, Some(&coding)).unwrap();
                 let mut out = Winners::new(
                     &mut v,
                     want_indices.then_some(&mut ix[..]),

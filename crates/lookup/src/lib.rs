@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use maxpool_core::semantics::{fits_u32, flat_index, merge, FlatIndex};
 use maxpool_core::{
-    Element, Error, Geometry, Params, Result, Simd, Technique, Vectorised, Winners,
+    Element, Error, Geometry, Params, Result, Simd, Technique, Vectorised, Winners, Work, WorkSize,
 };
 
 /// The precomputed offsets of every window's taps.
@@ -82,6 +82,7 @@ struct Gather<'a, 'w, T, O> {
     plane: &'a [T],
     rows: Range<usize>,
     out: &'a mut Winners<'w, T>,
+    work: &'a mut Work<T>,
 }
 
 impl<T: Element, O: FlatIndex> Vectorised for Gather<'_, '_, T, O> {
@@ -96,11 +97,12 @@ impl<T: Element, O: FlatIndex> Vectorised for Gather<'_, '_, T, O> {
             plane,
             rows,
             out,
+            work,
         } = self;
         let ow = g.out_width();
         // Every offset in the table is below plane_len (built from the geometry), and the plane is that long.
         let plane = &plane[..g.plane_len()];
-        let (mut best, mut index) = (vec![T::default(); ow], vec![O::default(); ow]);
+        let (best, index) = work.buffers::<O>(ow);
         for (k, i) in rows.enumerate() {
             let row = &table[i * taps * ow..(i + 1) * taps * ow];
             for (t, offsets) in row.chunks_exact(ow).enumerate() {
@@ -115,7 +117,7 @@ impl<T: Element, O: FlatIndex> Vectorised for Gather<'_, '_, T, O> {
                     }
                 }
             }
-            out.put_run(k * ow, &best, &index);
+            out.put_run(k * ow, best, index);
         }
     }
 }
@@ -145,12 +147,22 @@ impl Technique for SlidingWindowLookup {
         Ok(SlidingWindowLookup { table, taps, simd })
     }
 
+    /// A row of winners being found.
+    fn work(&self, g: &Geometry) -> WorkSize {
+        WorkSize {
+            len: g.out_width(),
+            wide: matches!(self.table, Table::Wide(_)),
+            slots: 0,
+        }
+    }
+
     fn pool_rows<T: Element>(
         &self,
         g: &Geometry,
         plane: &[T],
         rows: Range<usize>,
         out: &mut Winners<'_, T>,
+        work: &mut Work<T>,
     ) {
         let taps = self.taps;
         match &self.table {
@@ -161,6 +173,7 @@ impl Technique for SlidingWindowLookup {
                 plane,
                 rows,
                 out,
+                work,
             }),
             Table::Wide(table) => self.simd.run(Gather {
                 table,
@@ -169,6 +182,7 @@ impl Technique for SlidingWindowLookup {
                 plane,
                 rows,
                 out,
+                work,
             }),
         }
     }

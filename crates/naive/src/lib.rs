@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use maxpool_core::semantics::window_argmax;
-use maxpool_core::{Element, Geometry, Params, Result, Technique, Winners};
+use maxpool_core::{Element, Geometry, Params, Result, Technique, Winners, Work};
 
 /// Direct loops over output positions and window taps. Needs no precomputed state beyond the geometry.
 #[derive(Clone, Copy, Debug, Default)]
@@ -29,6 +29,7 @@ impl Technique for NaiveLoop {
         plane: &[T],
         rows: Range<usize>,
         out: &mut Winners<'_, T>,
+        _: &mut Work<T>,
     ) {
         let width = g.width();
         let cols = g.col_windows();

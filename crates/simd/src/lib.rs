@@ -17,7 +17,9 @@ mod x86;
 use std::ops::Range;
 
 use maxpool_core::semantics::{fits_u32, merge, window_argmax, FlatIndex, Window, Windows};
-use maxpool_core::{Element, Geometry, Params, Result, Simd, Technique, Vectorised, Winners};
+use maxpool_core::{
+    Element, Geometry, Params, Result, Simd, Technique, Vectorised, Winners, Work, WorkSize,
+};
 
 /// Vectorised sweeps of window taps over output rows.
 #[derive(Clone, Copy, Debug)]
@@ -57,17 +59,28 @@ impl Technique for VectorisedRows {
         })
     }
 
+    /// An output row and the cached row winners, when too long for the stack; a slot per kernel row.
+    fn work(&self, g: &Geometry) -> WorkSize {
+        let Storage { len, slots, .. } = self.storage(g);
+        WorkSize {
+            len: if len > STACK { len } else { 0 },
+            wide: self.wide,
+            slots,
+        }
+    }
+
     fn pool_rows<T: Element>(
         &self,
         g: &Geometry,
         plane: &[T],
         rows: Range<usize>,
         out: &mut Winners<'_, T>,
+        work: &mut Work<T>,
     ) {
         if self.wide {
-            self.dispatch::<T, u64>(g, plane, rows, out);
+            self.dispatch::<T, u64>(g, plane, rows, out, work);
         } else {
-            self.dispatch::<T, u32>(g, plane, rows, out);
+            self.dispatch::<T, u32>(g, plane, rows, out, work);
         }
     }
 }
@@ -97,20 +110,10 @@ impl VectorisedRows {
         }
     }
 
-    fn dispatch<T: Element, I: FlatIndex>(
-        &self,
-        g: &Geometry,
-        plane: &[T],
-        rows: Range<usize>,
-        out: &mut Winners<'_, T>,
-    ) {
+    /// How the working storage of one call is laid out.
+    fn storage(&self, g: &Geometry) -> Storage {
         let ow = g.out_width();
         let interior = self.interior.0..self.interior.1;
-        // 3×3 windows at stride 2 over f32 (W1) have hand-written AVX-512 and AVX2 kernels.
-        #[cfg(target_arch = "x86_64")]
-        if x86::three_by_three_s2_f32(self.simd, g, plane, rows.clone(), out) {
-            return;
-        }
         let slots = if interior.is_empty() {
             0
         } else {
@@ -121,15 +124,47 @@ impl VectorisedRows {
         let (row_len, cached) = if slots == 0 {
             (ow, 0)
         } else {
-            (ow.max(interior.start + padded), slots * padded)
+            // Saturating: a size past the address space is refused when reserved.
+            (
+                ow.max(interior.start + padded),
+                slots.saturating_mul(padded),
+            )
         };
         let split = if slots > 0 && strided_three(g.params()) {
             2 * padded + 1
         } else {
             0
         };
-        let (len, index_len) = (row_len + cached + split, row_len + cached);
-        let run = |values: &mut [T], indices: &mut [I]| {
+        Storage {
+            len: row_len.saturating_add(cached).saturating_add(split),
+            row_len,
+            cached,
+            slots,
+        }
+    }
+
+    fn dispatch<T: Element, I: FlatIndex>(
+        &self,
+        g: &Geometry,
+        plane: &[T],
+        rows: Range<usize>,
+        out: &mut Winners<'_, T>,
+        work: &mut Work<T>,
+    ) {
+        // 3×3 windows at stride 2 over f32 (W1) have hand-written AVX-512 and AVX2 kernels.
+        #[cfg(target_arch = "x86_64")]
+        if x86::three_by_three_s2_f32(self.simd, g, plane, rows.clone(), out) {
+            return;
+        }
+        let interior = self.interior.0..self.interior.1;
+        let Storage {
+            len,
+            row_len,
+            cached,
+            slots,
+        } = self.storage(g);
+        let index_len = row_len + cached;
+        let run = |values: &mut [T], indices: &mut [I], slots: &mut [usize]| {
             let (best, rest) = values.split_at_mut(row_len);
             let (row_values, split) = rest.split_at_mut(cached);
             let (index, row_indices) = indices[..index_len].split_at_mut(row_len);
@@ -144,18 +179,30 @@ impl VectorisedRows {
                 row_values,
                 row_indices,
                 split,
+                cached: slots,
                 row_taps: self.simd != Simd::Portable,
             })
         };
-        // Stack arrays are zeroed on every call, so short rows get short ones.
+        // Stack arrays are zeroed on every call, so short rows get short ones. Longer ones were reserved
+        // (`work`).
         if len <= STACK / 4 {
-            on_stack::<T, I, { STACK / 4 }>(len, run);
+            on_stack::<T, I, { STACK / 4 }>(len, |v, i| run(v, i, work.take::<I>(0, slots).2));
         } else if len <= STACK {
-            on_stack::<T, I, STACK>(len, run);
+            on_stack::<T, I, STACK>(len, |v, i| run(v, i, work.take::<I>(0, slots).2));
         } else {
-            run(&mut vec![T::default(); len], &mut vec![I::default(); len]);
+            let (values, indices, slots) = work.take::<I>(len, slots);
+            run(values, indices, slots);
         }
     }
+}
+
+/// The working storage of [`VectorisedRows`] for a geometry: `len` values and indices, of which an output row
+/// of `row_len`, then `cached` row winners in `slots` slots, then room for a split row.
+struct Storage {
+    len: usize,
+    row_len: usize,
+    cached: usize,
+    slots: usize,
 }
 
 /// Three-wide windows at column stride 2 without column dilation (k3 s2), which [`row_taps_s2`] sweeps.
@@ -187,6 +234,8 @@ struct Rows<'a, 'w, T, I> {
     row_indices: &'a mut [I],
     /// Room for a row split into even and odd columns (k3 s2 only).
     split: &'a mut [T],
+    /// Which input row each slot of cached row winners holds, `usize::MAX` for none.
+    cached: &'a mut [usize],
     /// Whether [`row_taps`] may be used: without AVX2 its loop does not vectorise, and there it measured slower on
     /// W3 than the sweeps (see `BENCHMARKS.md`).
     row_taps: bool,
@@ -286,6 +335,7 @@ fn separable<T: Element, I: FlatIndex>(work: Rows<'_, '_, T, I>) {
         row_values,
         row_indices,
         split,
+        cached,
         row_taps,
     } = work;
     let width = g.width();
@@ -299,7 +349,7 @@ fn separable<T: Element, I: FlatIndex>(work: Rows<'_, '_, T, I>) {
     let (taps, start) = ((kw, sw, dw), interior.start * sw - pad_left);
     // Consecutive rows (the row dilation is 1) land in distinct slots.
     let slots = row_values.len() / padded;
-    let mut cached = vec![usize::MAX; slots];
+    debug_assert_eq!(cached.len(), slots);
     let lanes = interior.start..interior.start + padded;
     for (k, row_window) in g.row_windows().range(rows).enumerate() {
         for r in row_window.positions() {

@@ -30,9 +30,11 @@ mod bytes;
 use bytes::{Avx2, Avx512};
 use bytes::{Bytes, Portable};
 
+use crate::error::Result;
 use crate::geometry::Geometry;
 use crate::semantics::{tap_code, FlatIndex, NO_CODE};
 use crate::simd::Simd;
+use crate::technique::try_reserve;
 
 /// Counts are worked out this many columns of a phase at a time: one AVX-512 vector of bytes.
 const CHUNK: usize = 64;
@@ -170,11 +172,32 @@ pub(crate) struct Coded<'a> {
     copied: usize,
 }
 
+impl CodeScratch {
+    /// Reserves what counting from codes by `plan` needs, before a call writes anything.
+    pub(crate) fn reserve(&mut self, plan: &Coding) -> Result<()> {
+        let what = "counting the multiplier from codes";
+        try_reserve(&mut self.ring, plan.ring_len(), what)?;
+        try_reserve(&mut self.stage, plan.stage_len(), what)
+    }
+}
+
+impl Coding {
+    fn ring_len(&self) -> usize {
+        self.slots * self.row_bytes
+    }
+    /// Counted input rows, then room for a row's last chunk of columns.
+    fn stage_len(&self) -> usize {
+        self.batch * self.width + self.overhang()
+    }
+}
+
 impl<'a> Coded<'a> {
     pub(crate) fn new(plan: Coding, scratch: &'a mut CodeScratch) -> Self {
         let CodeScratch { ring, stage } = scratch;
+        // Reserved by `CodeScratch::reserve`: no allocation here.
+        debug_assert!(ring.capacity() >= plan.ring_len() && stage.capacity() >= plan.stage_len());
         // The margins before and after each row's windows hold NO_CODE from here on; only codes are written.
-        let ring_len = plan.slots * plan.row_bytes;
+        let ring_len = plan.ring_len();
         ring.resize(ring_len, NO_CODE);
         let stage_len = plan.batch * plan.width;
         let overhang = plan.overhang();

@@ -184,15 +184,15 @@ fn describe_file(path: &Path, bytes: &[u8]) -> Result<Described, Failure> {
         }
         Some(Some(expected)) if data < expected => {
             return Err(fail!(
-                "{path} is truncated: its header says shape {} of {descr}, {expected} bytes of data, but the \
-                 file has {data} bytes after the header",
+                "{path} is truncated: the header says {expected} bytes of data (shape {} of {descr}); the file \
+                 holds {data}",
                 dims(&shape)
             ))
         }
         Some(Some(expected)) if data > expected => {
             return Err(fail!(
-                "{path} has {} bytes after its data: its header says shape {} of {descr}, {expected} bytes, \
-                 and the file has {data}",
+                "{path} has {} bytes after its data: the header says {expected} bytes of data (shape {} of \
+                 {descr}); the file holds {data}",
                 data - expected,
                 dims(&shape)
             ))

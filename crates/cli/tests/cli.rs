@@ -313,34 +313,29 @@ fn bad_inputs_get_one_line_and_status_1() {
     pool(
         truncated.to_str().unwrap(),
         &["--kernel", "2"],
-        "is truncated: its header says shape 2×4×4 of <f4, 128 bytes of data, but the file has 118 bytes after \
-         the header",
+        "is truncated: the header says 128 bytes of data (shape 2×4×4 of <f4); the file holds 118",
     );
     let longer = dir.path().join("longer.npy");
     std::fs::write(&longer, [&bytes[..], b"xyz"].concat()).unwrap();
     pool(
         longer.to_str().unwrap(),
         &["--kernel", "2"],
-        "has 3 bytes after its data",
+        "has 3 bytes after its data: the header says 128 bytes of data (shape 2×4×4 of <f4); the file holds 131",
     );
     // A huge shape in a small file is refused before anything is allocated for it.
-    let mut dict =
-        b"{'descr': '<f4', 'fortran_order': False, 'shape': (1073741824, 1073741824), }".to_vec();
-    while !(10 + dict.len() + 1).is_multiple_of(64) {
-        dict.push(b' ');
-    }
-    dict.push(b'\n');
-    let huge = dir.path().join("huge.npy");
-    let len = (dict.len() as u16).to_le_bytes();
-    std::fs::write(
-        &huge,
-        [&b"\x93NUMPY\x01\x00"[..], &len, &dict, &[0u8; 64]].concat(),
-    )
-    .unwrap();
+    let huge = hostile_npy(dir.path(), "huge.npy", "(1073741824, 1073741824)", 64);
     pool(
-        huge.to_str().unwrap(),
+        &huge,
         &["--kernel", "2"],
-        "is truncated: its header says shape 1073741824×1073741824 of <f4, 4611686018427387904 bytes",
+        "is truncated: the header says 4611686018427387904 bytes of data (shape 1073741824×1073741824 of <f4); \
+         the file holds 64",
+    );
+    // Issue 18's: a 64-byte file whose header says (4096, 4096, 4096) aborted allocating 256 GiB.
+    let cube = hostile_npy(dir.path(), "cube.npy", "(4096, 4096, 4096)", 0);
+    pool(
+        &cube,
+        &["--kernel", "2"],
+        "is truncated: the header says 274877906944 bytes of data (shape 4096×4096×4096 of <f4); the file holds 0",
     );
     let scalar = npy("scalar.npy", ArrayD::zeros(vec![]));
     pool(&scalar, &["--kernel", "2"], "has 0 dimensions (shape ())");
@@ -780,4 +775,56 @@ fn big_endian_inputs_say_their_outputs_are_native() {
         stdout.contains("(big-endian; outputs are little-endian)"),
         "{stdout}"
     );
+}
+
+/// A float32 `.npy` file of `data` zero bytes whose header says `shape` (a Python tuple), whatever the data
+/// holds; its path.
+fn hostile_npy(dir: &Path, name: &str, shape: &str, data: usize) -> String {
+    let mut dict =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}").into_bytes();
+    while !(10 + dict.len() + 1).is_multiple_of(64) {
+        dict.push(b' ');
+    }
+    dict.push(b'\n');
+    let path = dir.join(name);
+    let len = (dict.len() as u16).to_le_bytes();
+    std::fs::write(
+        &path,
+        [&b"\x93NUMPY\x01\x00"[..], &len, &dict, &vec![0u8; data]].concat(),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// Issue 18, defect 2: a 128-byte `.npy` that says shape (0, 2^30, 2^30) holds no planes, so it is answered at
+/// once, in a few MB, with empty outputs of the right shape: under a 256 MiB address-space cap, where the
+/// window tables it used to ask for took 24 GiB.
+#[test]
+fn zero_planes_of_a_huge_plane_take_no_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = hostile_npy(dir.path(), "empty.npy", "(0, 1073741824, 1073741824)", 0);
+    assert_eq!(std::fs::metadata(&input).unwrap().len(), 128);
+    let out = dir.path().join("out.npy");
+    let exe = assert_cmd::cargo::cargo_bin("maxpool");
+    let started = std::time::Instant::now();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 262144 && exec \"$@\"")
+        .arg("sh")
+        .arg(&exe)
+        .args(["pool", &input, "--kernel", "2", "--multiplier", "-o"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "took {:?}",
+        started.elapsed()
+    );
+    let read = |suffix: &str| {
+        let path = dir.path().join(format!("out.{suffix}.npy"));
+        ArrayD::<f32>::read_npy(std::fs::File::open(path).unwrap()).map(|a| a.shape().to_vec())
+    };
+    assert_eq!(read("values").unwrap(), [0, 1 << 29, 1 << 29]);
 }

@@ -1,5 +1,6 @@
-"""Writes the seed corpus of both fuzz targets (the byte layout is in fuzz_targets/common.rs):
-padding, ceil mode, dilation, NaN, integer extremes, one-row and one-column planes, and raw refusals."""
+"""Writes the seed corpus of the fuzz targets. rust_api and c_api (the byte layout is in fuzz_targets/common.rs):
+padding, ceil mode, dilation, NaN, integer extremes, one-row and one-column planes, raw refusals and, for
+rust_api, hostile geometries (raw mode). npy: an options byte, then .npy files, well formed and lying."""
 import os
 import struct
 
@@ -25,9 +26,31 @@ seeds = {
     "raw_window_in_padding": header(2, 2, 2, 2, 1, 1, [9, 0, 0, 0], 0, 0, 1, 1, 4, 4, raw=True) + f32(1) * 16,
     "raw_overflow": header(2, 2, 2, 2, 1, 1, [0, 0, 0, 0], 0, 0, 1, 0x41, 200, 200, raw=True),
     "raw_unknown_backend": header(2, 2, 2, 2, 1, 1, [0, 0, 0, 0], 0, 0, 7, 6, 4, 4, raw=True) + f32(2) * 16,
+    # Scaled by rust_api's hostile mode: a 2^16-square kernel and padding on a 1 x 1 plane; a plane of 2^39.
+    "raw_huge_multiplier": header(1, 1, 1, 1, 1, 1, [1, 1, 1, 1], 0, 0, 1, 0, 1, 1, raw=True) + bytes([16, 0]),
+    "raw_huge_plane": header(2, 2, 2, 2, 1, 1, [0, 0, 0, 0], 0, 0, 0, 0, 255, 255, raw=True) + bytes([0, 32]),
 }
-for target in ("rust_api", "c_api"):
+
+
+def npy(descr, shape, data):
+    """A .npy file (version 1.0) saying `descr` and `shape`, holding `data` whatever they say."""
+    d = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+    d += " " * ((-(10 + len(d) + 1)) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(d)) + d.encode() + data
+
+
+npy_seeds = {
+    "f32_planes": bytes([0x01]) + npy("<f4", "(2, 4, 4)", f32(*range(32))),
+    "u8_plane_multiplier": bytes([0x12]) + npy("|u1", "(5, 5)", bytes(range(25))),
+    "i16_nhwc": bytes([0x41]) + npy("<i2", "(1, 4, 4, 2)", struct.pack("<32h", *range(-16, 16))),
+    "f64_big_endian": bytes([0x00]) + npy(">f8", "(3, 3)", struct.pack(">9d", *range(9))),
+    "lying_cube": bytes([0x01]) + npy("<f4", "(4096, 4096, 4096)", bytes(16)),
+    "zero_planes_huge": bytes([0x11]) + npy("<f4", "(0, 1073741824, 1073741824)", b""),
+    "truncated": bytes([0x01]) + npy("<f4", "(2, 4, 4)", f32(*range(30))),
+    "float16": bytes([0x01]) + npy("<f2", "(4, 4)", bytes(32)),
+}
+for target, corpus in (("rust_api", seeds), ("c_api", seeds), ("npy", npy_seeds)):
     os.makedirs(f"corpus/{target}", exist_ok=True)
-    for name, data in seeds.items():
+    for name, data in corpus.items():
         with open(f"corpus/{target}/{name}", "wb") as f:
             f.write(data)

@@ -1,6 +1,8 @@
 //! The Rust API: every backend against the naive one on random parameters, shapes and element bytes. Results
 //! must be identical bit for bit, refusals of the same kind (block may also refuse as unsupported), and nothing
-//! may panic.
+//! may panic. In raw mode, hostile geometries instead: planes up to 2^40 on a side, kernels and padding up to
+//! 2^25, called over zero planes with the multiplier: planned in memory that does not grow with them, and a
+//! multiplier whose counts cannot fit refused.
 
 #![no_main]
 
@@ -15,7 +17,7 @@ fuzz_target!(|bytes: &[u8]| {
         return;
     };
     if call.raw {
-        return; // raw sizes are for the C target, where a refusal is the point
+        return hostile(&call);
     }
     with_dtype!(call.dtype, check(&call));
 });
@@ -85,6 +87,42 @@ fn check<T: FromBytes>(call: &common::Call<'_>) {
                 "{backend}: {:?} where naive gives {:?}",
                 got.map(|_| ()),
                 reference.as_ref().map(|_| ())
+            ),
+        }
+    }
+}
+
+/// A hostile geometry, scaled up from the raw bytes, over zero planes: every backend but lookup (whose table is
+/// one offset per output per tap) plans it or refuses it for a reason other than memory, and a call with the
+/// multiplier is refused exactly when the most windows one element lies in cannot fit its u32 count.
+fn hostile(call: &common::Call<'_>) {
+    // The first data byte scales the kernel and padding, the second the plane.
+    let byte = |i: usize| call.data.get(i).map_or(0, |&b| b as usize);
+    let (window_shift, plane_shift) = (byte(0) % 24, byte(1));
+    let mut params = call.params;
+    params.kernel = params.kernel.map(|k| k << window_shift);
+    let p = &mut params.padding;
+    for side in [&mut p.top, &mut p.bottom, &mut p.left, &mut p.right] {
+        *side <<= window_shift;
+    }
+    let height = call.height << (plane_shift % 33);
+    let width = call.width << ((plane_shift / 2) % 33);
+    for backend in [Backend::Auto, Backend::Naive, Backend::Block, Backend::Simd] {
+        let plan = match Plan::new(backend, &params, height, width) {
+            Ok(plan) => plan,
+            Err(e) => {
+                assert_ne!(e.kind(), ErrorKind::OutOfMemory, "{backend} {params:?} {height}x{width}: {e}");
+                continue;
+            }
+        };
+        let fits = plan.geometry().most_windows_per_element() <= u128::from(u32::MAX);
+        let (mut v, mut m) = (Vec::<f32>::new(), Vec::new());
+        let result = plan.forward(&[], 0, Outputs::new(&mut v).with_multiplier(&mut m));
+        match result {
+            Ok(()) => assert!(fits, "{backend}: a multiplier that cannot fit was accepted"),
+            Err(e) => assert!(
+                !fits && e.kind() == ErrorKind::Unsupported,
+                "{backend} {params:?} {height}x{width}: {e}"
             ),
         }
     }

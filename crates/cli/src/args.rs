@@ -140,17 +140,7 @@ pub fn shape(s: &str) -> Result<[usize; 4], String> {
     }
 }
 
-/// How a shape is printed: `8×64×112×112`; `()` for a 0-D array's.
-pub fn dims(shape: &[usize]) -> String {
-    if shape.is_empty() {
-        return "()".into();
-    }
-    shape
-        .iter()
-        .map(usize::to_string)
-        .collect::<Vec<_>>()
-        .join("×")
-}
+pub use crate::npy::dims;
 
 /// How parameters are printed.
 pub fn describe(p: &Params) -> String {

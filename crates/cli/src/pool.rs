@@ -9,11 +9,11 @@ use clap::{Args, ValueEnum};
 use maxpool::ndarray::{ArrayD, IxDyn};
 use maxpool::technique::with_dtype;
 use maxpool::{pool, DType, Element, Params, Want};
-use ndarray_npy::npy::header::Header;
 use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement, WritableElement, WriteNpyExt};
 use tempfile::NamedTempFile;
 
 use crate::args::{describe, dims, BackendName, WindowArgs};
+use crate::npy::{self, Described};
 use crate::{fail, say, Failure, Outcome};
 
 #[derive(Args, Debug)]
@@ -102,12 +102,6 @@ impl Destination {
     }
 }
 
-/// What the header says, checked against the file's length before any array is allocated.
-struct Described {
-    shape: Vec<usize>,
-    big_endian: bool,
-}
-
 pub fn run(args: &PoolArgs) -> Outcome {
     let params = args.window.params(None).map_err(Failure)?;
     let destination = Destination::new(&args.output);
@@ -120,7 +114,7 @@ pub fn run(args: &PoolArgs) -> Outcome {
     }
     let path = &args.input;
     let bytes = std::fs::read(path).map_err(|e| fail!("cannot read {}: {e}", path.display()))?;
-    let described = describe_file(path, &bytes)?;
+    let described = npy::describe(&path.display().to_string(), &bytes).map_err(Failure)?;
     let layout = layout_of(path, &described.shape, args.layout)?;
     let mut descriptor = String::new();
     for dtype in DType::ALL {
@@ -139,70 +133,6 @@ pub fn run(args: &PoolArgs) -> Outcome {
         path.display(),
         supported.join(", ")
     ))
-}
-
-/// Reads the header, and checks that the file holds exactly the data it describes, with 2 to 4 dimensions.
-fn describe_file(path: &Path, bytes: &[u8]) -> Result<Described, Failure> {
-    let path = path.display();
-    if !bytes.starts_with(b"\x93NUMPY") {
-        return Err(fail!(
-            "{path} is not a .npy file (it lacks the NumPy magic bytes)"
-        ));
-    }
-    let mut reader = bytes;
-    let header = Header::from_reader(&mut reader)
-        .map_err(|e| fail!("cannot read {path}: its .npy header is malformed: {e}"))?;
-    let data = reader.len();
-    let shape = header.shape;
-    if !(2..=4).contains(&shape.len()) {
-        return Err(fail!(
-            "{path} has {} dimension{} (shape {}); pool needs 2 (H, W), 3 (planes, H, W) or 4 (N, C, H, W)",
-            shape.len(),
-            if shape.len() == 1 { "" } else { "s" },
-            dims(&shape)
-        ));
-    }
-    let descriptor = header.type_descriptor.to_string();
-    let descr = descriptor.trim_matches(['\'', '"']);
-    // The element size of a number type is the descriptor's number ('<f4', '|u1'); other types are refused
-    // later, by name.
-    let unordered = descr.trim_start_matches(['<', '>', '|', '=']);
-    let size = unordered
-        .strip_prefix(['f', 'i', 'u', 'b'])
-        .and_then(|size| size.parse::<usize>().ok());
-    let expected = shape
-        .iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .zip(size)
-        .map(|(n, size)| n.checked_mul(size));
-    match expected {
-        Some(None) => {
-            return Err(fail!(
-                "{path}: its header's shape {} has more bytes than this machine can address",
-                dims(&shape)
-            ))
-        }
-        Some(Some(expected)) if data < expected => {
-            return Err(fail!(
-                "{path} is truncated: the header says {expected} bytes of data (shape {} of {descr}); the file \
-                 holds {data}",
-                dims(&shape)
-            ))
-        }
-        Some(Some(expected)) if data > expected => {
-            return Err(fail!(
-                "{path} has {} bytes after its data: the header says {expected} bytes of data (shape {} of \
-                 {descr}); the file holds {data}",
-                data - expected,
-                dims(&shape)
-            ))
-        }
-        _ => {}
-    }
-    Ok(Described {
-        shape,
-        big_endian: descr.starts_with('>') && size.is_some_and(|s| s > 1),
-    })
 }
 
 /// The layout to pool in: the one given, else NCHW, unless the shape looks channels-last, which is refused

@@ -93,7 +93,8 @@ pub trait Pool {
     /// The geometry this plan was built for.
     fn geometry(&self) -> &Geometry;
 
-    /// Pools `planes` contiguous row-major planes from `input` into `out`. On error nothing has been written.
+    /// Pools `planes` contiguous row-major planes from `input` into `out`. On error nothing has been written,
+    /// unless the error is [`Error::Internal`] (a bug, caught).
     fn forward<T: Element>(&self, input: &[T], planes: usize, out: Outputs<'_, T>) -> Result<()>;
 
     /// Pools an array whose last two axes are (height, width), with any strides and any number of leading axes
@@ -441,18 +442,32 @@ impl<K: Technique> Pool for Planned<K> {
         let coding = self.coding.as_ref().filter(|_| multiplier.is_some());
         let multiplier_without_indices = multiplier.is_some() && indices.is_none();
         let work = self.technique.work(g);
-        let mut parties = Vec::new();
-        try_reserve(&mut parties, team.parties(), "the threads' working storage")?;
-        for _ in 0..team.parties() {
+        let reserve = || -> Result<_> {
             let scratch = Scratch::reserve(g, multiplier_without_indices, coding)?;
-            parties.push(Mutex::new((scratch, Work::<T>::reserve(work)?)));
+            Ok(Mutex::new((scratch, Work::<T>::reserve(work)?)))
+        };
+        // The caller's on the stack: a call on one thread allocates nothing more than its technique asks for.
+        let caller = reserve()?;
+        let mut helpers = Vec::new();
+        try_reserve(
+            &mut helpers,
+            team.parties() - 1,
+            "the threads' working storage",
+        )?;
+        for _ in 1..team.parties() {
+            helpers.push(reserve()?);
         }
         let values = Disjoint::new(values);
         let indices = indices.map(Disjoint::new);
         let multiplier = multiplier.map(Disjoint::new);
         let ran = team.run(units, &|units: Range<usize>, party: usize| {
             // Each party's own: never contended.
-            let mut guard = parties[party].lock().unwrap_or_else(|e| e.into_inner());
+            let mine = if party == 0 {
+                &caller
+            } else {
+                &helpers[party - 1]
+            };
+            let mut guard = mine.lock().unwrap_or_else(|e| e.into_inner());
             let (scratch, work) = &mut *guard;
             let mut unit = units.start;
             while unit < units.end {

@@ -170,5 +170,23 @@ impl Error {
     }
 }
 
+/// Runs `f`, turning a panic inside it (a bug) into [`Error::Internal`] with the panic's message, so that a
+/// caller's process never unwinds through the library.
+pub fn caught<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|payload| Err(Error::Internal(panic_message(payload))))
+}
+
+/// What a caught panic said; its payload is dropped here, where a panicking destructor is caught too.
+pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned());
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)));
+    message
+}
+
 /// Result with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -19,7 +19,7 @@ mod threads;
 pub use backward::backward;
 pub use element::{as_type, as_type_mut, DType, Element, Float, UnknownDType};
 pub use engine::{supports, Outputs, Planned, Pool, Pooled, Want};
-pub use error::{Axis, Error, ErrorKind, Result};
+pub use error::{caught, Axis, Error, ErrorKind, Result};
 pub use geometry::Geometry;
 pub use params::{Padding, Params};
 pub use simd::{Simd, Vectorised, SIMD_ENV};

@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::error::Result;
+use crate::error::{panic_message, Result};
 
 /// The environment variable that sets the default thread count, read once per process.
 pub const NUM_THREADS_ENV: &str = "MAXPOOL_NUM_THREADS";
@@ -159,16 +159,7 @@ impl Drop for Team {
 
 /// Runs `f`, catching a panic as its message.
 fn catch(f: impl FnOnce()) -> Result<(), String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic".to_owned());
-        // Dropping the payload runs its destructor, which could itself panic.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)));
-        message
-    })
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(panic_message)
 }
 
 /// Counts the caller in [`ACTIVE`] and reserves helpers, at most `most`, while that keeps it within the call's

@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 
 use maxpool_block::BlockReshape;
 use maxpool_core::{
-    supports, Element, Error, Float, Geometry, Outputs, Params, Planned, Pool, Pooled, Result,
-    Technique, Want,
+    caught, supports, Element, Error, Float, Geometry, Outputs, Params, Planned, Pool, Pooled,
+    Result, Technique, Want,
 };
 use maxpool_lookup::SlidingWindowLookup;
 use maxpool_naive::NaiveLoop;
@@ -358,6 +358,10 @@ macro_rules! dispatch {
 impl Plan {
     /// Validates `params` for planes of `height × width`, resolves `backend` and precomputes its state.
     pub fn new(backend: Backend, params: &Params, height: usize, width: usize) -> Result<Plan> {
+        caught(|| Self::build(backend, params, height, width))
+    }
+
+    fn build(backend: Backend, params: &Params, height: usize, width: usize) -> Result<Plan> {
         // The geometry is built once, for Auto's choice and for the plan. Resolution errors come first, as
         // from `resolve_sized`, then the geometry's own.
         let geometry = Geometry::new(params, height, width);
@@ -416,7 +420,7 @@ impl Plan {
         planes: usize,
         out: Outputs<'_, T>,
     ) -> Result<()> {
-        Pool::forward(self, input, planes, out)
+        caught(|| Pool::forward(self, input, planes, out))
     }
 
     /// Pools an array whose last two axes are (height, width), with any strides and any number of leading axes.
@@ -426,7 +430,7 @@ impl Plan {
         input: ArrayView<'_, T, D>,
         want: Want,
     ) -> Result<Pooled<T, D>> {
-        Pool::pool(self, input, want)
+        caught(|| Pool::pool(self, input, want))
     }
 
     /// The backward pass on slices: zeroes `grad_input` (`planes × height × width`), then adds each
@@ -438,7 +442,7 @@ impl Plan {
         indices: &[i64],
         grad_input: &mut [T],
     ) -> Result<()> {
-        Pool::backward(self, planes, grad_output, indices, grad_input)
+        caught(|| Pool::backward(self, planes, grad_output, indices, grad_input))
     }
 
     /// The backward pass on arrays shaped like a forward call's `values` and `indices`; returns the gradient
@@ -448,7 +452,7 @@ impl Plan {
         grad_output: ArrayView<'_, T, D>,
         indices: ArrayView<'_, i64, D>,
     ) -> Result<Array<T, D>> {
-        Pool::backward_array(self, grad_output, indices)
+        caught(|| Pool::backward_array(self, grad_output, indices))
     }
 }
 

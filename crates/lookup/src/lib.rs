@@ -23,6 +23,8 @@ pub struct SlidingWindowLookup {
     table: Table,
     /// Taps per window: kernel height × kernel width.
     taps: usize,
+    /// The plane size of the geometry the table was built for: every offset in it is below this.
+    plane_len: usize,
     simd: Simd,
 }
 
@@ -78,6 +80,7 @@ impl SlidingWindowLookup {
 struct Gather<'a, 'w, T, O> {
     table: &'a [O],
     taps: usize,
+    plane_len: usize,
     g: &'a Geometry,
     plane: &'a [T],
     rows: Range<usize>,
@@ -92,14 +95,16 @@ impl<T: Element, O: FlatIndex> Vectorised for Gather<'_, '_, T, O> {
         let Gather {
             table,
             taps,
+            plane_len,
             g,
             plane,
             rows,
             out,
         } = self;
         let ow = g.out_width();
-        // Every offset in the table is below plane_len (built from the geometry), and the plane is that long.
-        let plane = &plane[..g.plane_len()];
+        // Every offset in the table is below the plane size of the geometry it was built for, and the plane is
+        // cut to that length (a panic if it is shorter): `pool_rows` is safe to call with any geometry and plane.
+        let plane = &plane[..plane_len];
         let (mut best, mut index) = (vec![T::default(); ow], vec![O::default(); ow]);
         for (k, i) in rows.enumerate() {
             let row = &table[i * taps * ow..(i + 1) * taps * ow];
@@ -142,7 +147,12 @@ impl Technique for SlidingWindowLookup {
             Table::Wide(Self::build(g, taps)?)
         };
         let simd = Simd::for_plan(Self::NAME)?;
-        Ok(SlidingWindowLookup { table, taps, simd })
+        Ok(SlidingWindowLookup {
+            table,
+            taps,
+            plane_len: g.plane_len(),
+            simd,
+        })
     }
 
     fn pool_rows<T: Element>(
@@ -156,6 +166,7 @@ impl Technique for SlidingWindowLookup {
         match &self.table {
             Table::Narrow(table) => self.simd.run(Gather {
                 table,
+                plane_len: self.plane_len,
                 taps,
                 g,
                 plane,
@@ -164,6 +175,7 @@ impl Technique for SlidingWindowLookup {
             }),
             Table::Wide(table) => self.simd.run(Gather {
                 table,
+                plane_len: self.plane_len,
                 taps,
                 g,
                 plane,

@@ -123,15 +123,16 @@ pub fn rows_2x2_f32(
             let blocks = low_lanes(k) as u16;
             let inputs = low_lanes(2 * k);
             let (inputs_lo, inputs_hi) = (inputs as u16, (inputs >> 16) as u16);
-            // SAFETY: lanes 0..2k of the loads are inside `top` and `bottom` (2j + 2k <= 2n); the masked-off
-            // lanes are not read.
+            // SAFETY: `top` and `bottom` are 2n long and the loads read lanes 0..2k from 2j, 2j + 2k <= 2n; the
+            // masked-off lanes are not read. The second half's pointer lies past the rows' ends when 2k < 16, when
+            // its mask is empty, so it is formed with wrapping arithmetic, which needs no bound.
             let [t0, t1, b0, b1] = unsafe {
                 let (t, b) = (top.as_ptr().add(2 * j), bottom.as_ptr().add(2 * j));
                 [
                     _mm512_maskz_loadu_ps(inputs_lo, t),
-                    _mm512_maskz_loadu_ps(inputs_hi, t.add(16)),
+                    _mm512_maskz_loadu_ps(inputs_hi, t.wrapping_add(16)),
                     _mm512_maskz_loadu_ps(inputs_lo, b),
-                    _mm512_maskz_loadu_ps(inputs_hi, b.add(16)),
+                    _mm512_maskz_loadu_ps(inputs_hi, b.wrapping_add(16)),
                 ]
             };
             // Each row's winner, then the two rows': merging in pairs picks the same winner as merging the
@@ -148,8 +149,8 @@ pub fn rows_2x2_f32(
             let (best, below) = first_max(top, bottom);
             let right = (right_in_top & !below) | (right_in_bottom & below);
             assert!(j + k <= values.len());
-            // SAFETY: lanes 0..k of `values` from j on are inside it (checked); masked-off lanes are not
-            // written.
+            // SAFETY: lanes 0..k of `values` from j on are inside it (checked; j < n, so the pointer is too);
+            // masked-off lanes are not written.
             unsafe { _mm512_mask_storeu_ps(values.as_mut_ptr().add(j), blocks, best) };
             if let Some(indices) = indices.as_deref_mut() {
                 let base = _mm512_set1_epi64(index + 2 * j as i64);
@@ -159,11 +160,12 @@ pub fn rows_2x2_f32(
                     _mm512_mask_add_epi64(at, (below >> shift) as u8, at, down)
                 });
                 assert!(j + k <= indices.len());
-                // SAFETY: as for `values`.
+                // SAFETY: as for `values`. The second half's pointer lies past the end when k < 8, when its mask
+                // is empty: wrapping arithmetic.
                 unsafe {
                     let to = indices.as_mut_ptr().add(j);
                     _mm512_mask_storeu_epi64(to, blocks as u8, lo);
-                    _mm512_mask_storeu_epi64(to.add(8), (blocks >> 8) as u8, hi);
+                    _mm512_mask_storeu_epi64(to.wrapping_add(8), (blocks >> 8) as u8, hi);
                 }
             }
             if let Some((top, bottom)) = counts.as_mut() {
@@ -182,11 +184,12 @@ pub fn rows_2x2_f32(
                     );
                     assert!(2 * (j + k) <= row.len());
                     // SAFETY: lanes 0..2k from 2j lie inside the row (checked); masked-off lanes are not
-                    // written.
+                    // written. The second half's pointer can lie past the row's end only when its mask is
+                    // empty: wrapping arithmetic.
                     unsafe {
                         let to = row.as_mut_ptr().add(2 * j).cast::<i32>();
                         _mm512_mask_storeu_epi32(to, inputs_lo, lo);
-                        _mm512_mask_storeu_epi32(to.add(16), inputs_hi, hi);
+                        _mm512_mask_storeu_epi32(to.wrapping_add(16), inputs_hi, hi);
                     }
                 }
             }
@@ -229,15 +232,16 @@ pub fn rows_2x2_f32_avx2(
         while j < n {
             let k = (n - j).min(8);
             let (inputs_lo, inputs_hi) = (first(2 * k), first((2 * k).saturating_sub(8)));
-            // SAFETY: lanes 0..2k of the loads are inside `top` and `bottom` (2j + 2k <= 2n); the masked-off
-            // lanes are not read.
+            // SAFETY: `top` and `bottom` are 2n long and the loads read lanes 0..2k from 2j, 2j + 2k <= 2n; the
+            // masked-off lanes are not read. The second half's pointer lies past the rows' ends when 2k < 8, when
+            // its mask is empty, so it is formed with wrapping arithmetic, which needs no bound.
             let [t0, t1, b0, b1] = unsafe {
                 let (t, b) = (top.as_ptr().add(2 * j), bottom.as_ptr().add(2 * j));
                 [
                     _mm256_maskload_ps(t, inputs_lo),
-                    _mm256_maskload_ps(t.add(8), inputs_hi),
+                    _mm256_maskload_ps(t.wrapping_add(8), inputs_hi),
                     _mm256_maskload_ps(b, inputs_lo),
-                    _mm256_maskload_ps(b.add(8), inputs_hi),
+                    _mm256_maskload_ps(b.wrapping_add(8), inputs_hi),
                 ]
             };
             // Even and odd columns: vshufps takes them pairwise within 128-bit lanes; the permute puts the
@@ -263,8 +267,8 @@ pub fn rows_2x2_f32_avx2(
             let right = _mm256_blendv_ps(right_in_top, right_in_bottom, below);
             let blocks = first(k);
             assert!(j + k <= values.len());
-            // SAFETY: lanes 0..k of `values` from j on are inside it (checked); masked-off lanes are not
-            // written.
+            // SAFETY: lanes 0..k of `values` from j on are inside it (checked; j < n, so the pointer is too);
+            // masked-off lanes are not written.
             unsafe { _mm256_maskstore_ps(values.as_mut_ptr().add(j), blocks, best) };
             if let Some(indices) = indices.as_deref_mut() {
                 let base = _mm256_set1_epi64x(index + 2 * j as i64);
@@ -288,11 +292,12 @@ pub fn rows_2x2_f32_avx2(
                     _mm256_cvtepi32_epi64(_mm256_extracti128_si256::<1>(blocks)),
                 );
                 assert!(j + k <= indices.len());
-                // SAFETY: as for `values`.
+                // SAFETY: as for `values`. The second half's pointer lies past the end when k < 4, when its mask
+                // is empty: wrapping arithmetic.
                 unsafe {
                     let to = indices.as_mut_ptr().add(j);
                     _mm256_maskstore_epi64(to, mask_lo, lo);
-                    _mm256_maskstore_epi64(to.add(4), mask_hi, hi);
+                    _mm256_maskstore_epi64(to.wrapping_add(4), mask_hi, hi);
                 }
             }
             if let Some((top, bottom)) = counts.as_mut() {
@@ -319,11 +324,12 @@ pub fn rows_2x2_f32_avx2(
                     );
                     assert!(2 * (j + k) <= row.len());
                     // SAFETY: lanes 0..2k from 2j lie inside the row (checked); masked-off lanes are not
-                    // written.
+                    // written. The second half's pointer can lie past the row's end only when its mask is
+                    // empty: wrapping arithmetic.
                     unsafe {
                         let to = row.as_mut_ptr().add(2 * j).cast::<i32>();
                         _mm256_maskstore_epi32(to, inputs_lo, lo);
-                        _mm256_maskstore_epi32(to.add(8), inputs_hi, hi);
+                        _mm256_maskstore_epi32(to.wrapping_add(8), inputs_hi, hi);
                     }
                 }
             }

@@ -23,6 +23,8 @@ pub struct SlidingWindowLookup {
     table: Table,
     /// Taps per window: kernel height × kernel width.
     taps: usize,
+    /// The plane size of the geometry the table was built for: every offset in it is below this.
+    plane_len: usize,
     simd: Simd,
 }
 
@@ -78,6 +80,7 @@ impl SlidingWindowLookup {
 struct Gather<'a, 'w, T, O> {
     table: &'a [O],
     taps: usize,
+    plane_len: usize,
     g: &'a Geometry,
     plane: &'a [T],
     rows: Range<usize>,
@@ -93,6 +96,7 @@ impl<T: Element, O: FlatIndex> Vectorised for Gather<'_, '_, T, O> {
         let Gather {
             table,
             taps,
+            plane_len,
             g,
             plane,
             rows,
@@ -100,8 +104,9 @@ impl<T: Element, O: FlatIndex> Vectorised for Gather<'_, '_, T, O> {
             work,
         } = self;
         let ow = g.out_width();
-        // Every offset in the table is below plane_len (built from the geometry), and the plane is that long.
-        let plane = &plane[..g.plane_len()];
+        // Every offset in the table is below the plane size of the geometry it was built for, and the plane is
+        // cut to that length (a panic if it is shorter): `pool_rows` is safe to call with any geometry and plane.
+        let plane = &plane[..plane_len];
         let (best, index) = work.buffers::<O>(ow);
         for (k, i) in rows.enumerate() {
             let row = &table[i * taps * ow..(i + 1) * taps * ow];
@@ -144,7 +149,12 @@ impl Technique for SlidingWindowLookup {
             Table::Wide(Self::build(g, taps)?)
         };
         let simd = Simd::for_plan(Self::NAME)?;
-        Ok(SlidingWindowLookup { table, taps, simd })
+        Ok(SlidingWindowLookup {
+            table,
+            taps,
+            plane_len: g.plane_len(),
+            simd,
+        })
     }
 
     /// A row of winners being found.
@@ -168,6 +178,7 @@ impl Technique for SlidingWindowLookup {
         match &self.table {
             Table::Narrow(table) => self.simd.run(Gather {
                 table,
+                plane_len: self.plane_len,
                 taps,
                 g,
                 plane,
@@ -177,6 +188,7 @@ impl Technique for SlidingWindowLookup {
             }),
             Table::Wide(table) => self.simd.run(Gather {
                 table,
+                plane_len: self.plane_len,
                 taps,
                 g,
                 plane,

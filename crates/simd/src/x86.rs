@@ -220,7 +220,8 @@ impl Strip {
             down = _mm512_add_epi32(down, row_step);
         }
         assert!(at + k <= values.len());
-        // SAFETY: lanes 0..k from `at` lie inside `values` (checked); masked-off lanes are not written.
+        // SAFETY: lanes 0..k from `at` lie inside `values` (checked; k >= 1, so `at` does too); masked-off lanes
+        // are not written.
         unsafe { _mm512_mask_storeu_ps(values.as_mut_ptr().add(at), lanes, best) };
         if let Some(indices) = indices {
             assert!(at + k <= indices.len());
@@ -233,11 +234,12 @@ impl Strip {
                 base,
                 _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(offset)),
             );
-            // SAFETY: as for `values`.
+            // SAFETY: as for `values`. The second half's pointer lies past the end when k < 8, when its mask is
+            // empty: wrapping arithmetic.
             unsafe {
                 let to = indices.as_mut_ptr().add(at);
                 _mm512_mask_storeu_epi64(to, lanes as u8, lo);
-                _mm512_mask_storeu_epi64(to.add(8), (lanes >> 8) as u8, hi);
+                _mm512_mask_storeu_epi64(to.wrapping_add(8), (lanes >> 8) as u8, hi);
             }
         }
     }
@@ -381,9 +383,10 @@ impl Strip {
             down = _mm256_add_epi32(down, row_step);
         }
         let at = at + 8 * H;
-        // SAFETY: lanes 0..k from `at` lie inside `values` and `indices` (checked), and the windows'
-        // masks keep only those; masked-off lanes are not written, and the pointers to them are formed with
-        // wrapping arithmetic.
+        // SAFETY: the strip's windows 0..k from the first `at` lie inside `values` and `indices` (checked), and
+        // this half's mask keeps only those of them it holds (windows 8H..k); masked-off lanes are not written. The
+        // pointers are formed with wrapping arithmetic: where they lie past the end (the second half of a strip of
+        // fewer than 8 windows; the upper four indices of a half holding fewer than 4), their masks are empty.
         unsafe { _mm256_maskstore_ps(values.as_mut_ptr().wrapping_add(at), half.windows, best) };
         if let Some(indices) = indices {
             let base = _mm256_set1_epi64x((w.start * width) as i64 + self.c0 as i64);

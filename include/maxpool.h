@@ -16,6 +16,12 @@
 #define MAXPOOL_VERSION_PATCH 0
 
 /**
+ * The most threads a pooling call may use: `maxpool_set_num_threads` refuses more, and a larger
+ * `MAXPOOL_NUM_THREADS` is ignored.
+ */
+#define MAXPOOL_MAX_THREADS 1024
+
+/**
  * The result of every call that can fail. Values are never renumbered.
  */
 enum MaxpoolStatus
@@ -486,8 +492,11 @@ const char *maxpool_status_message(MaxpoolStatus status);
 const char *maxpool_version(void);
 
 /**
- * Sets how many threads pooling calls may use; 0 restores the default (the `MAXPOOL_NUM_THREADS` environment
- * variable, else all cores). Takes effect for calls that start afterwards.
+ * Sets how many threads pooling calls may use, at most `MAXPOOL_MAX_THREADS`; 0 restores the default: the
+ * `MAXPOOL_NUM_THREADS` environment variable when it is a whole number from 1 to `MAXPOOL_MAX_THREADS` (any other
+ * value is ignored), else all cores (at most `MAXPOOL_MAX_THREADS`). Takes effect for calls that start
+ * afterwards. A count above `MAXPOOL_MAX_THREADS` gives `MAXPOOL_STATUS_INVALID_PARAMS` and leaves the setting as
+ * it was.
  */
 MaxpoolStatus maxpool_set_num_threads(size_t threads);
 

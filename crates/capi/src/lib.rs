@@ -29,7 +29,8 @@ pub enum MaxpoolStatus {
     Ok = 0,
     /// A pointer that must not be NULL was NULL.
     NullPointer = 1,
-    /// A kernel, stride or dilation of 0, or a window that covers only padding.
+    /// A kernel, stride or dilation of 0, a window that covers only padding, or a thread count above
+    /// `MAXPOOL_MAX_THREADS`.
     InvalidParams = 2,
     /// Zero height or width, an empty output, sizes whose byte counts overflow, or buffers that overlap.
     InvalidShape = 3,
@@ -154,6 +155,10 @@ impl From<maxpool::Error> for Failure {
                     Axis::Width => "w",
                 }
             ),
+            // C knows the limit by the header's name for it.
+            e @ maxpool::Error::TooManyThreads { .. } => {
+                e.to_string().replace("(MAX_THREADS)", "(MAXPOOL_MAX_THREADS)")
+            }
             e => e.to_string(),
         };
         Failure::new(Status::from(&e), message)
@@ -1046,7 +1051,7 @@ pub extern "C" fn maxpool_status_message(status: StatusArg) -> *const c_char {
     let message: &'static CStr = match status {
         0 => c"success",
         1 => c"a required pointer is NULL",
-        2 => c"invalid parameters: a kernel, stride or dilation of 0, or a window that covers only padding",
+        2 => c"invalid parameters: a kernel, stride or dilation of 0, a window that covers only padding, or too many threads",
         3 => c"invalid shape: zero height or width, an empty output, sizes that overflow, or overlapping buffers",
         4 => c"the backend cannot pool this geometry (block needs stride equal to kernel and dilation 1)",
         5 => c"unknown backend",
@@ -1069,8 +1074,17 @@ pub extern "C" fn maxpool_version() -> *const c_char {
     VERSION.as_ptr()
 }
 
-/// Sets how many threads pooling calls may use; 0 restores the default (the `MAXPOOL_NUM_THREADS` environment
-/// variable, else all cores). Takes effect for calls that start afterwards.
+/// The most threads a pooling call may use: `maxpool_set_num_threads` refuses more, and a larger
+/// `MAXPOOL_NUM_THREADS` is ignored.
+// cbindgen writes only literals into the header, so this is one, held equal to the library's by the compiler.
+pub const MAXPOOL_MAX_THREADS: usize = 1024;
+const _: () = assert!(MAXPOOL_MAX_THREADS == maxpool::MAX_THREADS);
+
+/// Sets how many threads pooling calls may use, at most `MAXPOOL_MAX_THREADS`; 0 restores the default: the
+/// `MAXPOOL_NUM_THREADS` environment variable when it is a whole number from 1 to `MAXPOOL_MAX_THREADS` (any other
+/// value is ignored), else all cores (at most `MAXPOOL_MAX_THREADS`). Takes effect for calls that start
+/// afterwards. A count above `MAXPOOL_MAX_THREADS` gives `MAXPOOL_STATUS_INVALID_PARAMS` and leaves the setting as
+/// it was.
 #[no_mangle]
 pub extern "C" fn maxpool_set_num_threads(threads: usize) -> MaxpoolStatus {
     boundary(|| Ok(maxpool::set_num_threads(threads)?))

@@ -268,7 +268,10 @@ static void backend_names(void) {
 }
 
 static void statuses_and_version(void) {
-  for (unsigned s = 0; s <= 8; s++) {
+  /* The statuses run from OK to the last one added, MISALIGNED; the next value is no status. */
+  CHECK(strcmp(maxpool_status_message((MaxpoolStatus)(MAXPOOL_STATUS_MISALIGNED + 1)), "unknown status") == 0,
+        "a status after MISALIGNED: is this list out of date?");
+  for (unsigned s = 0; s <= MAXPOOL_STATUS_MISALIGNED; s++) {
     const char *m = maxpool_status_message((MaxpoolStatus)s);
     CHECK(m != NULL && strlen(m) > 0 && strcmp(m, "unknown status") != 0, "message of status %u", s);
     for (unsigned t = 0; t < s; t++)

@@ -1,5 +1,6 @@
-"""Writes the seed corpus of both fuzz targets (the byte layout is in fuzz_targets/common.rs):
-padding, ceil mode, dilation, NaN, integer extremes, one-row and one-column planes, and raw refusals."""
+"""Writes the seed corpus of both fuzz targets (the byte layout is in fuzz_targets/common.rs, and c_api's pointer
+offsets in fuzz_targets/c_api.rs): padding, ceil mode, dilation, NaN, integer extremes, one-row and one-column
+planes, raw refusals, and for c_api pointers off their alignment."""
 import os
 import struct
 
@@ -26,8 +27,25 @@ seeds = {
     "raw_overflow": header(2, 2, 2, 2, 1, 1, [0, 0, 0, 0], 0, 0, 1, 0x41, 200, 200, raw=True),
     "raw_unknown_backend": header(2, 2, 2, 2, 1, 1, [0, 0, 0, 0], 0, 0, 7, 6, 4, 4, raw=True) + f32(2) * 16,
 }
-for target in ("rust_api", "c_api"):
+
+def offsets(input=0, values=0, indices=0, multiplier=0):
+    """c_api's two bytes after the header: each pointer's byte offset, 3 bits each."""
+    return struct.pack("<H", input | values << 3 | indices << 6 | multiplier << 9)
+
+# c_api reads pointer offsets after the header: the shared seeds keep every pointer aligned, and a few more are off.
+c_api_seeds = {name: data[:14] + offsets() + data[14:] for name, data in seeds.items()}
+geometry = header(3, 3, 2, 2, 1, 1, [1, 1, 1, 1], 1, 0, 0, 2, 7, 9)
+c_api_seeds.update({
+    "misaligned_input": geometry + offsets(input=1) + f32(-1, -2, -3, -4, -5) * 20,
+    "misaligned_values": geometry + offsets(values=2) + f32(-1, -2, -3, -4, -5) * 20,
+    "misaligned_indices": geometry + offsets(indices=4) + f32(-1, -2, -3, -4, -5) * 20,
+    "misaligned_multiplier": geometry + offsets(multiplier=7) + f32(-1, -2, -3, -4, -5) * 20,
+    "aligned_offsets": geometry + offsets(4, 4, 0, 4) + f32(-1, -2, -3, -4, -5) * 20,
+    "misaligned_and_refused": header(0, 3, 1, 1, 1, 1, [0, 0, 0, 0], 0, 0, 0, 1, 4, 4, raw=True)
+    + offsets(values=1) + f32(1) * 16,
+})
+for target, target_seeds in (("rust_api", seeds), ("c_api", c_api_seeds)):
     os.makedirs(f"corpus/{target}", exist_ok=True)
-    for name, data in seeds.items():
+    for name, data in target_seeds.items():
         with open(f"corpus/{target}/{name}", "wb") as f:
             f.write(data)

@@ -38,7 +38,8 @@ enum MaxpoolStatus
    */
   MAXPOOL_STATUS_NULL_POINTER = 1,
   /**
-   * A kernel, stride or dilation of 0, or a window that covers only padding.
+   * A kernel, stride or dilation of 0, a window that covers only padding, or a thread count above
+   * `MAXPOOL_MAX_THREADS`.
    */
   MAXPOOL_STATUS_INVALID_PARAMS = 2,
   /**
@@ -65,6 +66,11 @@ enum MaxpoolStatus
    * A bug in maxpool: an internal error or a caught panic. Please report it.
    */
   MAXPOOL_STATUS_INTERNAL = 8,
+  /**
+   * A pointer that is not aligned for its type (a `float *` whose address is not a multiple of 4, say), also
+   * for a buffer of zero elements.
+   */
+  MAXPOOL_STATUS_MISALIGNED = 9,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -213,7 +219,8 @@ MaxpoolStatus maxpool_plan_output_shape(const struct MaxpoolPlan *plan,
  * Pools `planes` row-major `height` × `width` planes of `float` from `input`. Writes `values`
  * (planes × out_height × out_width), and when not NULL `indices` (the same count; `row * width + col` of each
  * winner within its plane) and `multiplier` (planes × height × width; windows won per input element). The
- * multiplier is overwritten, not added to: its previous contents do not matter.
+ * multiplier is overwritten, not added to: its previous contents do not matter. Every pointer must be aligned
+ * for its type, even for zero elements: one that is not gives `MAXPOOL_STATUS_MISALIGNED`, naming it.
  */
 MaxpoolStatus maxpool_forward_f32(MaxpoolBackend backend,
                                   const struct MaxpoolParams *params,
@@ -320,6 +327,7 @@ MaxpoolStatus maxpool_forward_i64(MaxpoolBackend backend,
  * The backward pass for `float`: zeroes `grad_input` (planes × height × width), then adds each `grad_output`
  * element (planes × out_height × out_width) onto the input element its index names, in output order. Every
  * index is checked first: one outside its plane gives `MAXPOOL_STATUS_INDEX_OUT_OF_RANGE` and nothing is written.
+ * Every pointer must be aligned for its type, even for zero elements (`MAXPOOL_STATUS_MISALIGNED`).
  */
 MaxpoolStatus maxpool_backward_f32(const struct MaxpoolParams *params,
                                    size_t planes,
@@ -451,12 +459,14 @@ MaxpoolStatus maxpool_plan_backward_f64(const struct MaxpoolPlan *plan,
                                         double *grad_input);
 
 /**
- * The concrete backend `plan` runs, never `MAXPOOL_BACKEND_AUTO` (which a NULL plan gives).
+ * The concrete backend `plan` runs, never `MAXPOOL_BACKEND_AUTO` (which a NULL plan gives, as does a pointer not
+ * aligned for a plan, which cannot be one).
  */
 MaxpoolBackend maxpool_plan_backend(const struct MaxpoolPlan *plan);
 
 /**
- * Frees a plan from `maxpool_plan_new`. NULL is fine. The plan must not be in use by another thread.
+ * Frees a plan from `maxpool_plan_new`. NULL is fine, and so is a pointer not aligned for a plan, which cannot be
+ * one: both are left alone. The plan must not be in use by another thread.
  */
 void maxpool_plan_free(struct MaxpoolPlan *plan);
 

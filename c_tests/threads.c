@@ -15,7 +15,7 @@
 
 #include "harness.h"
 
-enum { PLANES = 8, HEIGHT = 96, WIDTH = 96, WORKERS = 4, ROUNDS = 10, MOST_THREADS = 8 };
+enum { PLANES = 8, HEIGHT = 96, WIDTH = 96, WORKERS = 4, ROUNDS = 6, MOST_THREADS = 8 };
 
 /* PARALLEL_MIN_TAPS in crates/core/src/engine.rs: calls with fewer window taps run on the calling thread alone. */
 #define ENGINE_PARALLEL_MIN_TAPS 65536

@@ -268,7 +268,10 @@ static void backend_names(void) {
 }
 
 static void statuses_and_version(void) {
-  for (unsigned s = 0; s <= 8; s++) {
+  /* The statuses run from OK to the last one added, MISALIGNED; the next value is no status. */
+  CHECK(strcmp(maxpool_status_message((MaxpoolStatus)(MAXPOOL_STATUS_MISALIGNED + 1)), "unknown status") == 0,
+        "a status after MISALIGNED: is this list out of date?");
+  for (unsigned s = 0; s <= MAXPOOL_STATUS_MISALIGNED; s++) {
     const char *m = maxpool_status_message((MaxpoolStatus)s);
     CHECK(m != NULL && strlen(m) > 0 && strcmp(m, "unknown status") != 0, "message of status %u", s);
     for (unsigned t = 0; t < s; t++)
@@ -290,6 +293,20 @@ static void threads_setting(void) {
                  MAXPOOL_STATUS_OK);
     CHECK(values[0] == 15.0f, "pooling with %zu threads", counts[i]);
   }
+  /* More than MAXPOOL_MAX_THREADS is refused, naming the argument and the limit; the limit itself is fine. */
+  size_t too_many[] = {MAXPOOL_MAX_THREADS + 1, SIZE_MAX};
+  for (size_t i = 0; i < sizeof too_many / sizeof too_many[0]; i++) {
+    char detail[64], limit[64];
+    snprintf(detail, sizeof detail, "threads is %zu", too_many[i]);
+    snprintf(limit, sizeof limit, "%zu (MAXPOOL_MAX_THREADS)", (size_t)MAXPOOL_MAX_THREADS);
+    CHECK_ERROR(maxpool_set_num_threads(too_many[i]), MAXPOOL_STATUS_INVALID_PARAMS, detail);
+    CHECK(strstr(maxpool_last_error(), limit) != NULL, "the message \"%s\" does not say %s", maxpool_last_error(),
+          limit);
+  }
+  CHECK_STATUS(maxpool_set_num_threads(MAXPOOL_MAX_THREADS), MAXPOOL_STATUS_OK);
+  CHECK_STATUS(maxpool_forward_f32(MAXPOOL_BACKEND_AUTO, &params, input, 1, 4, 4, values, NULL, NULL),
+               MAXPOOL_STATUS_OK);
+  CHECK_STATUS(maxpool_set_num_threads(0), MAXPOOL_STATUS_OK);
 }
 
 int main(void) {

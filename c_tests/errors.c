@@ -306,7 +306,7 @@ static void bool_and_status_values(void) {
   size_t oh = 0, ow = 0;
   CHECK_STATUS(maxpool_output_shape(&p, 5, 5, &oh, &ow), MAXPOOL_STATUS_OK);
   CHECK(oh == 3 && ow == 3, "ceil_mode stored as 2 is ceil mode: %zux%zu", oh, ow);
-  const uint32_t bad[] = {9, 100, UINT32_MAX};
+  const uint32_t bad[] = {MAXPOOL_STATUS_MISALIGNED + 1, 100, UINT32_MAX};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     const char *m = maxpool_status_message((MaxpoolStatus)bad[i]);
     CHECK(m != NULL && strcmp(m, "unknown status") == 0, "message of status %u", bad[i]);

@@ -10,7 +10,7 @@
 static_assert(sizeof(MaxpoolStatus) == 4, "statuses are 32-bit");
 static_assert(sizeof(MaxpoolBackend) == 4, "backends are 32-bit");
 static_assert(std::is_same<std::underlying_type<MaxpoolStatus>::type, uint32_t>::value, "uint32_t statuses");
-static_assert(MAXPOOL_STATUS_OK == 0 && MAXPOOL_STATUS_INTERNAL == 8, "status values");
+static_assert(MAXPOOL_STATUS_OK == 0 && MAXPOOL_STATUS_INTERNAL == 8 && MAXPOOL_STATUS_MISALIGNED == 9, "status values");
 static_assert(MAXPOOL_BACKEND_AUTO == 0 && MAXPOOL_BACKEND_LOOKUP == 3 && MAXPOOL_BACKEND_SIMD == 4, "backend values");
 static_assert(sizeof(MaxpoolParams) == 10 * 4 + 4, "ten uint32_t and a bool, padded");
 static_assert(MAXPOOL_VERSION_MAJOR >= 0 && MAXPOOL_VERSION_MINOR >= 0 && MAXPOOL_VERSION_PATCH >= 0, "version");

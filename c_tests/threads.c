@@ -1,6 +1,13 @@
 /*
  * One plan shared by several pthreads at once, each pooling the same input many times, while another thread
  * keeps changing the global thread count: every result must equal the single-threaded one, bit for bit.
+ *
+ * The calls are large enough for the library to split them over helper threads (see ENGINE_PARALLEL_MIN_TAPS),
+ * and the thread counts go above the number of callers, so that calls take helpers while others pool: over
+ * planes when the multiplier is asked for, over runs of rows when it is not. (CI's ThreadSanitizer step runs the
+ * Rust side of this, the conformance suite's shared plans: GCC 12's libtsan lacks __tsan_memcpy and
+ * __tsan_memset, which rustc's instrumentation calls, so a C program cannot link a library built with
+ * -Zsanitizer=thread.)
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -8,7 +15,10 @@
 
 #include "harness.h"
 
-enum { PLANES = 6, HEIGHT = 33, WIDTH = 29, WORKERS = 4, ROUNDS = 60 };
+enum { PLANES = 8, HEIGHT = 96, WIDTH = 96, WORKERS = 4, ROUNDS = 6, MOST_THREADS = 8 };
+
+/* PARALLEL_MIN_TAPS in crates/core/src/engine.rs: calls with fewer window taps run on the calling thread alone. */
+#define ENGINE_PARALLEL_MIN_TAPS 65536
 
 typedef struct Shared {
   const MaxpoolPlan *plan;
@@ -29,11 +39,14 @@ static void *worker(void *arg) {
   int64_t *indices = malloc(s->out_len * sizeof *indices);
   uint32_t *multiplier = malloc(PLANES * HEIGHT * WIDTH * sizeof *multiplier);
   for (int round = 0; round < ROUNDS; round++) {
-    MaxpoolStatus st = maxpool_plan_forward_f32(s->plan, s->input, PLANES, values, indices, multiplier);
+    /* Without the multiplier, a call with fewer than 8 planes per thread splits planes into runs of rows. */
+    int whole = round % 2 == 0;
+    MaxpoolStatus st =
+        maxpool_plan_forward_f32(s->plan, s->input, PLANES, values, indices, whole ? multiplier : NULL);
     if (st != MAXPOOL_STATUS_OK) s->status = st;
     if (memcmp(values, s->want_values, s->out_len * sizeof *values) != 0 ||
         memcmp(indices, s->want_indices, s->out_len * sizeof *indices) != 0 ||
-        memcmp(multiplier, s->want_multiplier, PLANES * HEIGHT * WIDTH * sizeof *multiplier) != 0)
+        (whole && memcmp(multiplier, s->want_multiplier, PLANES * HEIGHT * WIDTH * sizeof *multiplier) != 0))
       s->mismatches++;
   }
   free(values);
@@ -45,7 +58,7 @@ static void *worker(void *arg) {
 static void *toggler(void *arg) {
   (void)arg;
   size_t n = 0;
-  while (!stop_toggling) maxpool_set_num_threads(n++ % 4);
+  while (!stop_toggling) maxpool_set_num_threads(n++ % (MOST_THREADS + 1));
   return NULL;
 }
 
@@ -56,6 +69,9 @@ static void shared_plan(MaxpoolBackend backend) {
   size_t oh = 0, ow = 0;
   CHECK_STATUS(maxpool_output_shape(&params, HEIGHT, WIDTH, &oh, &ow), MAXPOOL_STATUS_OK);
   size_t in_len = PLANES * HEIGHT * WIDTH, out_len = PLANES * oh * ow;
+  CHECK(out_len * params.kernel_h * params.kernel_w >= ENGINE_PARALLEL_MIN_TAPS,
+        "%s: %zu window taps a call, too few to be split over threads", maxpool_backend_name(backend),
+        out_len * params.kernel_h * params.kernel_w);
   float *input = malloc(in_len * sizeof *input), *values = malloc(out_len * sizeof *values);
   int64_t *indices = malloc(out_len * sizeof *indices);
   uint32_t *multiplier = malloc(in_len * sizeof *multiplier);
@@ -65,6 +81,25 @@ static void shared_plan(MaxpoolBackend backend) {
   CHECK_STATUS(maxpool_plan_new(backend, &params, HEIGHT, WIDTH, &plan), MAXPOOL_STATUS_OK);
   CHECK_STATUS(maxpool_set_num_threads(1), MAXPOOL_STATUS_OK);
   CHECK_STATUS(maxpool_plan_forward_f32(plan, input, PLANES, values, indices, multiplier), MAXPOOL_STATUS_OK);
+
+  /* One caller alone, which takes helpers: the same results. */
+  CHECK_STATUS(maxpool_set_num_threads(MOST_THREADS), MAXPOOL_STATUS_OK);
+  {
+    float *v = malloc(out_len * sizeof *v);
+    int64_t *ix = malloc(out_len * sizeof *ix);
+    uint32_t *m = malloc(in_len * sizeof *m);
+    CHECK_STATUS(maxpool_plan_forward_f32(plan, input, PLANES, v, ix, m), MAXPOOL_STATUS_OK);
+    CHECK(memcmp(v, values, out_len * sizeof *v) == 0 && memcmp(ix, indices, out_len * sizeof *ix) == 0 &&
+              memcmp(m, multiplier, in_len * sizeof *m) == 0,
+          "%s: %d threads pool differently from one", maxpool_backend_name(backend), MOST_THREADS);
+    CHECK_STATUS(maxpool_plan_forward_f32(plan, input, PLANES, v, ix, NULL), MAXPOOL_STATUS_OK);
+    CHECK(memcmp(v, values, out_len * sizeof *v) == 0 && memcmp(ix, indices, out_len * sizeof *ix) == 0,
+          "%s: %d threads, split over rows, pool differently from one", maxpool_backend_name(backend),
+          MOST_THREADS);
+    free(v);
+    free(ix);
+    free(m);
+  }
 
   Shared shared[WORKERS];
   pthread_t threads[WORKERS], toggle;

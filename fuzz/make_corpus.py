@@ -1,6 +1,7 @@
-"""Writes the seed corpus of the fuzz targets. rust_api and c_api (the byte layout is in fuzz_targets/common.rs):
-padding, ceil mode, dilation, NaN, integer extremes, one-row and one-column planes, raw refusals and, for
-rust_api, hostile geometries (raw mode). npy: an options byte, then .npy files, well formed and lying."""
+"""Writes the seed corpus of the fuzz targets. rust_api and c_api (the byte layout is in fuzz_targets/common.rs,
+and c_api's pointer offsets in fuzz_targets/c_api.rs): padding, ceil mode, dilation, NaN, integer extremes,
+one-row and one-column planes, raw refusals, for rust_api hostile geometries (raw mode), and for c_api pointers
+off their alignment. npy: an options byte, then .npy files, well formed and lying."""
 import os
 import struct
 
@@ -49,8 +50,24 @@ npy_seeds = {
     "truncated": bytes([0x01]) + npy("<f4", "(2, 4, 4)", f32(*range(30))),
     "float16": bytes([0x01]) + npy("<f2", "(4, 4)", bytes(32)),
 }
-for target, corpus in (("rust_api", seeds), ("c_api", seeds), ("npy", npy_seeds)):
+def offsets(input=0, values=0, indices=0, multiplier=0):
+    """c_api's two bytes after the header: each pointer's byte offset, 3 bits each."""
+    return struct.pack("<H", input | values << 3 | indices << 6 | multiplier << 9)
+
+# c_api reads pointer offsets after the header: the shared seeds keep every pointer aligned, and a few more are off.
+c_api_seeds = {name: data[:14] + offsets() + data[14:] for name, data in seeds.items()}
+geometry = header(3, 3, 2, 2, 1, 1, [1, 1, 1, 1], 1, 0, 0, 2, 7, 9)
+c_api_seeds.update({
+    "misaligned_input": geometry + offsets(input=1) + f32(-1, -2, -3, -4, -5) * 20,
+    "misaligned_values": geometry + offsets(values=2) + f32(-1, -2, -3, -4, -5) * 20,
+    "misaligned_indices": geometry + offsets(indices=4) + f32(-1, -2, -3, -4, -5) * 20,
+    "misaligned_multiplier": geometry + offsets(multiplier=7) + f32(-1, -2, -3, -4, -5) * 20,
+    "aligned_offsets": geometry + offsets(4, 4, 0, 4) + f32(-1, -2, -3, -4, -5) * 20,
+    "misaligned_and_refused": header(0, 3, 1, 1, 1, 1, [0, 0, 0, 0], 0, 0, 0, 1, 4, 4, raw=True)
+    + offsets(values=1) + f32(1) * 16,
+})
+for target, target_seeds in (("rust_api", seeds), ("c_api", c_api_seeds), ("npy", npy_seeds)):
     os.makedirs(f"corpus/{target}", exist_ok=True)
-    for name, data in corpus.items():
+    for name, data in target_seeds.items():
         with open(f"corpus/{target}/{name}", "wb") as f:
             f.write(data)

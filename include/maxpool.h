@@ -16,6 +16,12 @@
 #define MAXPOOL_VERSION_PATCH 0
 
 /**
+ * The most threads a pooling call may use: `maxpool_set_num_threads` refuses more, and a larger
+ * `MAXPOOL_NUM_THREADS` is ignored.
+ */
+#define MAXPOOL_MAX_THREADS 1024
+
+/**
  * The result of every call that can fail. Values are never renumbered.
  */
 enum MaxpoolStatus
@@ -32,7 +38,8 @@ enum MaxpoolStatus
    */
   MAXPOOL_STATUS_NULL_POINTER = 1,
   /**
-   * A kernel, stride or dilation of 0, or a window that covers only padding.
+   * A kernel, stride or dilation of 0, a window that covers only padding, or a thread count above
+   * `MAXPOOL_MAX_THREADS`.
    */
   MAXPOOL_STATUS_INVALID_PARAMS = 2,
   /**
@@ -59,6 +66,11 @@ enum MaxpoolStatus
    * A bug in maxpool: an internal error or a caught panic. Please report it.
    */
   MAXPOOL_STATUS_INTERNAL = 8,
+  /**
+   * A pointer that is not aligned for its type (a `float *` whose address is not a multiple of 4, say), also
+   * for a buffer of zero elements.
+   */
+  MAXPOOL_STATUS_MISALIGNED = 9,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -207,7 +219,8 @@ MaxpoolStatus maxpool_plan_output_shape(const struct MaxpoolPlan *plan,
  * Pools `planes` row-major `height` × `width` planes of `float` from `input`. Writes `values`
  * (planes × out_height × out_width), and when not NULL `indices` (the same count; `row * width + col` of each
  * winner within its plane) and `multiplier` (planes × height × width; windows won per input element). The
- * multiplier is overwritten, not added to: its previous contents do not matter.
+ * multiplier is overwritten, not added to: its previous contents do not matter. Every pointer must be aligned
+ * for its type, even for zero elements: one that is not gives `MAXPOOL_STATUS_MISALIGNED`, naming it.
  */
 MaxpoolStatus maxpool_forward_f32(MaxpoolBackend backend,
                                   const struct MaxpoolParams *params,
@@ -314,6 +327,7 @@ MaxpoolStatus maxpool_forward_i64(MaxpoolBackend backend,
  * The backward pass for `float`: zeroes `grad_input` (planes × height × width), then adds each `grad_output`
  * element (planes × out_height × out_width) onto the input element its index names, in output order. Every
  * index is checked first: one outside its plane gives `MAXPOOL_STATUS_INDEX_OUT_OF_RANGE` and nothing is written.
+ * Every pointer must be aligned for its type, even for zero elements (`MAXPOOL_STATUS_MISALIGNED`).
  */
 MaxpoolStatus maxpool_backward_f32(const struct MaxpoolParams *params,
                                    size_t planes,
@@ -445,12 +459,14 @@ MaxpoolStatus maxpool_plan_backward_f64(const struct MaxpoolPlan *plan,
                                         double *grad_input);
 
 /**
- * The concrete backend `plan` runs, never `MAXPOOL_BACKEND_AUTO` (which a NULL plan gives).
+ * The concrete backend `plan` runs, never `MAXPOOL_BACKEND_AUTO` (which a NULL plan gives, as does a pointer not
+ * aligned for a plan, which cannot be one).
  */
 MaxpoolBackend maxpool_plan_backend(const struct MaxpoolPlan *plan);
 
 /**
- * Frees a plan from `maxpool_plan_new`. NULL is fine. The plan must not be in use by another thread.
+ * Frees a plan from `maxpool_plan_new`. NULL is fine, and so is a pointer not aligned for a plan, which cannot be
+ * one: both are left alone. The plan must not be in use by another thread.
  */
 void maxpool_plan_free(struct MaxpoolPlan *plan);
 
@@ -486,8 +502,11 @@ const char *maxpool_status_message(MaxpoolStatus status);
 const char *maxpool_version(void);
 
 /**
- * Sets how many threads pooling calls may use; 0 restores the default (the `MAXPOOL_NUM_THREADS` environment
- * variable, else all cores). Takes effect for calls that start afterwards.
+ * Sets how many threads pooling calls may use, at most `MAXPOOL_MAX_THREADS`; 0 restores the default: the
+ * `MAXPOOL_NUM_THREADS` environment variable when it is a whole number from 1 to `MAXPOOL_MAX_THREADS` (any other
+ * value is ignored), else all cores (at most `MAXPOOL_MAX_THREADS`). Takes effect for calls that start
+ * afterwards. A count above `MAXPOOL_MAX_THREADS` gives `MAXPOOL_STATUS_INVALID_PARAMS` and leaves the setting as
+ * it was.
  */
 MaxpoolStatus maxpool_set_num_threads(size_t threads);
 

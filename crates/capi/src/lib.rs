@@ -5,6 +5,9 @@
 //! Conventions, for every function:
 //! - Outputs are written only when the status is `MAXPOOL_STATUS_OK`.
 //! - A buffer that is needed may not be NULL; one of zero elements may be.
+//! - Every pointer must be aligned for its type, whatever the buffer's size: slices and references are made from
+//!   them, and one from a misaligned pointer is undefined behaviour. A misaligned one is
+//!   `MAXPOOL_STATUS_MISALIGNED`, checked where NULL is, before anything is read or written.
 //! - Enum and bool arguments are read as integers, so an out-of-range value is a status, never undefined behaviour.
 //! - No panic crosses the boundary: one becomes `MAXPOOL_STATUS_INTERNAL`.
 //! - A call that returns a status also leaves its detail for `maxpool_last_error`, per thread.
@@ -29,7 +32,8 @@ pub enum MaxpoolStatus {
     Ok = 0,
     /// A pointer that must not be NULL was NULL.
     NullPointer = 1,
-    /// A kernel, stride or dilation of 0, or a window that covers only padding.
+    /// A kernel, stride or dilation of 0, a window that covers only padding, or a thread count above
+    /// `MAXPOOL_MAX_THREADS`.
     InvalidParams = 2,
     /// Zero height or width, an empty output, sizes whose byte counts overflow, or buffers that overlap.
     InvalidShape = 3,
@@ -43,7 +47,58 @@ pub enum MaxpoolStatus {
     OutOfMemory = 7,
     /// A bug in maxpool: an internal error or a caught panic. Please report it.
     Internal = 8,
+    /// A pointer that is not aligned for its type (a `float *` whose address is not a multiple of 4, say), also
+    /// for a buffer of zero elements.
+    Misaligned = 9,
 }
+
+impl MaxpoolStatus {
+    /// Every status, in order of value: the one list `maxpool_status_message` reads.
+    const ALL: [Status; 10] = [
+        Status::Ok,
+        Status::NullPointer,
+        Status::InvalidParams,
+        Status::InvalidShape,
+        Status::Unsupported,
+        Status::UnknownBackend,
+        Status::IndexOutOfRange,
+        Status::OutOfMemory,
+        Status::Internal,
+        Status::Misaligned,
+    ];
+
+    /// What `maxpool_status_message` says of this status.
+    fn message(self) -> &'static CStr {
+        match self {
+            Status::Ok => c"success",
+            Status::NullPointer => c"a required pointer is NULL",
+            Status::InvalidParams => {
+                c"invalid parameters: a kernel, stride or dilation of 0, a window that covers only padding, or \
+                  too many threads"
+            }
+            Status::InvalidShape => {
+                c"invalid shape: zero height or width, an empty output, sizes that overflow, or overlapping buffers"
+            }
+            Status::Unsupported => {
+                c"the backend cannot pool this geometry (block needs stride equal to kernel and dilation 1)"
+            }
+            Status::UnknownBackend => c"unknown backend",
+            Status::IndexOutOfRange => c"an index given to the backward pass lies outside its plane",
+            Status::OutOfMemory => c"out of memory",
+            Status::Internal => c"internal error in maxpool (a bug: please report it)",
+            Status::Misaligned => c"a pointer is not aligned for its type",
+        }
+    }
+}
+
+// `ALL[n]` is the status of value n: `maxpool_status_message` relies on it.
+const _: () = {
+    let mut i = 0;
+    while i < MaxpoolStatus::ALL.len() {
+        assert!(MaxpoolStatus::ALL[i] as usize == i);
+        i += 1;
+    }
+};
 
 /// A backend, chosen at run time. Values are never renumbered; `maxpool_backend_name` and
 /// `maxpool_backend_from_name` convert to and from names.
@@ -154,6 +209,10 @@ impl From<maxpool::Error> for Failure {
                     Axis::Width => "w",
                 }
             ),
+            // C knows the limit by the header's name for it.
+            e @ maxpool::Error::TooManyThreads { .. } => {
+                e.to_string().replace("(MAX_THREADS)", "(MAXPOOL_MAX_THREADS)")
+            }
             e => e.to_string(),
         };
         Failure::new(Status::from(&e), message)
@@ -231,7 +290,9 @@ fn backend_from(raw: BackendArg) -> Result<Backend, Failure> {
 }
 
 unsafe fn params_from(p: *const MaxpoolParams) -> Result<Params, Failure> {
-    // SAFETY: the caller passes NULL or a pointer to a MaxpoolParams; every bit pattern of its fields is valid.
+    aligned("params", "MaxpoolParams", p)?;
+    // SAFETY: the caller passes NULL or a pointer to a MaxpoolParams, checked aligned; every bit pattern of its
+    // fields is valid.
     let p = unsafe { p.as_ref() }.ok_or_else(|| Failure::null("params"))?;
     let n = |v: u32| v as usize;
     Ok(Params {
@@ -248,8 +309,9 @@ unsafe fn params_from(p: *const MaxpoolParams) -> Result<Params, Failure> {
     })
 }
 
-/// Checks a pointer to a plan: NULL is refused.
+/// Checks a pointer to a plan: NULL and a misaligned pointer are refused.
 unsafe fn plan_from<'a>(plan: *const MaxpoolPlan) -> Result<&'a Plan, Failure> {
+    aligned("plan", "MaxpoolPlan", plan)?;
     // SAFETY: the caller passes NULL or a plan from maxpool_plan_new that has not been freed.
     unsafe { plan.as_ref() }
         .map(|p| &p.plan)
@@ -278,6 +340,40 @@ fn too_large<T>(argument: &str, count: Option<usize>) -> Failure {
         ),
     };
     Failure::new(Status::InvalidShape, message)
+}
+
+#[cold]
+#[inline(never)]
+fn misaligned(name: &str, c_type: &str, address: usize, align: usize) -> Failure {
+    Failure::new(
+        Status::Misaligned,
+        format!(
+            "{name} is not aligned for {c_type}: address {address:#x} is not a multiple of {align}"
+        ),
+    )
+}
+
+/// A type C passes pointers to, by its C name for messages.
+trait CType {
+    const NAME: &'static str;
+}
+
+macro_rules! c_types {
+    ($($t:ty => $name:literal),*) => {$(impl CType for $t { const NAME: &'static str = $name; })*};
+}
+c_types!(f32 => "float", f64 => "double", i8 => "int8_t", u8 => "uint8_t", i16 => "int16_t", u16 => "uint16_t",
+    i32 => "int32_t", u32 => "uint32_t", i64 => "int64_t");
+
+/// Checks that `ptr` (NULL or not, whatever the size of what it points to) is aligned for `T`, C's `c_type`: a
+/// slice or reference made from one that is not is undefined behaviour. Every pointer the library reads or writes
+/// through passes here first.
+#[inline]
+fn aligned<T>(name: &'static str, c_type: &'static str, ptr: *const T) -> Result<(), Failure> {
+    if ptr.is_aligned() {
+        Ok(())
+    } else {
+        Err(misaligned(name, c_type, ptr as usize, align_of::<T>()))
+    }
 }
 
 #[cold]
@@ -315,9 +411,15 @@ impl Span {
     }
 }
 
-/// Checks a needed buffer of `count` elements: NULL is refused unless it is empty.
+/// Checks a needed buffer of `count` elements: a misaligned pointer is refused, also for an empty buffer; NULL is
+/// refused unless it is empty.
 #[inline]
-fn span<T>(name: &'static str, ptr: *const T, count: Option<usize>) -> Result<Span, Failure> {
+fn span<T: CType>(
+    name: &'static str,
+    ptr: *const T,
+    count: Option<usize>,
+) -> Result<Span, Failure> {
+    aligned(name, T::NAME, ptr)?;
     let bytes = byte_len::<T>(name, count)?;
     if ptr.is_null() && bytes > 0 {
         return Err(null_buffer(name, bytes / size_of::<T>()));
@@ -331,7 +433,7 @@ fn span<T>(name: &'static str, ptr: *const T, count: Option<usize>) -> Result<Sp
 
 /// Checks an optional buffer: NULL means not wanted.
 #[inline]
-fn optional_span<T>(
+fn optional_span<T: CType>(
     name: &'static str,
     ptr: *const T,
     count: Option<usize>,
@@ -358,7 +460,7 @@ unsafe fn slice<'a, T>(ptr: *const T, s: Span) -> &'a [T] {
     if s.bytes == 0 {
         return &[];
     }
-    // SAFETY: checked non-null and within isize::MAX bytes; the caller promises the buffer is that large.
+    // SAFETY: checked aligned, non-null and within isize::MAX bytes; the caller promises the buffer is that large.
     unsafe { std::slice::from_raw_parts(ptr, s.bytes / size_of::<T>()) }
 }
 
@@ -371,7 +473,7 @@ unsafe fn slice_mut<'a, T>(ptr: *mut T, s: Span) -> &'a mut [T] {
 }
 
 /// Checks the buffers of a forward call on `plan`, then pools.
-unsafe fn forward<T: Element>(
+unsafe fn forward<T: Element + CType>(
     plan: &Plan,
     input: *const T,
     planes: usize,
@@ -390,7 +492,7 @@ unsafe fn forward<T: Element>(
         &[Some(values_span), indices_span, multiplier_span],
         &[input_span],
     )?;
-    // SAFETY: every pointer was checked above: non-null where needed, sizes in range, outputs disjoint.
+    // SAFETY: every pointer was checked above: aligned, non-null where needed, sizes in range, outputs disjoint.
     let out = Outputs {
         values: unsafe { slice_mut(values, values_span) },
         indices: indices_span.map(|s| unsafe { slice_mut(indices, s) }),
@@ -400,7 +502,7 @@ unsafe fn forward<T: Element>(
 }
 
 #[allow(clippy::too_many_arguments)]
-unsafe fn forward_once<T: Element>(
+unsafe fn forward_once<T: Element + CType>(
     backend: BackendArg,
     params: *const MaxpoolParams,
     input: *const T,
@@ -426,7 +528,7 @@ unsafe fn forward_once<T: Element>(
     })
 }
 
-unsafe fn plan_forward<T: Element>(
+unsafe fn plan_forward<T: Element + CType>(
     plan: *const MaxpoolPlan,
     input: *const T,
     planes: usize,
@@ -441,7 +543,7 @@ unsafe fn plan_forward<T: Element>(
 }
 
 /// Checks the buffers of a backward call for `geometry`, then scatters.
-unsafe fn backward<T: Float>(
+unsafe fn backward<T: Float + CType>(
     geometry: &Geometry,
     planes: usize,
     grad_output: *const T,
@@ -469,7 +571,7 @@ unsafe fn backward<T: Float>(
     Ok(scatter(geometry, planes, grad_output, indices, grad_input)?)
 }
 
-unsafe fn backward_once<T: Float>(
+unsafe fn backward_once<T: Float + CType>(
     params: *const MaxpoolParams,
     planes: usize,
     height: usize,
@@ -485,7 +587,7 @@ unsafe fn backward_once<T: Float>(
     })
 }
 
-unsafe fn plan_backward<T: Float>(
+unsafe fn plan_backward<T: Float + CType>(
     plan: *const MaxpoolPlan,
     planes: usize,
     grad_output: *const T,
@@ -561,16 +663,18 @@ pub unsafe extern "C" fn maxpool_plan_output_shape(
 
 /// Both of a shape's output pointers are checked before either is written.
 fn check_out_pointers(out_height: *mut usize, out_width: *mut usize) -> Result<(), Failure> {
-    match (out_height.is_null(), out_width.is_null()) {
-        (true, _) => Err(Failure::null("out_height")),
-        (_, true) => Err(Failure::null("out_width")),
-        _ => Ok(()),
+    for (name, ptr) in [("out_height", out_height), ("out_width", out_width)] {
+        aligned(name, "size_t", ptr)?;
+        if ptr.is_null() {
+            return Err(Failure::null(name));
+        }
     }
+    Ok(())
 }
 
 /// Writes an output shape through pointers that [`check_out_pointers`] accepted.
 unsafe fn write_shape(out_height: *mut usize, out_width: *mut usize, [h, w]: [usize; 2]) {
-    // SAFETY: checked non-null by check_out_pointers; the caller passes pointers to writable size_t.
+    // SAFETY: checked aligned and non-null by check_out_pointers; the caller passes pointers to writable size_t.
     unsafe {
         out_height.write(h);
         out_width.write(w);
@@ -580,7 +684,8 @@ unsafe fn write_shape(out_height: *mut usize, out_width: *mut usize, [h, w]: [us
 /// Pools `planes` row-major `height` × `width` planes of `float` from `input`. Writes `values`
 /// (planes × out_height × out_width), and when not NULL `indices` (the same count; `row * width + col` of each
 /// winner within its plane) and `multiplier` (planes × height × width; windows won per input element). The
-/// multiplier is overwritten, not added to: its previous contents do not matter.
+/// multiplier is overwritten, not added to: its previous contents do not matter. Every pointer must be aligned
+/// for its type, even for zero elements: one that is not gives `MAXPOOL_STATUS_MISALIGNED`, naming it.
 #[no_mangle]
 pub unsafe extern "C" fn maxpool_forward_f32(
     backend: BackendArg,
@@ -743,6 +848,7 @@ pub unsafe extern "C" fn maxpool_forward_i64(
 /// The backward pass for `float`: zeroes `grad_input` (planes × height × width), then adds each `grad_output`
 /// element (planes × out_height × out_width) onto the input element its index names, in output order. Every
 /// index is checked first: one outside its plane gives `MAXPOOL_STATUS_INDEX_OUT_OF_RANGE` and nothing is written.
+/// Every pointer must be aligned for its type, even for zero elements (`MAXPOOL_STATUS_MISALIGNED`).
 #[no_mangle]
 pub unsafe extern "C" fn maxpool_backward_f32(
     params: *const MaxpoolParams,
@@ -802,6 +908,7 @@ pub unsafe extern "C" fn maxpool_plan_new(
 ) -> MaxpoolStatus {
     boundary(|| {
         let params = unsafe { params_from(params) }?;
+        aligned("plan", "MaxpoolPlan *", plan)?;
         if plan.is_null() {
             return Err(Failure::null("plan"));
         }
@@ -957,22 +1064,24 @@ pub unsafe extern "C" fn maxpool_plan_backward_f64(
     unsafe { plan_backward(plan, planes, grad_output, indices, grad_input) }
 }
 
-/// The concrete backend `plan` runs, never `MAXPOOL_BACKEND_AUTO` (which a NULL plan gives).
+/// The concrete backend `plan` runs, never `MAXPOOL_BACKEND_AUTO` (which a NULL plan gives, as does a pointer not
+/// aligned for a plan, which cannot be one).
 #[no_mangle]
 pub unsafe extern "C" fn maxpool_plan_backend(plan: *const MaxpoolPlan) -> BackendArg {
     boundary_or(Backend::Auto.number(), || {
-        // SAFETY: the caller passes NULL or a live plan.
-        unsafe { plan.as_ref() }
-            .map_or(Backend::Auto, |p| p.plan.backend())
+        // The checks of every call with a plan; this one has no status to give for what they refuse.
+        unsafe { plan_from(plan) }
+            .map_or(Backend::Auto, |p| p.backend())
             .number()
     })
 }
 
-/// Frees a plan from `maxpool_plan_new`. NULL is fine. The plan must not be in use by another thread.
+/// Frees a plan from `maxpool_plan_new`. NULL is fine, and so is a pointer not aligned for a plan, which cannot be
+/// one: both are left alone. The plan must not be in use by another thread.
 #[no_mangle]
 pub unsafe extern "C" fn maxpool_plan_free(plan: *mut MaxpoolPlan) {
     boundary_or((), || {
-        if !plan.is_null() {
+        if !plan.is_null() && plan.is_aligned() {
             // SAFETY: allocated in maxpool_plan_new with the global allocator and MaxpoolPlan's layout.
             drop(unsafe { Box::from_raw(plan) });
         }
@@ -990,6 +1099,7 @@ pub unsafe extern "C" fn maxpool_backend_from_name(
         if name.is_null() {
             return Err(Failure::null("name"));
         }
+        aligned("backend", "MaxpoolBackend", backend)?;
         if backend.is_null() {
             return Err(Failure::null("backend"));
         }
@@ -1002,7 +1112,7 @@ pub unsafe extern "C" fn maxpool_backend_from_name(
                 known: Backend::names(),
             })?
             .parse::<Backend>()?;
-        // SAFETY: checked non-null; the caller passes a pointer to a writable MaxpoolBackend.
+        // SAFETY: checked aligned and non-null; the caller passes a pointer to a writable MaxpoolBackend.
         unsafe { backend.write(parsed.number()) };
         Ok(())
     })
@@ -1043,19 +1153,11 @@ pub unsafe extern "C" fn maxpool_backend_supports(
 /// `maxpool_last_error` gives the detail of the thread's last failed call.
 #[no_mangle]
 pub extern "C" fn maxpool_status_message(status: StatusArg) -> *const c_char {
-    let message: &'static CStr = match status {
-        0 => c"success",
-        1 => c"a required pointer is NULL",
-        2 => c"invalid parameters: a kernel, stride or dilation of 0, or a window that covers only padding",
-        3 => c"invalid shape: zero height or width, an empty output, sizes that overflow, or overlapping buffers",
-        4 => c"the backend cannot pool this geometry (block needs stride equal to kernel and dilation 1)",
-        5 => c"unknown backend",
-        6 => c"an index given to the backward pass lies outside its plane",
-        7 => c"out of memory",
-        8 => c"internal error in maxpool (a bug: please report it)",
-        _ => c"unknown status",
-    };
-    message.as_ptr()
+    usize::try_from(status)
+        .ok()
+        .and_then(|n| Status::ALL.get(n))
+        .map_or(c"unknown status", |s| s.message())
+        .as_ptr()
 }
 
 /// The library's version, "MAJOR.MINOR.PATCH": a static string.
@@ -1069,8 +1171,17 @@ pub extern "C" fn maxpool_version() -> *const c_char {
     VERSION.as_ptr()
 }
 
-/// Sets how many threads pooling calls may use; 0 restores the default (the `MAXPOOL_NUM_THREADS` environment
-/// variable, else all cores). Takes effect for calls that start afterwards.
+/// The most threads a pooling call may use: `maxpool_set_num_threads` refuses more, and a larger
+/// `MAXPOOL_NUM_THREADS` is ignored.
+// cbindgen writes only literals into the header, so this is one, held equal to the library's by the compiler.
+pub const MAXPOOL_MAX_THREADS: usize = 1024;
+const _: () = assert!(MAXPOOL_MAX_THREADS == maxpool::MAX_THREADS);
+
+/// Sets how many threads pooling calls may use, at most `MAXPOOL_MAX_THREADS`; 0 restores the default: the
+/// `MAXPOOL_NUM_THREADS` environment variable when it is a whole number from 1 to `MAXPOOL_MAX_THREADS` (any other
+/// value is ignored), else all cores (at most `MAXPOOL_MAX_THREADS`). Takes effect for calls that start
+/// afterwards. A count above `MAXPOOL_MAX_THREADS` gives `MAXPOOL_STATUS_INVALID_PARAMS` and leaves the setting as
+/// it was.
 #[no_mangle]
 pub extern "C" fn maxpool_set_num_threads(threads: usize) -> MaxpoolStatus {
     boundary(|| Ok(maxpool::set_num_threads(threads)?))

@@ -236,6 +236,7 @@ c_test! {
     api: "api.c";
     agree: "agree.c";
     errors: "errors.c";
+    misaligned: "misaligned.c";
     threads: "threads.c";
 }
 

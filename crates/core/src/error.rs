@@ -33,6 +33,17 @@ pub enum Error {
         /// The axis it was given for.
         axis: Axis,
     },
+    /// A thread count above the most a call may use, given to `set_num_threads`.
+    #[error(
+        "threads is {threads}, more than the most a pooling call may use, {max} (MAX_THREADS); 0 restores the \
+         default"
+    )]
+    TooManyThreads {
+        /// The count asked for.
+        threads: usize,
+        /// The most allowed: `MAX_THREADS`.
+        max: usize,
+    },
     /// Some window covers no input element at all, only padding.
     #[error(
         "output {axis} position {position} covers only padding (taps {first}, {first}+{dilation}, … of a padded \
@@ -135,7 +146,7 @@ pub enum Error {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// Zero kernel, stride or dilation, or a window wholly in padding.
+    /// Zero kernel, stride or dilation, a window wholly in padding, or a thread count above `MAX_THREADS`.
     InvalidParams,
     /// Empty input or output, overflowing sizes, buffers or arrays of the wrong shape.
     InvalidShape,
@@ -155,7 +166,9 @@ impl Error {
     /// The class of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::ZeroParam { .. } | Error::WindowInPadding { .. } => ErrorKind::InvalidParams,
+            Error::ZeroParam { .. }
+            | Error::WindowInPadding { .. }
+            | Error::TooManyThreads { .. } => ErrorKind::InvalidParams,
             Error::EmptyInput { .. }
             | Error::EmptyOutput { .. }
             | Error::Overflow(_)

@@ -24,4 +24,4 @@ pub use geometry::Geometry;
 pub use params::{Padding, Params};
 pub use simd::{Simd, Vectorised, SIMD_ENV};
 pub use technique::{IndexBuffers, Technique, Winners, Work, WorkSize, BAND};
-pub use threads::{num_threads, set_num_threads, NUM_THREADS_ENV};
+pub use threads::{num_threads, set_num_threads, MAX_THREADS, NUM_THREADS_ENV};

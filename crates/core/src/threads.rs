@@ -4,22 +4,42 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::error::{panic_message, Result};
+use crate::error::{panic_message, Error, Result};
 
-/// The environment variable that sets the default thread count, read once per process.
+/// The environment variable that sets the default thread count, read once per process: a whole number from 1 to
+/// [`MAX_THREADS`]; any other value (0, a larger number, something that is not a number) is ignored.
 pub const NUM_THREADS_ENV: &str = "MAXPOOL_NUM_THREADS";
+
+/// The most threads a pooling call may use. [`set_num_threads`] refuses a larger count, a larger
+/// `MAXPOOL_NUM_THREADS` is ignored, and the default, every core, is capped to it. More would buy nothing, and
+/// the work split, a few units per thread, would overflow for counts near `usize::MAX`.
+pub const MAX_THREADS: usize = 1024;
 
 /// 0 means "the default".
 static REQUESTED: AtomicUsize = AtomicUsize::new(0);
 
-/// Sets how many threads pooling calls may use; 0 restores the default: `MAXPOOL_NUM_THREADS` when it is a
-/// positive integer, else every core. Calls that start afterwards follow it; calls already running are unaffected.
+/// Sets how many threads pooling calls may use, at most [`MAX_THREADS`]; 0 restores the default:
+/// `MAXPOOL_NUM_THREADS` when it is a whole number from 1 to [`MAX_THREADS`], else every core (at most
+/// [`MAX_THREADS`]). Calls that start afterwards follow it; calls already running are unaffected.
+///
+/// # Errors
+///
+/// [`Error::TooManyThreads`] (of kind `InvalidParams`) for a count above [`MAX_THREADS`]; the setting is then
+/// left as it was.
 pub fn set_num_threads(threads: usize) -> Result<()> {
+    if threads > MAX_THREADS {
+        return Err(Error::TooManyThreads {
+            threads,
+            max: MAX_THREADS,
+        });
+    }
     REQUESTED.store(threads, Ordering::Relaxed);
     Ok(())
 }
 
-/// The number of threads a pooling call starting now may use, at least 1.
+/// The number of threads a pooling call starting now may use, from 1 to [`MAX_THREADS`]: the last count given
+/// to [`set_num_threads`], or when that is 0 or none was, `MAXPOOL_NUM_THREADS` if it is a whole number from 1 to
+/// [`MAX_THREADS`], else the number of cores (at most [`MAX_THREADS`]).
 pub fn num_threads() -> usize {
     match REQUESTED.load(Ordering::Relaxed) {
         0 => default_threads(),
@@ -33,8 +53,10 @@ fn default_threads() -> usize {
         std::env::var(NUM_THREADS_ENV)
             .ok()
             .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .filter(|n| (1..=MAX_THREADS).contains(n))
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
+            })
     })
 }
 
@@ -415,5 +437,35 @@ mod tests {
             helpers.lock().unwrap().len() >= 2,
             "helpers still join calls"
         );
+    }
+
+    /// A count above [`MAX_THREADS`] is refused, naming `threads` and the maximum, and the setting stays as it was;
+    /// [`MAX_THREADS`] itself is accepted. The setting is global: it is put back as it was, also on failure.
+    #[test]
+    fn a_count_above_max_threads_is_refused_and_changes_nothing() {
+        struct Restore(usize);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                REQUESTED.store(self.0, Ordering::Relaxed);
+            }
+        }
+        let _serial = serial();
+        let _restore = Restore(REQUESTED.load(Ordering::Relaxed));
+        set_num_threads(3).unwrap();
+        for threads in [MAX_THREADS + 1, usize::MAX] {
+            let e = set_num_threads(threads).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidParams);
+            let message = e.to_string();
+            assert!(
+                message.contains(&format!("threads is {threads}"))
+                    && message.contains(&MAX_THREADS.to_string()),
+                "{message}"
+            );
+            assert_eq!(num_threads(), 3, "after asking for {threads}");
+        }
+        set_num_threads(MAX_THREADS).unwrap();
+        assert_eq!(num_threads(), MAX_THREADS);
+        set_num_threads(0).unwrap();
+        assert!((1..=MAX_THREADS).contains(&num_threads()));
     }
 }

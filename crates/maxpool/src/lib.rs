@@ -45,7 +45,7 @@
 //! ```
 //!
 //! Errors are values ([`Error`], with an [`ErrorKind`]); no call panics on bad input, and a call that fails
-//! has written nothing. Calls use up to [`set_num_threads`] threads.
+//! has written nothing. Calls use up to [`set_num_threads`] threads, at most [`MAX_THREADS`].
 //!
 //! Writing a backend, or looking inside one: see [`technique`].
 
@@ -54,7 +54,7 @@ mod backend;
 pub use backend::{Backend, Plan, BACKEND_ENV};
 pub use maxpool_core::{
     num_threads, set_num_threads, Axis, DType, Element, Error, ErrorKind, Float, Outputs, Padding,
-    Params, Pool, Pooled, Result, UnknownDType, Want, NUM_THREADS_ENV, SIMD_ENV,
+    Params, Pool, Pooled, Result, UnknownDType, Want, MAX_THREADS, NUM_THREADS_ENV, SIMD_ENV,
 };
 pub use ndarray;
 

@@ -12,8 +12,10 @@ pub struct Described {
     pub big_endian: bool,
 }
 
-/// Reads the header, and checks that the file holds exactly the data it describes, with 2 to 4 dimensions.
-pub fn describe(path: &str, bytes: &[u8]) -> Result<Described, String> {
+/// Reads the header, and checks that the file holds exactly the data it describes, with 2 to 4 dimensions. A
+/// descriptor that names no number type of a known size (`'<d2'`, `'<c8'`, `'|O'`) is refused here, naming the
+/// `supported` types, since its data's size cannot be checked: nothing may be read as any type before that check.
+pub fn describe(path: &str, bytes: &[u8], supported: &[&str]) -> Result<Described, String> {
     if !bytes.starts_with(b"\x93NUMPY") {
         return Err(format!(
             "{path} is not a .npy file (it lacks the NumPy magic bytes)"
@@ -34,19 +36,25 @@ pub fn describe(path: &str, bytes: &[u8]) -> Result<Described, String> {
     }
     let descriptor = header.type_descriptor.to_string();
     let descr = descriptor.trim_matches(['\'', '"']);
-    // The element size of a number type is the descriptor's number ('<f4', '|u1'); other types are refused
-    // later, by name.
+    // The element size of a number type is the descriptor's number ('<f4', '|u1'); a number type of that size
+    // the command does not pool is refused later, by name, once the data's size is known to be true.
     let unordered = descr.trim_start_matches(['<', '>', '|', '=']);
-    let size = unordered
+    let Some(size) = unordered
         .strip_prefix(['f', 'i', 'u', 'b'])
-        .and_then(|size| size.parse::<usize>().ok());
+        .and_then(|size| size.parse::<usize>().ok())
+        .filter(|&size| size > 0)
+    else {
+        return Err(format!(
+            "{path}: unsupported element type {descr}; supported: {}",
+            supported.join(", ")
+        ));
+    };
     let expected = shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .zip(size)
-        .map(|(n, size)| n.checked_mul(size));
+        .map(|n| n.checked_mul(size));
     match expected {
-        Some(None) => {
+        None | Some(None) => {
             return Err(format!(
                 "{path}: its header's shape {} has more bytes than this machine can address",
                 dims(&shape)
@@ -71,7 +79,7 @@ pub fn describe(path: &str, bytes: &[u8]) -> Result<Described, String> {
     }
     Ok(Described {
         shape,
-        big_endian: descr.starts_with('>') && size.is_some_and(|s| s > 1),
+        big_endian: descr.starts_with('>') && size > 1,
     })
 }
 

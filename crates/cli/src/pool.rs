@@ -114,7 +114,9 @@ pub fn run(args: &PoolArgs) -> Outcome {
     }
     let path = &args.input;
     let bytes = std::fs::read(path).map_err(|e| fail!("cannot read {}: {e}", path.display()))?;
-    let described = npy::describe(&path.display().to_string(), &bytes).map_err(Failure)?;
+    let supported: Vec<&str> = DType::ALL.iter().map(|d| d.name()).collect();
+    let described =
+        npy::describe(&path.display().to_string(), &bytes, &supported).map_err(Failure)?;
     let layout = layout_of(path, &described.shape, args.layout)?;
     let mut descriptor = String::new();
     for dtype in DType::ALL {
@@ -127,7 +129,6 @@ pub fn run(args: &PoolArgs) -> Outcome {
             Attempt::OtherType(d) => descriptor = d,
         }
     }
-    let supported: Vec<&str> = DType::ALL.iter().map(|d| d.name()).collect();
     Err(fail!(
         "{}: unsupported element type {descriptor}; supported: {}",
         path.display(),

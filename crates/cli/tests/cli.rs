@@ -323,7 +323,13 @@ fn bad_inputs_get_one_line_and_status_1() {
         "has 3 bytes after its data: the header says 128 bytes of data (shape 2×4×4 of <f4); the file holds 131",
     );
     // A huge shape in a small file is refused before anything is allocated for it.
-    let huge = hostile_npy(dir.path(), "huge.npy", "(1073741824, 1073741824)", 64);
+    let huge = hostile_npy(
+        dir.path(),
+        "huge.npy",
+        "<f4",
+        "(1073741824, 1073741824)",
+        64,
+    );
     pool(
         &huge,
         &["--kernel", "2"],
@@ -331,12 +337,22 @@ fn bad_inputs_get_one_line_and_status_1() {
          the file holds 64",
     );
     // Issue 18's: a 64-byte file whose header says (4096, 4096, 4096) aborted allocating 256 GiB.
-    let cube = hostile_npy(dir.path(), "cube.npy", "(4096, 4096, 4096)", 0);
+    let cube = hostile_npy(dir.path(), "cube.npy", "<f4", "(4096, 4096, 4096)", 0);
     pool(
         &cube,
         &["--kernel", "2"],
         "is truncated: the header says 274877906944 bytes of data (shape 4096×4096×4096 of <f4); the file holds 0",
     );
+    // The npy fuzzer's: a descriptor of no known size ('<d2') got past the check, and reading it as f32
+    // allocated the header's 96 GiB; such a file is refused before any reading.
+    for descr in ["<d2", "<c8", "|O", "<f0"] {
+        let odd = hostile_npy(dir.path(), "odd.npy", descr, "(24, 1073741824)", 0);
+        pool(
+            &odd,
+            &["--kernel", "2"],
+            &format!("unsupported element type {descr}; supported: f32, f64"),
+        );
+    }
     let scalar = npy("scalar.npy", ArrayD::zeros(vec![]));
     pool(&scalar, &["--kernel", "2"], "has 0 dimensions (shape ())");
     // Channels-last shapes are not pooled over the wrong axes.
@@ -779,9 +795,9 @@ fn big_endian_inputs_say_their_outputs_are_native() {
 
 /// A float32 `.npy` file of `data` zero bytes whose header says `shape` (a Python tuple), whatever the data
 /// holds; its path.
-fn hostile_npy(dir: &Path, name: &str, shape: &str, data: usize) -> String {
+fn hostile_npy(dir: &Path, name: &str, descr: &str, shape: &str, data: usize) -> String {
     let mut dict =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}").into_bytes();
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}").into_bytes();
     while !(10 + dict.len() + 1).is_multiple_of(64) {
         dict.push(b' ');
     }
@@ -802,7 +818,13 @@ fn hostile_npy(dir: &Path, name: &str, shape: &str, data: usize) -> String {
 #[test]
 fn zero_planes_of_a_huge_plane_take_no_memory() {
     let dir = tempfile::tempdir().unwrap();
-    let input = hostile_npy(dir.path(), "empty.npy", "(0, 1073741824, 1073741824)", 0);
+    let input = hostile_npy(
+        dir.path(),
+        "empty.npy",
+        "<f4",
+        "(0, 1073741824, 1073741824)",
+        0,
+    );
     assert_eq!(std::fs::metadata(&input).unwrap().len(), 128);
     let out = dir.path().join("out.npy");
     let exe = assert_cmd::cargo::cargo_bin("maxpool");

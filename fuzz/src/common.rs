@@ -11,8 +11,6 @@
 //! | 11 | planes: b % 4 |
 //! | 12–13 | height, width: 1 + b % 24 (raw: b, so 0 too) |
 
-#![allow(dead_code)]
-
 use maxpool::{Backend, DType, Padding, Params};
 
 pub struct Call<'a> {

@@ -19,6 +19,10 @@ pub struct Expected<T> {
     pub indices: Vec<i64>,
     /// planes × height × width counts of windows won.
     pub multiplier: Vec<u32>,
+    /// Where each output row's window starts, in padded coordinates (the input starts at the top padding).
+    pub row_starts: Vec<usize>,
+    /// Where each output column's window starts, in padded coordinates.
+    pub col_starts: Vec<usize>,
 }
 
 /// Window starts along one axis, in padded coordinates. Floor mode: every window that fits in the padded axis.
@@ -88,6 +92,8 @@ pub fn reference<T: Sample>(
         values: vec![],
         indices: vec![],
         multiplier: vec![0; planes * h * w],
+        row_starts: rows.clone(),
+        col_starts: cols.clone(),
     };
     for plane in 0..planes {
         // The padded plane: None is padding, which is never a candidate.

@@ -4,7 +4,10 @@ use std::fmt::Debug;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use maxpool::ndarray::{s, Array3, ShapeBuilder};
-use maxpool::{pool, Backend, ErrorKind, Outputs, Params, Plan, Want};
+use maxpool::{
+    pool, Backend, ErrorKind, IndexElement, IndexFormat, Layout, Outputs, Params, Plan, TensorMut,
+    TensorOutputs, TensorRef, Want,
+};
 
 use crate::reference::{reference, Expected};
 use crate::sample::Sample;
@@ -153,6 +156,7 @@ pub fn check_case<T: Sample>(backend: Backend, case: &Case<T>) -> Result<Outcome
     );
     check_slices(&plan, case, &expected)?;
     check_arrays(&plan, case, &expected)?;
+    check_tensors(&plan, case, &expected)?;
     check_refusals(&plan, case)?;
     Ok(Outcome::Ran)
 }
@@ -333,6 +337,238 @@ fn check_refusals<T: Sample>(plan: &Plan, case: &Case<T>) -> Result<(), String> 
     ensure!(
         grad.iter().all(|&x| x == 2.5),
         "a refused backward wrote grad_input"
+    );
+    Ok(())
+}
+
+/// The layouts a case is pooled in beside dense NCHW: channels-last, and a strided view with gaps between
+/// elements and its axes in another order (which one depends on the case). The case's planes are N × C.
+fn layouts(case: &Case<impl Sample>) -> [(&'static str, Layout); 2] {
+    let (planes, h, w) = (case.planes, case.height, case.width);
+    let (n, c) = if planes % 2 == 0 && planes > 0 {
+        (2, planes / 2)
+    } else {
+        (1, planes)
+    };
+    let shape = [n, c, h, w];
+    // Innermost axis first; each axis steps over the ones inside it plus a gap.
+    let orders = [[3, 2, 1, 0], [1, 3, 2, 0], [2, 1, 3, 0], [3, 1, 2, 0]];
+    let order = orders[(planes + h + 2 * w) % orders.len()];
+    let mut strides = [0; 4];
+    let mut stride = 2;
+    for a in order {
+        strides[a] = stride;
+        stride = stride * shape[a].max(1) + 1;
+    }
+    [
+        ("channels-last", Layout::nhwc(n, h, w, c)),
+        ("strided", Layout { shape, strides }),
+    ]
+}
+
+/// `data` (N, C, H, W in row-major order) placed at `layout`'s offsets in a buffer of its span; the gaps hold
+/// `fill`.
+fn placed<E: Copy>(data: &[E], layout: &Layout, fill: E) -> Vec<E> {
+    let [n, c, h, w] = layout.shape;
+    let mut out = vec![fill; layout.span().expect("test tensors are small")];
+    let mut i = 0;
+    for pn in 0..n {
+        for pc in 0..c {
+            for r in 0..h {
+                for col in 0..w {
+                    out[layout.offset([pn, pc, r, col])] = data[i];
+                    i += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The elements at `layout`'s offsets, in (N, C, H, W) row-major order.
+fn gathered<E: Copy>(buffer: &[E], layout: &Layout) -> Vec<E> {
+    let [n, c, h, w] = layout.shape;
+    let mut out = Vec::with_capacity(n * c * h * w);
+    for pn in 0..n {
+        for pc in 0..c {
+            for r in 0..h {
+                for col in 0..w {
+                    out.push(buffer[layout.offset([pn, pc, r, col])]);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The reference's winner at output `o` of plane (n, c), in `format`: the formulas restated here, apart from
+/// the library's.
+fn expected_index(
+    format: IndexFormat,
+    params: &Params,
+    e: &Expected<impl Sample>,
+    [_, c_len, h, w]: [usize; 4],
+    (n, c): (usize, usize),
+    o: usize,
+    plane_index: i64,
+) -> u64 {
+    let p = plane_index as u64;
+    let (row, col) = (p / w as u64, p % w as u64);
+    let (oh, ow) = (o / e.out_width, o % e.out_width);
+    let (n, c, c_len, h, w) = (n as u64, c as u64, c_len as u64, h as u64, w as u64);
+    match format {
+        IndexFormat::Plane => p,
+        IndexFormat::FlatNchw => (n * c_len + c) * h * w + p,
+        IndexFormat::FlatNhwc => ((n * h + row) * w + col) * c_len + c,
+        IndexFormat::FlatHwc => (row * w + col) * c_len + c,
+        IndexFormat::Window => {
+            let i = (row as usize + params.padding.top - e.row_starts[oh]) / params.dilation[0];
+            let j = (col as usize + params.padding.left - e.col_starts[ow]) / params.dilation[1];
+            (i * params.kernel[1] + j) as u64
+        }
+    }
+}
+
+/// The tensor API in channels-last and strided layouts, outputs in another layout, in every index format and
+/// index type: the reference's winners, encoded; a type that cannot hold the format's indices refused with
+/// nothing written.
+fn check_tensors<T: Sample>(plan: &Plan, case: &Case<T>, e: &Expected<T>) -> Result<(), String> {
+    for (name, layout) in layouts(case) {
+        let input = placed(&case.input, &layout, T::default());
+        let out_shape = [layout.shape[0], layout.shape[1], e.out_height, e.out_width];
+        // Outputs channels-last beside a channels-last input; beside the strided one, NCHW with gaps.
+        let out_layout = |shape: [usize; 4]| {
+            if name == "channels-last" {
+                layout.dense_like(shape)
+            } else {
+                let mut l = Layout::nchw(shape[0], shape[1], shape[2], shape[3] * 2);
+                l.shape = shape;
+                l.strides[3] = 2;
+                l
+            }
+        };
+        for format in IndexFormat::ALL {
+            check_tensor_call::<T, i64>(
+                plan,
+                case,
+                e,
+                name,
+                &input,
+                layout,
+                out_layout(out_shape),
+                out_layout(layout.shape),
+                format,
+            )?;
+            check_tensor_call::<T, i32>(
+                plan,
+                case,
+                e,
+                name,
+                &input,
+                layout,
+                out_layout(out_shape),
+                out_layout(layout.shape),
+                format,
+            )?;
+            check_tensor_call::<T, u8>(
+                plan,
+                case,
+                e,
+                name,
+                &input,
+                layout,
+                out_layout(out_shape),
+                out_layout(layout.shape),
+                format,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_tensor_call<T: Sample, I: IndexElement + TryFrom<u64>>(
+    plan: &Plan,
+    case: &Case<T>,
+    e: &Expected<T>,
+    name: &str,
+    input: &[T],
+    layout: Layout,
+    out: Layout,
+    multiplier_layout: Layout,
+    format: IndexFormat,
+) -> Result<(), String> {
+    let shape = layout.shape;
+    let [n, c, h, w] = shape;
+    let what = format!("{name} input, {format} indices as {:?}", I::DTYPE);
+    let mut values = vec![T::default(); out.span().expect("small")];
+    let mut indices = vec![I::default(); out.span().expect("small")];
+    let mut multiplier = vec![7u32; multiplier_layout.span().expect("small")];
+    let (values_before, multiplier_before) = (values.clone(), multiplier.clone());
+    let result = plan.forward_tensor(
+        TensorRef::new(input, layout),
+        TensorOutputs::new(TensorMut::new(&mut values, out))
+            .with_indices(TensorMut::new(&mut indices, out), format)
+            .with_multiplier(TensorMut::new(&mut multiplier, multiplier_layout)),
+    );
+    // The expected indices, or the refusal when the type cannot hold the format's largest.
+    let mut expected = Vec::with_capacity(e.indices.len());
+    let largest = match format {
+        IndexFormat::Plane => h * w,
+        IndexFormat::FlatNchw | IndexFormat::FlatNhwc => n * c * h * w,
+        IndexFormat::FlatHwc => c * h * w,
+        IndexFormat::Window => case.params.kernel[0] * case.params.kernel[1],
+    }
+    .saturating_sub(1) as u64;
+    let fits = (I::DTYPE != maxpool::DType::U8 || format == IndexFormat::Window)
+        && I::try_from(largest).is_ok();
+    if !fits {
+        let err = result.err().ok_or_else(|| format!("{what}: not refused"))?;
+        ensure!(
+            err.kind() == ErrorKind::Unsupported,
+            "{what}: refused with {err} ({:?})",
+            err.kind()
+        );
+        ensure!(
+            values == values_before
+                && multiplier == multiplier_before
+                && indices.iter().all(|&i| i == I::default()),
+            "{what}: refused but wrote"
+        );
+        return Ok(());
+    }
+    result.map_err(|err| format!("{what}: {err}"))?;
+    let out_len = e.out_height * e.out_width;
+    for (i, &p) in e.indices.iter().enumerate() {
+        let plane = i / out_len;
+        let v = expected_index(
+            format,
+            &case.params,
+            e,
+            shape,
+            (plane / c, plane % c),
+            i % out_len,
+            p,
+        );
+        expected.push(I::try_from(v).map_err(|_| format!("{what}: {v} does not fit"))?);
+    }
+    let got_values = gathered(&values, &out);
+    ensure!(
+        same_bits(&got_values, &e.values),
+        "{what}: {}",
+        diff("values", &got_values, &e.values)
+    );
+    let got_indices = gathered(&indices, &out);
+    ensure!(
+        got_indices == expected,
+        "{what}: {}",
+        diff("indices", &got_indices, &expected)
+    );
+    let got_multiplier = gathered(&multiplier, &multiplier_layout);
+    ensure!(
+        got_multiplier == e.multiplier,
+        "{what}: {}",
+        diff("multiplier", &got_multiplier, &e.multiplier)
     );
     Ok(())
 }

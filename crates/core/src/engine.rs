@@ -6,13 +6,16 @@ use std::sync::Mutex;
 
 use ndarray::{Array, ArrayView, CowArray, Dimension};
 
+use crate::arrays::{filled_like, layout_of};
 use crate::backward::backward;
 use crate::coded::Coding;
 use crate::element::{Element, Float};
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::params::Params;
+use crate::strided::{backward_tensor, check_forward, forward_planes, is_nchw_call, TensorOutputs};
 use crate::technique::{try_reserve, Scratch, Technique, Winners, Work};
+use crate::tensor::{IndexElement, IndexFormat, IndicesMut, IndicesRef, TensorMut, TensorRef};
 use crate::threads::{num_threads, Team};
 
 /// Output buffers for a batch of `planes` planes: `values` (planes × out_height × out_width), and, when given,
@@ -78,11 +81,11 @@ impl Want {
 /// What an array call returns. `values` and `indices` have the input's leading axes and the output plane size;
 /// `multiplier` has the input's shape.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Pooled<T, D: Dimension> {
+pub struct Pooled<T, D: Dimension, I = i64> {
     /// The maximum of each window.
     pub values: Array<T, D>,
-    /// The winner's flat index within its plane, when asked for.
-    pub indices: Option<Array<i64, D>>,
+    /// The winners, when asked for: by default their flat index within their plane.
+    pub indices: Option<Array<I, D>>,
     /// Windows won per input element, when asked for.
     pub multiplier: Option<Array<u32, D>>,
 }
@@ -97,44 +100,122 @@ pub trait Pool {
     /// unless the error is [`Error::Internal`] (a bug, caught).
     fn forward<T: Element>(&self, input: &[T], planes: usize, out: Outputs<'_, T>) -> Result<()>;
 
-    /// Pools an array whose last two axes are (height, width), with any strides and any number of leading axes
-    /// (2-D, NCHW, …). A non-contiguous view is copied once into row-major order first.
+    /// Pools tensors of any layout (NCHW, channels-last, strided views): `input` (N, C, H, W) into `out`,
+    /// with indices in any [`IndexFormat`] and index type. On error nothing has been written, unless the error
+    /// is [`Error::Internal`].
+    fn forward_tensor<T: Element>(
+        &self,
+        input: TensorRef<'_, T>,
+        out: TensorOutputs<'_, T>,
+    ) -> Result<()>;
+
+    /// Pools an array whose last two axes are (height, width), with any non-negative strides and any number of
+    /// leading axes (2-D, (C, H, W), NCHW, channels-last views, …), in place: no copy is made (but of an array
+    /// with negative strides, or leading axes that cannot be merged into one). The outputs are in the input's
+    /// memory order. Indices are each winner's `row * width + col` within its plane, as `i64`.
     fn pool<T: Element, D: Dimension>(
         &self,
         input: ArrayView<'_, T, D>,
         want: Want,
     ) -> Result<Pooled<T, D>> {
+        self.pool_with(input, want, IndexFormat::Plane)
+    }
+
+    /// [`pool`](Pool::pool), with the indices in `format`, as `I` (`i64`, `i32`, or `u8` for the window
+    /// format). For the flat formats, N is the product of the axes before the last three and C the third-last
+    /// axis (1 for a 2-D array).
+    fn pool_with<T: Element, D: Dimension, I: IndexElement>(
+        &self,
+        input: ArrayView<'_, T, D>,
+        want: Want,
+        format: IndexFormat,
+    ) -> Result<Pooled<T, D, I>> {
         let g = self.geometry();
-        let (planes, out_dim) = batch_shape(g, input.raw_dim(), "input")?;
-        let input = standard_layout(input, "a row-major copy of the input")?;
-        let input = input.as_slice().expect("standard layout is contiguous");
-        let mut values = filled(out_dim.clone(), T::default(), "the values")?;
+        let (_, out_dim) = batch_shape(g, input.raw_dim(), "input")?;
+        let copy;
+        let (input, layout) = match layout_of(&input) {
+            Some(layout) => (input, layout),
+            None => {
+                copy = standard_layout(input, "a row-major copy of the input")?;
+                let view = copy.view();
+                let layout = layout_of(&view).expect("a row-major array has a layout");
+                (view, layout)
+            }
+        };
+        let (shape, strides) = (input.shape(), input.strides());
+        let mut values = filled_like(out_dim.clone(), shape, strides, T::default(), "the values")?;
         let mut indices = want
             .indices
-            .then(|| filled(out_dim.clone(), 0, "the indices"))
+            .then(|| filled_like(out_dim.clone(), shape, strides, I::default(), "the indices"))
             .transpose()?;
         let mut multiplier = want
             .multiplier
-            .then(|| filled(input_dim_of(&values, g), 0, "the multiplier"))
+            .then(|| filled_like(input.raw_dim(), shape, strides, 0u32, "the multiplier"))
             .transpose()?;
-        self.forward(
-            input,
-            planes,
-            Outputs {
-                values: values.as_slice_mut().expect("new arrays are contiguous"),
-                indices: indices
-                    .as_mut()
-                    .map(|a| a.as_slice_mut().expect("new arrays are contiguous")),
-                multiplier: multiplier
-                    .as_mut()
-                    .map(|a| a.as_slice_mut().expect("new arrays are contiguous")),
-            },
-        )?;
+        // SAFETY: the layout is the view's own, so its elements are the view's, which may be read while it lives.
+        let tensor = unsafe { TensorRef::from_raw(input.as_ptr(), layout) };
+        let mut out = TensorOutputs::new(tensor_mut(&mut values));
+        if let Some(indices) = indices.as_mut() {
+            out = out.with_indices(tensor_mut(indices), format);
+        }
+        if let Some(multiplier) = multiplier.as_mut() {
+            out = out.with_multiplier(tensor_mut(multiplier));
+        }
+        self.forward_tensor(tensor, out)?;
         Ok(Pooled {
             values,
             indices,
             multiplier,
         })
+    }
+
+    /// Pools a channels-last array, whose last three axes are (height, width, channels), with any number of
+    /// axes before them, in place; the outputs are (…, out_height, out_width, channels) and, for the
+    /// multiplier, the input's shape. Indices as [`pool_with`](Pool::pool_with), N the product of the axes
+    /// before the last three.
+    fn pool_nhwc<T: Element, D: Dimension, I: IndexElement>(
+        &self,
+        input: ArrayView<'_, T, D>,
+        want: Want,
+        format: IndexFormat,
+    ) -> Result<Pooled<T, D, I>> {
+        let nd = input.ndim();
+        if nd < 3 {
+            return Err(Error::ArrayShape(format!(
+                "a channels-last input has at least 3 axes, (height, width, channels); this one has {nd}"
+            )));
+        }
+        // (…, H, W, C) seen as (…, C, H, W), and the outputs back.
+        let mut to_planes = D::zeros(nd);
+        let mut back = D::zeros(nd);
+        for a in 0..nd - 3 {
+            to_planes[a] = a;
+            back[a] = a;
+        }
+        to_planes[nd - 3] = nd - 1;
+        to_planes[nd - 2] = nd - 3;
+        to_planes[nd - 1] = nd - 2;
+        back[nd - 3] = nd - 2;
+        back[nd - 2] = nd - 1;
+        back[nd - 1] = nd - 3;
+        let pooled = self.pool_with::<T, D, I>(input.permuted_axes(to_planes), want, format)?;
+        Ok(Pooled {
+            values: pooled.values.permuted_axes(back.clone()),
+            indices: pooled.indices.map(|a| a.permuted_axes(back.clone())),
+            multiplier: pooled.multiplier.map(|a| a.permuted_axes(back)),
+        })
+    }
+
+    /// The backward pass on tensors of any layout, with indices in any format and type. See
+    /// [`backward_tensor`](crate::backward_tensor).
+    fn backward_tensor<T: Float>(
+        &self,
+        grad_output: TensorRef<'_, T>,
+        indices: IndicesRef<'_>,
+        format: IndexFormat,
+        grad_input: TensorMut<'_, T>,
+    ) -> Result<()> {
+        backward_tensor(self.geometry(), grad_output, indices, format, grad_input)
     }
 
     /// The backward pass on slices: zeroes `grad_input` (planes × height × width), then adds each
@@ -204,6 +285,16 @@ fn filled<E: Clone, D: Dimension>(dim: D, value: E, what: &'static str) -> Resul
     Ok(Array::from_shape_vec(dim, elements).expect("as many elements as the shape holds"))
 }
 
+/// The tensor of an array made by [`filled_like`]: dense, in some order, so it has a layout.
+fn tensor_mut<'a, E, D: Dimension>(array: &'a mut Array<E, D>) -> TensorMut<'a, E> {
+    let layout = layout_of(&array.view()).expect("an array made dense in some order has a layout");
+    let elements = array
+        .as_slice_memory_order_mut()
+        .expect("new arrays are contiguous");
+    // With non-negative strides, element (0, …, 0) is the first in memory.
+    TensorMut::new(elements, layout)
+}
+
 /// `view` itself when it is in row-major order, else a row-major copy, whose allocation failing is
 /// [`Error::OutOfMemory`] for `what`.
 fn standard_layout<'a, E: Clone, D: Dimension>(
@@ -245,13 +336,6 @@ fn batch_shape<D: Dimension>(g: &Geometry, dim: D, what: &str) -> Result<(usize,
     let mut out = dim.clone();
     out.slice_mut()[n - 2..].copy_from_slice(&[g.out_height(), g.out_width()]);
     Ok((planes, out))
-}
-
-fn input_dim_of<T, D: Dimension>(values: &Array<T, D>, g: &Geometry) -> D {
-    let mut dim = values.raw_dim();
-    let n = dim.ndim();
-    dim.slice_mut()[n - 2..].copy_from_slice(&[g.height(), g.width()]);
-    dim
 }
 
 /// Below this many window taps in a call, threads cost more than they save.
@@ -341,6 +425,26 @@ fn check_counts_fit<K: Technique>(g: &Geometry) -> Result<()> {
     })
 }
 
+/// Every party's working storage for a call, reserved before anything is written, so that a failed allocation
+/// is an error: the caller's, on the stack (a call on one thread allocates nothing more than it asks for), and
+/// each helper's.
+pub(crate) fn reserve_parties<S>(
+    team: &Team,
+    reserve: impl Fn() -> Result<S>,
+) -> Result<(S, Vec<S>)> {
+    let caller = reserve()?;
+    let mut helpers = Vec::new();
+    try_reserve(
+        &mut helpers,
+        team.parties() - 1,
+        "the threads' working storage",
+    )?;
+    for _ in 1..team.parties() {
+        helpers.push(reserve()?);
+    }
+    Ok((caller, helpers))
+}
+
 /// `Ok` when the technique `K` can pool geometries with these parameters; otherwise the error that says why:
 /// invalid parameters first, then [`Error::Unsupported`].
 pub fn supports<K: Technique>(params: &Params) -> Result<()> {
@@ -392,6 +496,65 @@ impl<K: Technique> Planned<K> {
 impl<K: Technique> Pool for Planned<K> {
     fn geometry(&self) -> &Geometry {
         &self.geometry
+    }
+
+    fn forward_tensor<T: Element>(
+        &self,
+        input: TensorRef<'_, T>,
+        out: TensorOutputs<'_, T>,
+    ) -> Result<()> {
+        let g = &self.geometry;
+        check_forward(g, || check_counts_fit::<K>(g), &input, &out)?;
+        let [n, c, _, _] = input.layout().shape;
+        // Fits: the input's span was checked.
+        let planes = n * c;
+        if planes == 0 {
+            return Ok(());
+        }
+        if !is_nchw_call(&input, &out) {
+            let threads = threads_for(g, planes);
+            return forward_planes(
+                g,
+                &self.technique,
+                self.coding.as_ref(),
+                threads,
+                input,
+                out,
+            );
+        }
+        // Dense NCHW with plane indices: the slices' call, whose threads split planes into rows.
+        let (plane_len, out_len) = (g.plane_len(), g.out_plane_len());
+        let TensorOutputs {
+            mut values,
+            indices,
+            multiplier,
+            ..
+        } = out;
+        // SAFETY: the call was checked: each tensor is dense and reaches exactly this far, and the outputs
+        // overlap nothing.
+        unsafe {
+            let slice = |p: *mut T, len| std::slice::from_raw_parts_mut(p, len);
+            let input = std::slice::from_raw_parts(input.as_ptr(), planes * plane_len);
+            let values = slice(values.as_mut_ptr(), planes * out_len);
+            let indices = match indices {
+                Some(IndicesMut::I64(mut t)) => Some(std::slice::from_raw_parts_mut(
+                    t.as_mut_ptr(),
+                    planes * out_len,
+                )),
+                _ => None,
+            };
+            let multiplier = multiplier
+                .map(|mut m| std::slice::from_raw_parts_mut(m.as_mut_ptr(), planes * plane_len));
+            self.forward(
+                input,
+                planes,
+                Outputs {
+                    values,
+                    indices,
+                    multiplier,
+                },
+            )
+        }
     }
 
     fn forward<T: Element>(&self, input: &[T], planes: usize, out: Outputs<'_, T>) -> Result<()> {
@@ -446,17 +609,7 @@ impl<K: Technique> Pool for Planned<K> {
             let scratch = Scratch::reserve(g, multiplier_without_indices, coding)?;
             Ok(Mutex::new((scratch, Work::<T>::reserve(work)?)))
         };
-        // The caller's on the stack: a call on one thread allocates nothing more than its technique asks for.
-        let caller = reserve()?;
-        let mut helpers = Vec::new();
-        try_reserve(
-            &mut helpers,
-            team.parties() - 1,
-            "the threads' working storage",
-        )?;
-        for _ in 1..team.parties() {
-            helpers.push(reserve()?);
-        }
+        let (caller, helpers) = reserve_parties(&team, reserve)?;
         let values = Disjoint::new(values);
         let indices = indices.map(Disjoint::new);
         let multiplier = multiplier.map(Disjoint::new);

@@ -128,6 +128,24 @@ pub enum Error {
         /// Height × width of the input plane.
         plane_len: usize,
     },
+    /// A winner index, in the backward pass, that names no element of its window's plane in its format.
+    #[error(
+        "index {index} ({format} format) at output (n, c, oh, ow) = ({}, {}, {}, {}) {reason}",
+        at[0], at[1], at[2], at[3]
+    )]
+    BadIndex {
+        /// The format the indices are in.
+        format: crate::tensor::IndexFormat,
+        /// Where it is: (n, c, oh, ow).
+        at: [usize; 4],
+        /// The offending index.
+        index: i64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An index type that cannot hold what the call would write.
+    #[error("{0}")]
+    IndexType(String),
     /// A bug: a panic inside the library, caught on the thread it happened on, the calling thread or a helper.
     /// The call's outputs may be partly written; the library keeps working for the next call.
     #[error("internal error in maxpool (a bug: please report it): {0}")]
@@ -176,7 +194,8 @@ impl Error {
             | Error::ArrayShape(_) => ErrorKind::InvalidShape,
             Error::Unsupported { .. } => ErrorKind::Unsupported,
             Error::UnknownBackend { .. } => ErrorKind::UnknownBackend,
-            Error::IndexOutOfRange { .. } => ErrorKind::IndexOutOfRange,
+            Error::IndexOutOfRange { .. } | Error::BadIndex { .. } => ErrorKind::IndexOutOfRange,
+            Error::IndexType(_) => ErrorKind::Unsupported,
             Error::OutOfMemory { .. } => ErrorKind::OutOfMemory,
             Error::Internal(_) => ErrorKind::Internal,
         }

@@ -4,6 +4,7 @@
 //!
 //! Most users want the `maxpool` crate, which re-exports this one and adds the run-time choice of backend.
 
+mod arrays;
 mod backward;
 mod coded;
 mod element;
@@ -13,7 +14,9 @@ mod geometry;
 mod params;
 pub mod semantics;
 pub mod simd;
+mod strided;
 mod technique;
+mod tensor;
 mod threads;
 
 pub use backward::backward;
@@ -23,5 +26,10 @@ pub use error::{caught, Axis, Error, ErrorKind, Result};
 pub use geometry::Geometry;
 pub use params::{Padding, Params};
 pub use simd::{Simd, Vectorised, SIMD_ENV};
+pub use strided::{backward_tensor, TensorOutputs};
 pub use technique::{IndexBuffers, Technique, Winners, Work, WorkSize, BAND};
+pub use tensor::{
+    check_index_type, IndexElement, IndexFormat, IndicesMut, IndicesRef, Layout, TensorMut,
+    TensorRef, UnknownIndexFormat,
+};
 pub use threads::{num_threads, set_num_threads, MAX_THREADS, NUM_THREADS_ENV};

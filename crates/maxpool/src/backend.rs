@@ -6,8 +6,9 @@ use std::sync::OnceLock;
 
 use maxpool_block::BlockReshape;
 use maxpool_core::{
-    caught, supports, Element, Error, Float, Geometry, Outputs, Params, Planned, Pool, Pooled,
-    Result, Technique, Want,
+    caught, supports, Element, Error, Float, Geometry, IndexElement, IndexFormat, IndicesRef,
+    Outputs, Params, Planned, Pool, Pooled, Result, Technique, TensorMut, TensorOutputs, TensorRef,
+    Want,
 };
 use maxpool_lookup::SlidingWindowLookup;
 use maxpool_naive::NaiveLoop;
@@ -433,6 +434,50 @@ impl Plan {
         caught(|| Pool::pool(self, input, want))
     }
 
+    /// Pools tensors of any layout: `input` (N, C, H, W) into `out`, with indices in any format and type. On
+    /// error nothing has been written. See [`Pool::forward_tensor`].
+    pub fn forward_tensor<T: Element>(
+        &self,
+        input: TensorRef<'_, T>,
+        out: TensorOutputs<'_, T>,
+    ) -> Result<()> {
+        caught(|| Pool::forward_tensor(self, input, out))
+    }
+
+    /// [`pool`](Plan::pool) with the indices in `format`, as `I` (`i64`, `i32`, or `u8` for the window format).
+    /// See [`Pool::pool_with`].
+    pub fn pool_with<T: Element, D: Dimension, I: IndexElement>(
+        &self,
+        input: ArrayView<'_, T, D>,
+        want: Want,
+        format: IndexFormat,
+    ) -> Result<Pooled<T, D, I>> {
+        caught(|| Pool::pool_with(self, input, want, format))
+    }
+
+    /// Pools a channels-last array, whose last three axes are (height, width, channels), in place; the outputs
+    /// are channels-last too. See [`Pool::pool_nhwc`].
+    pub fn pool_nhwc<T: Element, D: Dimension, I: IndexElement>(
+        &self,
+        input: ArrayView<'_, T, D>,
+        want: Want,
+        format: IndexFormat,
+    ) -> Result<Pooled<T, D, I>> {
+        caught(|| Pool::pool_nhwc(self, input, want, format))
+    }
+
+    /// The backward pass on tensors of any layout, with indices in any format and type. See
+    /// [`Pool::backward_tensor`].
+    pub fn backward_tensor<T: Float>(
+        &self,
+        grad_output: TensorRef<'_, T>,
+        indices: IndicesRef<'_>,
+        format: IndexFormat,
+        grad_input: TensorMut<'_, T>,
+    ) -> Result<()> {
+        caught(|| Pool::backward_tensor(self, grad_output, indices, format, grad_input))
+    }
+
     /// The backward pass on slices: zeroes `grad_input` (`planes × height × width`), then adds each
     /// `grad_output` element onto the input element its index names, in output order. See [`Pool::backward`].
     pub fn backward<T: Float>(
@@ -463,6 +508,14 @@ impl Pool for Plan {
 
     fn forward<T: Element>(&self, input: &[T], planes: usize, out: Outputs<'_, T>) -> Result<()> {
         dispatch!(&self.inner, p => p.forward(input, planes, out))
+    }
+
+    fn forward_tensor<T: Element>(
+        &self,
+        input: TensorRef<'_, T>,
+        out: TensorOutputs<'_, T>,
+    ) -> Result<()> {
+        dispatch!(&self.inner, p => p.forward_tensor(input, out))
     }
 }
 

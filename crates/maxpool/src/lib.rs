@@ -53,8 +53,10 @@ mod backend;
 
 pub use backend::{Backend, Plan, BACKEND_ENV};
 pub use maxpool_core::{
-    num_threads, set_num_threads, Axis, DType, Element, Error, ErrorKind, Float, Outputs, Padding,
-    Params, Pool, Pooled, Result, UnknownDType, Want, MAX_THREADS, NUM_THREADS_ENV, SIMD_ENV,
+    num_threads, set_num_threads, Axis, DType, Element, Error, ErrorKind, Float, IndexElement,
+    IndexFormat, IndicesMut, IndicesRef, Layout, Outputs, Padding, Params, Pool, Pooled, Result,
+    TensorMut, TensorOutputs, TensorRef, UnknownDType, UnknownIndexFormat, Want, MAX_THREADS,
+    NUM_THREADS_ENV, SIMD_ENV,
 };
 pub use ndarray;
 

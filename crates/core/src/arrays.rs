@@ -1,0 +1,83 @@
+//! ndarray arrays as tensors: an array whose last two axes are (H, W) is a [`Layout`] without a copy (its
+//! third-last axis is C, the axes before it N), and outputs are made in the input's memory order.
+
+use ndarray::{Array, ArrayView, Dimension, ShapeBuilder};
+
+use crate::error::{Error, Result};
+use crate::technique::try_reserve;
+use crate::tensor::{dense_order, Layout};
+
+/// The 4-D layout of an array whose last two axes are (H, W): 2-D is one plane, 3-D (C, H, W), 4-D
+/// (N, C, H, W), and more axes are merged into N. `None` when a stride is negative or the leading axes cannot be
+/// merged; such an array is copied.
+pub(crate) fn layout_of<E, D: Dimension>(view: &ArrayView<'_, E, D>) -> Option<Layout> {
+    let nd = view.ndim();
+    let shape = view.shape();
+    let strides = view.strides();
+    // An axis of one element has no stride that matters.
+    let stride = |a: usize| -> Option<usize> {
+        if shape[a] <= 1 {
+            Some(0)
+        } else {
+            usize::try_from(strides[a]).ok()
+        }
+    };
+    let (h, w) = (nd - 2, nd - 1);
+    let (c, sc) = if nd >= 3 {
+        (shape[nd - 3], stride(nd - 3)?)
+    } else {
+        (1, 0)
+    };
+    // N: the leading axes, merged from the innermost out while each one's stride steps over the ones inside.
+    let (mut n, mut sn) = (1usize, 0usize);
+    for a in (0..nd.saturating_sub(3)).rev() {
+        if shape[a] == 1 {
+            continue;
+        }
+        if shape[a] == 0 {
+            (n, sn) = (0, 0);
+            break;
+        }
+        let s = stride(a)?;
+        if n == 1 {
+            (n, sn) = (shape[a], s);
+        } else if s == sn.checked_mul(n)? {
+            n = n.checked_mul(shape[a])?;
+        } else {
+            return None;
+        }
+    }
+    Some(Layout {
+        shape: [n, c, shape[h], shape[w]],
+        strides: [sn, sc, stride(h)?, stride(w)?],
+    })
+}
+
+/// An array of shape `dim` filled with `value`, dense, with its axes in the memory order of an array of
+/// `like_shape` and `like_strides` (outermost the largest stride); an allocation that fails is
+/// [`Error::OutOfMemory`] for `what`.
+pub(crate) fn filled_like<E: Clone, D: Dimension>(
+    dim: D,
+    like_shape: &[usize],
+    like_strides: &[isize],
+    value: E,
+    what: &'static str,
+) -> Result<Array<E, D>> {
+    let len = dim
+        .size_checked()
+        .ok_or(Error::Overflow("the number of elements of an array"))?;
+    let mut elements = Vec::new();
+    try_reserve(&mut elements, len, what)?;
+    elements.resize(len, value);
+    if len == 0 {
+        // No order to follow, and strides in another one could overflow where row-major ones do not.
+        return Ok(Array::from_shape_vec(dim, elements).expect("an empty array of an empty shape"));
+    }
+    let like: Vec<usize> = like_strides.iter().map(|&s| s.unsigned_abs()).collect();
+    let mut strides = dim.clone();
+    strides
+        .slice_mut()
+        .copy_from_slice(&dense_order(like_shape, &like, dim.slice()));
+    Ok(Array::from_shape_vec(dim.strides(strides), elements)
+        .expect("dense strides in some order fit as many elements as the shape holds"))
+}

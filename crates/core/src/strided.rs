@@ -1,0 +1,547 @@
+//! Calls on tensors of any layout ([`crate::Layout`]): their checks, the forward pass for layouts whose planes
+//! the techniques cannot read in place, and the backward pass in every index format.
+//!
+//! A technique pools one row-major plane at a time. A plane that is not one (channels-last, strided views) is
+//! gathered into the thread's working storage first, one plane at a time, and outputs that are not row-major
+//! planes, or indices in another format or type, are written from the thread's buffers once the plane is
+//! pooled. The index encoding is [`IndexFormat::encode`]'s, the same for every technique.
+
+use std::ops::Range;
+use std::sync::Mutex;
+
+use crate::element::{Element, Float};
+use crate::error::{Error, Result};
+use crate::geometry::Geometry;
+use crate::technique::{try_reserve, Scratch, Technique, Winners, Work};
+use crate::tensor::{
+    check_index_type, IndexElement, IndexFormat, IndicesMut, IndicesRef, Layout, TensorMut,
+    TensorRef,
+};
+use crate::threads::Team;
+
+/// The outputs of a call on tensors: `values` (N, C, OH, OW), and when given `indices` (the same shape, in
+/// `index_format`) and `multiplier` (N, C, H, W), each in any layout.
+#[derive(Debug)]
+pub struct TensorOutputs<'a, T> {
+    /// The maximum of each window.
+    pub values: TensorMut<'a, T>,
+    /// The winners, in `index_format`.
+    pub indices: Option<IndicesMut<'a>>,
+    /// How the indices encode the winners.
+    pub index_format: IndexFormat,
+    /// How many windows of its plane each input element won.
+    pub multiplier: Option<TensorMut<'a, u32>>,
+}
+
+impl<'a, T> TensorOutputs<'a, T> {
+    /// Values only.
+    pub fn new(values: TensorMut<'a, T>) -> Self {
+        TensorOutputs {
+            values,
+            indices: None,
+            index_format: IndexFormat::Plane,
+            multiplier: None,
+        }
+    }
+
+    /// Also the winners, as `indices` in `format`.
+    pub fn with_indices(mut self, indices: impl Into<IndicesMut<'a>>, format: IndexFormat) -> Self {
+        self.indices = Some(indices.into());
+        self.index_format = format;
+        self
+    }
+
+    /// Also the multiplier.
+    pub fn with_multiplier(mut self, multiplier: TensorMut<'a, u32>) -> Self {
+        self.multiplier = Some(multiplier);
+        self
+    }
+}
+
+/// How a tensor is described in messages: `"(N, C, H, W) = (2, 3, 8, 8)"`.
+fn shape_of(shape: [usize; 4]) -> String {
+    format!(
+        "(N, C, H, W) = ({}, {}, {}, {})",
+        shape[0], shape[1], shape[2], shape[3]
+    )
+}
+
+/// Checks one tensor of a call: its shape is `expected`, its layout reaches no further than it may be read or
+/// written, and, for an output, no two of its elements share an offset. Returns the bytes it spans, from its
+/// first element, for the overlap checks.
+fn check_tensor(
+    name: &'static str,
+    layout: &Layout,
+    capacity: usize,
+    expected: [usize; 4],
+    elem_size: usize,
+    output: bool,
+) -> Result<usize> {
+    if layout.shape != expected {
+        return Err(Error::ArrayShape(format!(
+            "{name} has shape {} but the call needs {}",
+            shape_of(layout.shape),
+            shape_of(expected)
+        )));
+    }
+    let span = layout.span().ok_or(Error::Overflow(match name {
+        "input" => "the input's largest offset",
+        "values" => "the values' largest offset",
+        "indices" => "the indices' largest offset",
+        "multiplier" => "the multiplier's largest offset",
+        "grad_output" => "grad_output's largest offset",
+        _ => "grad_input's largest offset",
+    }))?;
+    if span > capacity {
+        return Err(Error::BufferLength {
+            buffer: name,
+            expected: span,
+            actual: capacity,
+        });
+    }
+    let bytes = span
+        .checked_mul(elem_size)
+        .ok_or(Error::Overflow("a tensor's size in bytes"))?;
+    if output && !layout.elements_distinct() {
+        return Err(Error::ArrayShape(format!(
+            "the strides of {name}, {:?}, put two of its elements in one place (or interleave its axes)",
+            layout.strides
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Refuses tensors whose memory overlaps: `regions` are (name, first byte, bytes spanned, written).
+fn check_disjoint(regions: &[(&'static str, usize, usize, bool)]) -> Result<()> {
+    for (i, &(a, a_at, a_len, a_out)) in regions.iter().enumerate() {
+        for &(b, b_at, b_len, b_out) in &regions[i + 1..] {
+            let overlap = a_len > 0
+                && b_len > 0
+                && a_at < b_at.wrapping_add(b_len)
+                && b_at < a_at.wrapping_add(a_len);
+            if overlap && (a_out || b_out) {
+                return Err(Error::ArrayShape(format!(
+                    "{a} and {b} overlap in memory; an output must not share memory with another tensor of the \
+                     call"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The checks of a forward call on tensors, in order: the multiplier's counts and the index type for the
+/// geometry, then each tensor's shape, extent and layout, then overlaps. Nothing is written before they pass.
+pub(crate) fn check_forward<T>(
+    g: &Geometry,
+    counts_fit: impl FnOnce() -> Result<()>,
+    input: &TensorRef<'_, T>,
+    out: &TensorOutputs<'_, T>,
+) -> Result<()> {
+    let [n, c, h, w] = input.layout().shape;
+    if out.multiplier.is_some() {
+        counts_fit()?;
+    }
+    if let Some(indices) = &out.indices {
+        check_index_type(indices.dtype(), out.index_format, g, [n, c, h, w])?;
+    }
+    if [h, w] != [g.height(), g.width()] {
+        return Err(Error::ArrayShape(format!(
+            "the input has shape {} but the plan was made for planes of {} × {}",
+            shape_of(input.layout().shape),
+            g.height(),
+            g.width()
+        )));
+    }
+    let size = size_of::<T>();
+    let out_shape = [n, c, g.out_height(), g.out_width()];
+    let mut regions = Vec::with_capacity(4);
+    let bytes = check_tensor(
+        "input",
+        input.layout(),
+        input.capacity(),
+        [n, c, h, w],
+        size,
+        false,
+    )?;
+    regions.push(("input", input.as_ptr() as usize, bytes, false));
+    let values = &out.values;
+    let bytes = check_tensor(
+        "values",
+        values.layout(),
+        values.capacity(),
+        out_shape,
+        size,
+        true,
+    )?;
+    regions.push(("values", values.as_ref().as_ptr() as usize, bytes, true));
+    if let Some(indices) = &out.indices {
+        let (at, capacity, size) = match indices {
+            IndicesMut::I64(t) => (t.as_ref().as_ptr() as usize, t.capacity(), 8),
+            IndicesMut::I32(t) => (t.as_ref().as_ptr() as usize, t.capacity(), 4),
+            IndicesMut::U8(t) => (t.as_ref().as_ptr() as usize, t.capacity(), 1),
+        };
+        let bytes = check_tensor("indices", indices.layout(), capacity, out_shape, size, true)?;
+        regions.push(("indices", at, bytes, true));
+    }
+    if let Some(m) = &out.multiplier {
+        let bytes = check_tensor(
+            "multiplier",
+            m.layout(),
+            m.capacity(),
+            [n, c, h, w],
+            4,
+            true,
+        )?;
+        regions.push(("multiplier", m.as_ref().as_ptr() as usize, bytes, true));
+    }
+    check_disjoint(&regions)
+}
+
+/// Whether a checked forward call can run as a call on slices ([`crate::Pool::forward`]): every tensor dense
+/// NCHW, indices `i64` in the plane format.
+pub(crate) fn is_nchw_call<T>(input: &TensorRef<'_, T>, out: &TensorOutputs<'_, T>) -> bool {
+    input.layout().is_nchw()
+        && out.values.layout().is_nchw()
+        && out.indices.as_ref().is_none_or(|i| {
+            matches!(i, IndicesMut::I64(_))
+                && out.index_format == IndexFormat::Plane
+                && i.layout().is_nchw()
+        })
+        && out.multiplier.as_ref().is_none_or(|m| m.layout().is_nchw())
+}
+
+/// A thread's buffers for the planes it pools: whatever the tensors cannot give in place.
+struct PlaneBuffers<T> {
+    input: Vec<T>,
+    values: Vec<T>,
+    indices: Vec<i64>,
+    multiplier: Vec<u32>,
+}
+
+/// Where the outputs of a forward call on tensors are, shared by the threads, which write disjoint planes.
+struct Targets<T> {
+    values: (*mut T, Layout),
+    indices: Option<(IndexTarget, Layout)>,
+    multiplier: Option<(*mut u32, Layout)>,
+}
+
+#[derive(Clone, Copy)]
+enum IndexTarget {
+    I64(*mut i64),
+    I32(*mut i32),
+    U8(*mut u8),
+}
+
+// SAFETY: the threads of a call write only their own planes' elements, which are distinct (checked).
+unsafe impl<T: Send> Send for Targets<T> {}
+unsafe impl<T: Send> Sync for Targets<T> {}
+
+/// Pools tensors whose planes are not all dense NCHW, or whose indices are in another format or type: each
+/// (n, c) plane is pooled by `technique` on its own, gathered first when it is not a row-major run, and its
+/// outputs are written through their layouts. The call was checked ([`check_forward`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn forward_planes<K: Technique, T: Element>(
+    g: &Geometry,
+    technique: &K,
+    coding: Option<&crate::coded::Coding>,
+    threads: usize,
+    input: TensorRef<'_, T>,
+    out: TensorOutputs<'_, T>,
+) -> Result<()> {
+    let layout = *input.layout();
+    let [n, c, _, _] = layout.shape;
+    let planes = n * c;
+    if planes == 0 {
+        return Ok(());
+    }
+    let (plane_len, out_len) = (g.plane_len(), g.out_plane_len());
+    let format = out.index_format;
+    let targets = Targets {
+        values: out.values.raw(),
+        indices: out.indices.map(|i| match i {
+            IndicesMut::I64(t) => (IndexTarget::I64(t.raw().0), t.raw().1),
+            IndicesMut::I32(t) => (IndexTarget::I32(t.raw().0), t.raw().1),
+            IndicesMut::U8(t) => (IndexTarget::U8(t.raw().0), t.raw().1),
+        }),
+        multiplier: out.multiplier.map(|m| m.raw()),
+    };
+    // What each plane can give in place: a row-major run of the plane, and for indices only i64 plane indices.
+    let input_in_place = layout.planes_dense();
+    let values_in_place = targets.values.1.planes_dense();
+    let indices_in_place = targets.indices.as_ref().is_some_and(|(t, l)| {
+        matches!(t, IndexTarget::I64(_)) && format == IndexFormat::Plane && l.planes_dense()
+    });
+    let multiplier_in_place = targets
+        .multiplier
+        .as_ref()
+        .is_some_and(|(_, l)| l.planes_dense());
+    let want_multiplier = targets.multiplier.is_some();
+    let want_indices = targets.indices.is_some();
+
+    let team = Team::new(threads, planes);
+    let work = technique.work(g);
+    let disjoint = g.params().windows_disjoint();
+    let reserve = || -> Result<_> {
+        let scratch = Scratch::reserve(g, want_multiplier && !want_indices, coding)?;
+        let mut buffers = PlaneBuffers {
+            input: Vec::new(),
+            values: Vec::new(),
+            indices: Vec::new(),
+            multiplier: Vec::new(),
+        };
+        let what = "a thread's plane buffers";
+        if !input_in_place {
+            try_reserve(&mut buffers.input, plane_len, what)?;
+            buffers.input.resize(plane_len, T::default());
+        }
+        if !values_in_place {
+            try_reserve(&mut buffers.values, out_len, what)?;
+            buffers.values.resize(out_len, T::default());
+        }
+        if want_indices && !indices_in_place {
+            try_reserve(&mut buffers.indices, out_len, what)?;
+            buffers.indices.resize(out_len, 0);
+        }
+        if want_multiplier && !multiplier_in_place {
+            try_reserve(&mut buffers.multiplier, plane_len, what)?;
+            buffers.multiplier.resize(plane_len, 0);
+        }
+        Ok(Mutex::new((scratch, Work::<T>::reserve(work)?, buffers)))
+    };
+    let (caller, helpers) = crate::engine::reserve_parties(&team, reserve)?;
+    let shape = layout.shape;
+    let (out_h, out_w) = (g.out_height(), g.out_width());
+    let targets = &targets;
+    let ran = team.run(planes, &|units: Range<usize>, party: usize| {
+        let mine = if party == 0 {
+            &caller
+        } else {
+            &helpers[party - 1]
+        };
+        let mut guard = mine.lock().unwrap_or_else(|e| e.into_inner());
+        let (scratch, work, buffers) = &mut *guard;
+        for unit in units {
+            let (pn, pc) = (unit / c, unit % c);
+            // SAFETY (all blocks below): the call was checked, so every offset of every tensor is inside it, its
+            // elements are distinct, and the tensors do not overlap; each unit's plane is pooled by one thread.
+            let plane: &[T] = if input_in_place {
+                unsafe {
+                    std::slice::from_raw_parts(
+                        input.as_ptr().add(layout.plane_offset(pn, pc)),
+                        plane_len,
+                    )
+                }
+            } else {
+                gather(&input, pn, pc, &mut buffers.input);
+                &buffers.input
+            };
+            let (vptr, vl) = targets.values;
+            let values: &mut [T] = if values_in_place {
+                unsafe {
+                    std::slice::from_raw_parts_mut(vptr.add(vl.plane_offset(pn, pc)), out_len)
+                }
+            } else {
+                &mut buffers.values
+            };
+            let indices: Option<&mut [i64]> = match &targets.indices {
+                None => None,
+                Some((IndexTarget::I64(p), l)) if indices_in_place => Some(unsafe {
+                    std::slice::from_raw_parts_mut(p.add(l.plane_offset(pn, pc)), out_len)
+                }),
+                Some(_) => Some(&mut buffers.indices),
+            };
+            let multiplier: Option<&mut [u32]> = match targets.multiplier {
+                None => None,
+                Some((p, l)) if multiplier_in_place => Some(unsafe {
+                    std::slice::from_raw_parts_mut(p.add(l.plane_offset(pn, pc)), plane_len)
+                }),
+                Some(_) => Some(&mut buffers.multiplier),
+            };
+            let mut winners = Winners::new(values, indices, multiplier, disjoint, coding, scratch);
+            technique.pool_rows(g, plane, 0..out_h, &mut winners, work);
+            winners.finish();
+            // The outputs the plane could not be given in place.
+            if !values_in_place {
+                let (p, l) = targets.values;
+                for oh in 0..out_h {
+                    for ow in 0..out_w {
+                        unsafe {
+                            *p.add(l.offset([pn, pc, oh, ow])) = buffers.values[oh * out_w + ow]
+                        };
+                    }
+                }
+            }
+            if let Some((target, l)) = &targets.indices {
+                if !indices_in_place {
+                    let idx = &buffers.indices;
+                    match *target {
+                        IndexTarget::I64(p) => unsafe {
+                            encode(g, shape, format, l, p, pn, pc, idx)
+                        },
+                        IndexTarget::I32(p) => unsafe {
+                            encode(g, shape, format, l, p, pn, pc, idx)
+                        },
+                        IndexTarget::U8(p) => unsafe {
+                            encode(g, shape, format, l, p, pn, pc, idx)
+                        },
+                    }
+                }
+            }
+            if let Some((p, l)) = targets.multiplier {
+                if !multiplier_in_place {
+                    let (h, w) = (g.height(), g.width());
+                    for row in 0..h {
+                        for col in 0..w {
+                            unsafe {
+                                *p.add(l.offset([pn, pc, row, col])) =
+                                    buffers.multiplier[row * w + col]
+                            };
+                        }
+                    }
+                }
+            }
+        }
+    });
+    ran.map_err(Error::Internal)
+}
+
+/// Copies plane (n, c) of `input` into `plane`, row-major.
+fn gather<T: Element>(input: &TensorRef<'_, T>, n: usize, c: usize, plane: &mut [T]) {
+    let l = input.layout();
+    let [_, _, h, w] = l.shape;
+    let base = l.plane_offset(n, c);
+    for row in 0..h {
+        for col in 0..w {
+            // SAFETY: the input was checked; the offset is one of its elements.
+            plane[row * w + col] = unsafe {
+                *input
+                    .as_ptr()
+                    .add(base + row * l.strides[2] + col * l.strides[3])
+            };
+        }
+    }
+}
+
+/// Writes the plane indices `idx` (output row-major) of plane (n, c) as `I`s in `format` through `layout`.
+///
+/// # Safety
+/// The indices tensor at `ptr` with `layout` was checked, and plane (n, c) is this thread's.
+#[allow(clippy::too_many_arguments)]
+unsafe fn encode<I: IndexElement>(
+    g: &Geometry,
+    shape: [usize; 4],
+    format: IndexFormat,
+    layout: &Layout,
+    ptr: *mut I,
+    n: usize,
+    c: usize,
+    idx: &[i64],
+) {
+    let out_w = g.out_width();
+    for (o, &p) in idx.iter().enumerate() {
+        let (oh, ow) = (o / out_w, o % out_w);
+        let v = format.encode(g, shape, [n, c, oh, ow], p as usize);
+        // SAFETY: by the caller's promise; `check_index_type` made sure `v` fits `I`.
+        unsafe { *ptr.add(layout.offset([n, c, oh, ow])) = I::from_u64(v) };
+    }
+}
+
+/// The backward pass on tensors: zeroes `grad_input` (N, C, H, W), then for every output element in order
+/// adds `grad_output[n, c, oh, ow]` onto the input element its index names in `format`. Deterministic. Every
+/// index is decoded and checked before anything is written: one that names no element of its window's plane is
+/// [`Error::BadIndex`], and `grad_input` is left as it was.
+pub fn backward_tensor<T: Float>(
+    g: &Geometry,
+    grad_output: TensorRef<'_, T>,
+    indices: IndicesRef<'_>,
+    format: IndexFormat,
+    grad_input: TensorMut<'_, T>,
+) -> Result<()> {
+    let shape = grad_input.layout().shape;
+    let [n, c, h, w] = shape;
+    check_index_type(indices.dtype(), format, g, shape)?;
+    if [h, w] != [g.height(), g.width()] {
+        return Err(Error::ArrayShape(format!(
+            "grad_input has shape {} but the plan was made for planes of {} × {}",
+            shape_of(shape),
+            g.height(),
+            g.width()
+        )));
+    }
+    let size = size_of::<T>();
+    let out_shape = [n, c, g.out_height(), g.out_width()];
+    let go = check_tensor(
+        "grad_output",
+        grad_output.layout(),
+        grad_output.capacity(),
+        out_shape,
+        size,
+        false,
+    )?;
+    let (at, capacity, isize) = match &indices {
+        IndicesRef::I64(t) => (t.as_ptr() as usize, t.capacity(), 8),
+        IndicesRef::I32(t) => (t.as_ptr() as usize, t.capacity(), 4),
+        IndicesRef::U8(t) => (t.as_ptr() as usize, t.capacity(), 1),
+    };
+    let ix = check_tensor(
+        "indices",
+        indices.layout(),
+        capacity,
+        out_shape,
+        isize,
+        false,
+    )?;
+    let gi = check_tensor(
+        "grad_input",
+        grad_input.layout(),
+        grad_input.capacity(),
+        shape,
+        size,
+        true,
+    )?;
+    check_disjoint(&[
+        ("grad_output", grad_output.as_ptr() as usize, go, false),
+        ("indices", at, ix, false),
+        (
+            "grad_input",
+            grad_input.as_ref().as_ptr() as usize,
+            gi,
+            true,
+        ),
+    ])?;
+    let positions = || {
+        (0..n).flat_map(move |pn| {
+            (0..c).flat_map(move |pc| {
+                (0..out_shape[2])
+                    .flat_map(move |oh| (0..out_shape[3]).map(move |ow| [pn, pc, oh, ow]))
+            })
+        })
+    };
+    // SAFETY: every tensor was checked, so each position's offset is inside it.
+    for at in positions() {
+        format.decode(g, shape, at, unsafe { indices.get(at) })?;
+    }
+    let (gi_ptr, gi_layout) = grad_input.raw();
+    for pn in 0..n {
+        for pc in 0..c {
+            for row in 0..h {
+                for col in 0..w {
+                    // SAFETY: grad_input was checked; its elements are distinct.
+                    unsafe { *gi_ptr.add(gi_layout.offset([pn, pc, row, col])) = T::ZERO };
+                }
+            }
+        }
+    }
+    let go_layout = *grad_output.layout();
+    for at in positions() {
+        // SAFETY: checked above; decoding cannot fail the second time.
+        unsafe {
+            let p = format.decode(g, shape, at, indices.get(at)).unwrap_or(0);
+            let (row, col) = (p / w, p % w);
+            let gradient = *grad_output.as_ptr().add(go_layout.offset(at));
+            *gi_ptr.add(gi_layout.offset([at[0], at[1], row, col])) += gradient;
+        }
+    }
+    Ok(())
+}

@@ -2,6 +2,7 @@
 
 use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
+use maxpool::IndexFormat;
 use maxpool::{Backend, DType, Padding, Params};
 
 /// Window parameters, as `pool` and `bench` take them. `pool` requires `--kernel`; `bench` has a default
@@ -219,4 +220,49 @@ mod tests {
         assert_eq!(dims(&[]), "()");
         assert_eq!(dims(&[2, 3]), "2×3");
     }
+}
+
+/// An index format as the command takes it: every [`IndexFormat`], by the name the library gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexFormatName(pub IndexFormat);
+
+const INDEX_FORMAT_NAMES: [IndexFormatName; IndexFormat::ALL.len()] = {
+    let mut out = [IndexFormatName(IndexFormat::Plane); IndexFormat::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = IndexFormatName(IndexFormat::ALL[i]);
+        i += 1;
+    }
+    out
+};
+
+impl ValueEnum for IndexFormatName {
+    fn value_variants<'a>() -> &'a [Self] {
+        &INDEX_FORMAT_NAMES
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()).help(match self.0 {
+            IndexFormat::Plane => "row * W + col within each plane (PyTorch)",
+            IndexFormat::FlatNchw => "over the whole (N, C, H, W) tensor (ONNX)",
+            IndexFormat::FlatNhwc => {
+                "over the whole (N, H, W, C) tensor (TensorFlow, include_batch_in_index)"
+            }
+            IndexFormat::FlatHwc => "over one (H, W, C) image (TensorFlow's default)",
+            IndexFormat::Window => {
+                "the winning tap within its window, row-major (oneDNN's workspace)"
+            }
+        }))
+    }
+}
+
+/// The element type of the indices file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IndexDType {
+    /// 64-bit, any format.
+    I64,
+    /// 32-bit, when the format's largest index fits.
+    I32,
+    /// 1 byte, the window format only, kernels of at most 256 taps.
+    U8,
 }

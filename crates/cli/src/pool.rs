@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use maxpool::ndarray::{ArrayD, IxDyn};
 use maxpool::technique::with_dtype;
-use maxpool::{pool, DType, Element, Params, Want};
+use maxpool::{DType, Element, IndexFormat, Params, Plan, Want};
 use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement, WritableElement, WriteNpyExt};
 use tempfile::NamedTempFile;
 
-use crate::args::{describe, dims, BackendName, WindowArgs};
+use crate::args::{describe, dims, BackendName, IndexDType, IndexFormatName, WindowArgs};
 use crate::npy::{self, Described};
 use crate::{fail, say, Failure, Outcome};
 
@@ -38,6 +38,13 @@ pub struct PoolArgs {
     /// Also write the multiplier: how many windows each input element won.
     #[arg(long)]
     pub multiplier: bool,
+    /// How the indices encode each winner. For the flat formats N is the product of the axes before the
+    /// channels, and C is the channels' axis (the third-last, or with --layout nhwc the last).
+    #[arg(long, value_enum, default_value = "plane")]
+    pub index_format: IndexFormatName,
+    /// The indices' element type.
+    #[arg(long, value_enum, default_value = "i64")]
+    pub index_dtype: IndexDType,
 }
 
 /// Where a file's spatial axes are.
@@ -197,31 +204,36 @@ fn pool_as<T: Element + ReadableElement + WritableElement>(
         multiplier: args.multiplier,
     };
     let backend = args.backend.0;
-    let out = pool(pooled_view, params, backend, want).map_err(|e| {
-        fail!(
-            "cannot pool {path} ({} {}{}) with {}: {e}",
-            T::DTYPE,
-            dims(&shape),
-            if layout == Layout::Nhwc {
-                ", channels-last"
-            } else {
-                ""
-            },
-            describe(params)
-        )
-    })?;
+    let format = args.index_format.0;
+    let out =
+        pooled(pooled_view, params, backend, want, format, args.index_dtype).map_err(|e| {
+            fail!(
+                "cannot pool {path} ({} {}{}) with {}: {e}",
+                T::DTYPE,
+                dims(&shape),
+                if layout == Layout::Nhwc {
+                    ", channels-last"
+                } else {
+                    ""
+                },
+                describe(params)
+            )
+        })?;
     let back = IxDyn(&from_pooled);
-    let values = out.values.permuted_axes(back.clone());
+    let (values, indices, multiplier) = out;
+    let values = values.permuted_axes(back.clone());
 
     // Every output is written to a temporary file beside its destination first, and renamed only when all are
     // complete: a failed run leaves no partial file and overwrites nothing.
     let dir = destination.dir();
     let mut staged = vec![(destination.file("values"), stage(dir, &values)?)];
-    if let Some(indices) = out.indices {
-        let indices = indices.permuted_axes(back.clone());
-        staged.push((destination.file("indices"), stage(dir, &indices)?));
-    }
-    if let Some(multiplier) = out.multiplier {
+    let indices = match indices {
+        Indices::I64(a) => stage(dir, &a.permuted_axes(back.clone()))?,
+        Indices::I32(a) => stage(dir, &a.permuted_axes(back.clone()))?,
+        Indices::U8(a) => stage(dir, &a.permuted_axes(back.clone()))?,
+    };
+    staged.push((destination.file("indices"), indices));
+    if let Some(multiplier) = multiplier {
         let multiplier = multiplier.permuted_axes(back);
         staged.push((destination.file("multiplier"), stage(dir, &multiplier)?));
     }
@@ -268,6 +280,43 @@ fn pool_as<T: Element + ReadableElement + WritableElement>(
         written.join(", ")
     );
     Ok(Attempt::Done)
+}
+
+/// The indices, in the type asked for.
+enum Indices {
+    I64(ArrayD<i64>),
+    I32(ArrayD<i32>),
+    U8(ArrayD<u8>),
+}
+
+/// Pools `input` with indices in `format` as `dtype`: the values, the indices and, when wanted, the multiplier.
+fn pooled<T: Element>(
+    input: maxpool::ndarray::ArrayViewD<'_, T>,
+    params: &Params,
+    backend: maxpool::Backend,
+    want: Want,
+    format: IndexFormat,
+    dtype: IndexDType,
+) -> maxpool::Result<(ArrayD<T>, Indices, Option<ArrayD<u32>>)> {
+    let n = input.ndim();
+    if n < 2 {
+        return Err(maxpool::Error::ArrayShape(format!(
+            "the input has {n} axes; it needs at least 2, (height, width)"
+        )));
+    }
+    let plan = Plan::new(backend, params, input.shape()[n - 2], input.shape()[n - 1])?;
+    macro_rules! run {
+        ($i:ty, $variant:ident) => {{
+            let p = plan.pool_with::<T, _, $i>(input, want, format)?;
+            let indices = p.indices.expect("indices are always wanted");
+            (p.values, Indices::$variant(indices), p.multiplier)
+        }};
+    }
+    Ok(match dtype {
+        IndexDType::I64 => run!(i64, I64),
+        IndexDType::I32 => run!(i32, I32),
+        IndexDType::U8 => run!(u8, U8),
+    })
 }
 
 /// Writes `array` to a temporary file in `dir`, readable as the umask allows (as `np.save`'s files are), not

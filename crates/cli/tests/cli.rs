@@ -752,6 +752,64 @@ fn channels_last_files_pool_over_h_and_w() {
     }
     assert_eq!(multiplier.sum_axis(Axis(1)).sum(), 2 * 5 * 4 * 3);
 
+    // The same winners in TensorFlow's format, as i32, and as oneDNN's one-byte tap numbers.
+    let encoded = |name: &str, format: &str, dtype: &str| {
+        succeeds(
+            maxpool()
+                .args([
+                    "pool",
+                    file.to_str().unwrap(),
+                    "--kernel",
+                    "3",
+                    "--stride",
+                    "2",
+                ])
+                .args([
+                    "--padding",
+                    "1",
+                    "--layout",
+                    "nhwc",
+                    "--index-format",
+                    format,
+                ])
+                .args(["--index-dtype", dtype, "--output"])
+                .arg(dir.path().join(name)),
+        );
+        std::fs::File::open(dir.path().join(format!("{name}.indices.npy"))).unwrap()
+    };
+    let flat = ArrayD::<i32>::read_npy(encoded("tf", "flat_nhwc", "i32")).unwrap();
+    let taps = ArrayD::<u8>::read_npy(encoded("onednn", "window", "u8")).unwrap();
+    for ((n, oh, ow, c), &i) in indices
+        .view()
+        .into_dimensionality::<maxpool::ndarray::Ix4>()
+        .unwrap()
+        .indexed_iter()
+    {
+        let (row, col) = (i as usize / 8, i as usize % 8);
+        assert_eq!(
+            flat[[n, oh, ow, c]] as usize,
+            ((n * 9 + row) * 8 + col) * 3 + c
+        );
+        // Window (oh, ow) starts at (2·oh − 1, 2·ow − 1).
+        let (ti, tj) = (row + 1 - 2 * oh, col + 1 - 2 * ow);
+        assert_eq!(taps[[n, oh, ow, c]] as usize, ti * 3 + tj);
+    }
+    refuses(
+        &[
+            "pool",
+            file.to_str().unwrap(),
+            "--kernel",
+            "3",
+            "--layout",
+            "nhwc",
+            "--index-dtype",
+            "u8",
+            "--output",
+            "x",
+        ],
+        "u8 indices hold only the window format's tap numbers, not plane indices; use i32 or i64",
+    );
+
     // nchw: the last two axes, 8 × 3, as given.
     succeeds(
         maxpool()

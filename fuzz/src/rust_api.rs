@@ -1,11 +1,15 @@
-//! The Rust API: every backend against the naive one on random parameters, shapes and element bytes. Results
+//! The Rust API: every backend against the naive one on random parameters, shapes and element bytes, on slices
+//! and through the tensor call (the planes as the channels of one channels-last image). Results
 //! must be identical bit for bit, refusals of the same kind (block may also refuse as unsupported), and nothing
 //! may panic. In raw mode, hostile geometries instead: planes up to 2^40 on a side, kernels and padding up to
 //! 2^25, called over zero planes with the multiplier: planned in memory that does not grow with them, and a
 //! multiplier whose counts cannot fit refused.
 
 use maxpool::technique::with_dtype;
-use maxpool::{Backend, Element, ErrorKind, Outputs, Plan};
+use maxpool::{
+    Backend, Element, ErrorKind, IndexFormat, Layout, Outputs, Plan, TensorMut, TensorOutputs,
+    TensorRef,
+};
 
 /// One input of the `rust_api` target.
 pub fn run(bytes: &[u8]) {
@@ -53,6 +57,48 @@ fn pool_with<T: Element>(
     Ok((v, i, m))
 }
 
+/// [`pool_with`] through the tensor call, the planes as the channels of one channels-last image: the input
+/// transposed, the outputs channels-last, read back in plane order.
+fn pool_channels_last<T: Element>(
+    backend: Backend,
+    call: &crate::common::Call<'_>,
+    input: &[T],
+) -> Result<Pooled<T>, ErrorKind> {
+    let plan = Plan::new(backend, &call.params, call.height, call.width).map_err(|e| e.kind())?;
+    let (c, h, w) = (call.planes, call.height, call.width);
+    let (oh, ow) = (plan.geometry().out_height(), plan.geometry().out_width());
+    let (layout, out) = (Layout::nhwc(1, h, w, c), Layout::nhwc(1, oh, ow, c));
+    let mut nhwc = vec![T::default(); input.len()];
+    for (i, &x) in input.iter().enumerate() {
+        nhwc[layout.offset([0, i / (h * w), i / w % h, i % w])] = x;
+    }
+    let (mut v, mut i, mut m) = (
+        vec![T::default(); c * oh * ow],
+        vec![0i64; c * oh * ow],
+        vec![7u32; input.len()],
+    );
+    plan.forward_tensor(
+        TensorRef::new(&nhwc, layout),
+        TensorOutputs::new(TensorMut::new(&mut v, out))
+            .with_indices(TensorMut::new(&mut i, out), IndexFormat::Plane)
+            .with_multiplier(TensorMut::new(&mut m, layout)),
+    )
+    .map_err(|e| e.kind())?;
+    // Each tensor's offsets, in plane order.
+    let planar = |l: &Layout| -> Vec<usize> {
+        let [_, c, h, w] = l.shape;
+        (0..c * h * w)
+            .map(|k| l.offset([0, k / (h * w), k / w % h, k % w]))
+            .collect()
+    };
+    let (outs, ins) = (planar(&out), planar(&layout));
+    Ok((
+        outs.iter().map(|&k| v[k]).collect(),
+        outs.iter().map(|&k| i[k]).collect(),
+        ins.iter().map(|&k| m[k]).collect(),
+    ))
+}
+
 fn check<T: FromBytes>(call: &crate::common::Call<'_>) {
     let input = T::decode(call.data, call.planes * call.height * call.width);
     let reference = pool_with(Backend::Naive, call, &input);
@@ -62,29 +108,43 @@ fn check<T: FromBytes>(call: &crate::common::Call<'_>) {
         Backend::Simd,
         Backend::Auto,
     ] {
-        let got = pool_with(backend, call, &input);
-        match (&reference, &got) {
-            (Ok((rv, ri, rm)), Ok((v, i, m))) => {
-                let same_values = rv
-                    .iter()
-                    .zip(v)
-                    .all(|(a, b)| format!("{a:?}") == format!("{b:?}"));
-                assert!(
-                    same_values && ri == i && rm == m,
-                    "{backend} differs from naive on {:?}",
-                    call.params
-                );
-            }
-            (_, Err(ErrorKind::Unsupported)) if backend == Backend::Block => {}
-            (Err(a), Err(b)) => {
-                assert_eq!(a, b, "{backend} refuses differently on {:?}", call.params)
-            }
-            _ => panic!(
-                "{backend}: {:?} where naive gives {:?}",
-                got.map(|_| ()),
-                reference.as_ref().map(|_| ())
-            ),
+        for got in [
+            pool_with(backend, call, &input),
+            pool_channels_last(backend, call, &input),
+        ] {
+            compare(backend, call, &reference, got);
         }
+    }
+}
+
+/// A backend's result beside naive's: the same bits, or the same refusal (block may refuse as unsupported).
+fn compare<T: Element>(
+    backend: Backend,
+    call: &crate::common::Call<'_>,
+    reference: &Result<Pooled<T>, ErrorKind>,
+    got: Result<Pooled<T>, ErrorKind>,
+) {
+    match (reference, &got) {
+        (Ok((rv, ri, rm)), Ok((v, i, m))) => {
+            let same_values = rv
+                .iter()
+                .zip(v)
+                .all(|(a, b)| format!("{a:?}") == format!("{b:?}"));
+            assert!(
+                same_values && ri == i && rm == m,
+                "{backend} differs from naive on {:?}",
+                call.params
+            );
+        }
+        (_, Err(ErrorKind::Unsupported)) if backend == Backend::Block => {}
+        (Err(a), Err(b)) => {
+            assert_eq!(a, b, "{backend} refuses differently on {:?}", call.params)
+        }
+        _ => panic!(
+            "{backend}: {:?} where naive gives {:?}",
+            got.map(|_| ()),
+            reference.as_ref().map(|_| ())
+        ),
     }
 }
 

@@ -14,7 +14,10 @@
 //! a minute or two.
 
 use maxpool::technique::{Planned, Simd, VectorisedRows};
-use maxpool::{Backend, ErrorKind, Float, Outputs, Padding, Params, Plan, SIMD_ENV};
+use maxpool::{
+    Backend, ErrorKind, Float, IndexFormat, Layout, Outputs, Padding, Params, Plan, TensorMut,
+    TensorOutputs, TensorRef, SIMD_ENV,
+};
 use maxpool_conformance::{elements, reference, Expected, Sample, Seeded, Source};
 
 /// The level the plans run, checked: under Miri, the one the build's target features give; natively, when
@@ -312,5 +315,86 @@ fn miri_every_backend_on_every_tail() {
             shapes.len() * 3 / 4
         };
         assert!(ran >= least, "{backend}: only {ran} shapes ran");
+    }
+}
+
+/// The tensor calls' own raw-pointer code, on every backend: a channels-last input with gaps between its
+/// elements, outputs strided, one-byte window indices and the multiplier, then the backward pass from those
+/// indices; each tensor in an allocation of exactly its span. The winners are the reference's.
+#[test]
+fn miri_tensor_calls_with_gaps() {
+    let params = Params::new(3).with_stride(2).with_padding(1);
+    let (n, c, h, w) = (2, 3, 5, 6);
+    // Channels fastest, each element two apart; rows and images step over their contents plus one.
+    let strided = |shape: [usize; 4]| {
+        let [_, c, h, w] = shape;
+        let sw = 2 * c + 1;
+        let sh = sw * w + 1;
+        Layout {
+            shape,
+            strides: [sh * h + 1, 2, sh, sw],
+        }
+    };
+    let layout = strided([n, c, h, w]);
+    let input: Vec<f32> = elements(&mut Seeded::new(7), n * c * h * w);
+    let e = reference(&params, n * c, h, w, &input).unwrap();
+    let out = strided([n, c, e.out_height, e.out_width]);
+    let mut placed = vec![f32::NAN; layout.span().unwrap()];
+    let at = |l: &Layout, k: usize| {
+        let [_, c, h, w] = l.shape;
+        l.offset([k / (c * h * w), k / (h * w) % c, k / w % h, k % w])
+    };
+    for (k, &x) in input.iter().enumerate() {
+        placed[at(&layout, k)] = x;
+    }
+    for backend in Backend::CONCRETE {
+        let Ok(plan) = Plan::new(backend, &params, h, w) else {
+            continue;
+        };
+        let mut values = vec![0.0f32; out.span().unwrap()];
+        let mut indices = vec![0u8; out.span().unwrap()];
+        let mut multiplier = vec![0u32; layout.span().unwrap()];
+        plan.forward_tensor(
+            TensorRef::new(&placed, layout),
+            TensorOutputs::new(TensorMut::new(&mut values, out))
+                .with_indices(TensorMut::new(&mut indices, out), IndexFormat::Window)
+                .with_multiplier(TensorMut::new(&mut multiplier, layout)),
+        )
+        .unwrap();
+        for (k, &ix) in e.indices.iter().enumerate() {
+            let (p, o) = (
+                k / (e.out_height * e.out_width),
+                k % (e.out_height * e.out_width),
+            );
+            let decoded = IndexFormat::Window
+                .decode(
+                    plan.geometry(),
+                    layout.shape,
+                    [p / c, p % c, o / e.out_width, o % e.out_width],
+                    indices[at(&out, k)] as i64,
+                )
+                .unwrap();
+            assert_eq!(decoded as i64, ix, "{backend}: winner {k}");
+            assert_eq!(values[at(&out, k)].to_bits(), e.values[k].to_bits());
+        }
+        for (k, &m) in e.multiplier.iter().enumerate() {
+            assert_eq!(multiplier[at(&layout, k)], m, "{backend}: multiplier {k}");
+        }
+        let grad = vec![1.0f32; out.span().unwrap()];
+        let mut grad_input = vec![5.0f32; layout.span().unwrap()];
+        plan.backward_tensor(
+            TensorRef::new(&grad, out),
+            TensorRef::new(&indices, out).into(),
+            IndexFormat::Window,
+            TensorMut::new(&mut grad_input, layout),
+        )
+        .unwrap();
+        for (k, &m) in e.multiplier.iter().enumerate() {
+            assert_eq!(
+                grad_input[at(&layout, k)],
+                m as f32,
+                "{backend}: gradient {k}"
+            );
+        }
     }
 }

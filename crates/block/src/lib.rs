@@ -27,6 +27,7 @@ impl Technique for BlockReshape {
     const LONG_NAME: &'static str = "block-reshape";
     const SUMMARY: &'static str =
         "argmax per block of the plane viewed as (out_h, kh, out_w, kw); non-overlapping windows only";
+    const CHANNELS_LAST: bool = true;
 
     fn supports(params: &Params) -> Result<(), &'static str> {
         if params.is_tiling() {

@@ -325,16 +325,24 @@ fn miri_every_backend_on_every_tail() {
 fn miri_tensor_calls_with_gaps() {
     let params = Params::new(3).with_stride(2).with_padding(1);
     let (n, c, h, w) = (2, 3, 5, 6);
-    // Channels fastest, each element two apart; rows and images step over their contents plus one.
+    // Channels fastest, `apart` elements apart (1: the channels-last kernel's runs; 2: planes gathered); pixels,
+    // rows and images step over their contents plus one.
+    for apart in [1, 2] {
+        tensor_calls_with_gaps(&params, [n, c, h, w], apart);
+    }
+}
+
+fn tensor_calls_with_gaps(params: &Params, [n, c, h, w]: [usize; 4], apart: usize) {
     let strided = |shape: [usize; 4]| {
         let [_, c, h, w] = shape;
-        let sw = 2 * c + 1;
+        let sw = apart * c + 1;
         let sh = sw * w + 1;
         Layout {
             shape,
-            strides: [sh * h + 1, 2, sh, sw],
+            strides: [sh * h + 1, apart, sh, sw],
         }
     };
+    let params = *params;
     let layout = strided([n, c, h, w]);
     let input: Vec<f32> = elements(&mut Seeded::new(7), n * c * h * w);
     let e = reference(&params, n * c, h, w, &input).unwrap();

@@ -8,6 +8,7 @@ use ndarray::{Array, ArrayView, CowArray, Dimension};
 
 use crate::arrays::{filled_like, layout_of};
 use crate::backward::backward;
+use crate::channels_last;
 use crate::coded::Coding;
 use crate::element::{Element, Float};
 use crate::error::{Error, Result};
@@ -513,6 +514,9 @@ impl<K: Technique> Pool for Planned<K> {
         }
         if !is_nchw_call(&input, &out) {
             let threads = threads_for(g, planes);
+            if K::CHANNELS_LAST && channels_last::reads(input.layout()) {
+                return channels_last::forward(g, threads, input, out);
+            }
             return forward_planes(
                 g,
                 &self.technique,

@@ -6,6 +6,7 @@
 
 mod arrays;
 mod backward;
+mod channels_last;
 mod coded;
 mod element;
 mod engine;

@@ -219,18 +219,53 @@ struct PlaneBuffers<T> {
     multiplier: Vec<u32>,
 }
 
-/// Where the outputs of a forward call on tensors are, shared by the threads, which write disjoint planes.
-struct Targets<T> {
-    values: (*mut T, Layout),
-    indices: Option<(IndexTarget, Layout)>,
-    multiplier: Option<(*mut u32, Layout)>,
+/// Where the outputs of a forward call on tensors are, shared by the threads, which write disjoint parts.
+pub(crate) struct Targets<T> {
+    pub(crate) values: (*mut T, Layout),
+    pub(crate) indices: Option<(IndexTarget, Layout)>,
+    pub(crate) multiplier: Option<(*mut u32, Layout)>,
 }
 
+impl<T> Targets<T> {
+    /// The outputs' pointers and layouts.
+    pub(crate) fn of(out: TensorOutputs<'_, T>) -> Self {
+        Targets {
+            values: out.values.raw(),
+            indices: out.indices.map(|i| match i {
+                IndicesMut::I64(t) => (IndexTarget::I64(t.raw().0), t.raw().1),
+                IndicesMut::I32(t) => (IndexTarget::I32(t.raw().0), t.raw().1),
+                IndicesMut::U8(t) => (IndexTarget::U8(t.raw().0), t.raw().1),
+            }),
+            multiplier: out.multiplier.map(|m| m.raw()),
+        }
+    }
+}
+
+/// Where indices of each type go.
 #[derive(Clone, Copy)]
-enum IndexTarget {
+pub(crate) enum IndexTarget {
     I64(*mut i64),
     I32(*mut i32),
     U8(*mut u8),
+}
+
+impl IndexTarget {
+    /// Writes index `v` at `offset`.
+    ///
+    /// # Safety
+    /// The offset is one of the checked index tensor's elements, this thread's, and `v` fits its type (checked
+    /// by `check_index_type`).
+    #[inline(always)]
+    pub(crate) unsafe fn write(self, offset: usize, v: u64) {
+        // SAFETY: by the caller's promise.
+        unsafe {
+            match self {
+                IndexTarget::I64(p) => *p.add(offset) = v as i64,
+                IndexTarget::I32(p) => *p.add(offset) = v as i32,
+                IndexTarget::U8(p) => *p.add(offset) = v as u8,
+            }
+        }
+    }
 }
 
 // SAFETY: the threads of a call write only their own planes' elements, which are distinct (checked).
@@ -257,15 +292,7 @@ pub(crate) fn forward_planes<K: Technique, T: Element>(
     }
     let (plane_len, out_len) = (g.plane_len(), g.out_plane_len());
     let format = out.index_format;
-    let targets = Targets {
-        values: out.values.raw(),
-        indices: out.indices.map(|i| match i {
-            IndicesMut::I64(t) => (IndexTarget::I64(t.raw().0), t.raw().1),
-            IndicesMut::I32(t) => (IndexTarget::I32(t.raw().0), t.raw().1),
-            IndicesMut::U8(t) => (IndexTarget::U8(t.raw().0), t.raw().1),
-        }),
-        multiplier: out.multiplier.map(|m| m.raw()),
-    };
+    let targets = Targets::of(out);
     // What each plane can give in place: a row-major run of the plane, and for indices only i64 plane indices.
     let input_in_place = layout.planes_dense();
     let values_in_place = targets.values.1.planes_dense();

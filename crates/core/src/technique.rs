@@ -36,6 +36,12 @@ pub trait Technique: Sized + Send + Sync + 'static {
     /// than zeroed and incremented window by window.
     const WHOLE_ROWS: bool = false;
 
+    /// Whether inputs whose channels are contiguous (channels-last) are pooled by the engine's channels-last
+    /// kernel, which compares whole runs of channels at once, rather than by this technique one gathered plane
+    /// at a time. The fast techniques say yes; the naive one keeps pooling planes, so that the conformance suite
+    /// compares the two ways.
+    const CHANNELS_LAST: bool = false;
+
     /// The working storage [`pool_rows`](Technique::pool_rows) takes from [`Work`] on each thread of a call:
     /// sized from the geometry, so it is reserved before the call writes anything. None by default.
     fn work(&self, _geometry: &Geometry) -> WorkSize {

@@ -133,6 +133,7 @@ impl Technique for SlidingWindowLookup {
     const SUMMARY: &'static str =
         "gathers through a table of every window's input offsets, built once per plan; any geometry";
     const WHOLE_ROWS: bool = true;
+    const CHANNELS_LAST: bool = true;
 
     fn supports(_: &Params) -> Result<(), &'static str> {
         Ok(())

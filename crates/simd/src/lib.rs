@@ -44,6 +44,7 @@ impl Technique for VectorisedRows {
     const SUMMARY: &'static str =
         "each window tap swept across a row of outputs with SIMD compares, chosen at run time; any geometry";
     const WHOLE_ROWS: bool = true;
+    const CHANNELS_LAST: bool = true;
 
     fn supports(_: &Params) -> Result<(), &'static str> {
         Ok(())

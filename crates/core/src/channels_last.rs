@@ -20,12 +20,18 @@ use crate::technique::try_reserve;
 use crate::tensor::{Layout, TensorRef};
 use crate::threads::Team;
 
-/// Whether the kernel can read `layout`: its channels are contiguous, and there are several of them.
-pub(crate) fn reads(layout: &Layout) -> bool {
-    layout.shape[1] > 1 && layout.strides[1] == 1
+/// Whether the kernel can pool `layout` with `g`: its channels are contiguous, there are several of them, and
+/// a window's taps can be numbered in a `u32`.
+pub(crate) fn pools(g: &Geometry, layout: &Layout) -> bool {
+    let [kh, kw] = g.params().kernel;
+    layout.shape[1] > 1
+        && layout.strides[1] == 1
+        && kh
+            .checked_mul(kw)
+            .is_some_and(|taps| u32::try_from(taps).is_ok())
 }
 
-/// Pools a checked call ([`crate::strided`]'s checks) whose input the kernel [`reads`].
+/// Pools a checked call ([`crate::strided`]'s checks) that the kernel [`pools`].
 pub(crate) fn forward<T: Element>(
     g: &Geometry,
     threads: usize,

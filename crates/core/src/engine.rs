@@ -514,7 +514,7 @@ impl<K: Technique> Pool for Planned<K> {
         }
         if !is_nchw_call(&input, &out) {
             let threads = threads_for(g, planes);
-            if K::CHANNELS_LAST && channels_last::reads(input.layout()) {
+            if K::CHANNELS_LAST && channels_last::pools(g, input.layout()) {
                 return channels_last::forward(g, threads, input, out);
             }
             return forward_planes(

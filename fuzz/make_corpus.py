@@ -51,6 +51,8 @@ npy_seeds = {
     "float16": bytes([0x01]) + npy("<f2", "(4, 4)", bytes(32)),
     # A descriptor of no known size with a huge shape: read as f32, it allocated 96 GiB before the fix.
     "lying_unknown_type": bytes([0x01]) + npy("<d2", "(24, 1073741824)", b""),
+    # An empty axis beside axes whose product no array can have: ndarray-npy panicked building it.
+    "unaddressable_empty": bytes([0x01]) + npy("<f4", "(0, 21073741824, 1073741824)", b""),
 }
 def offsets(input=0, values=0, indices=0, multiplier=0):
     """c_api's two bytes after the header: each pointer's byte offset, 3 bits each."""

@@ -49,9 +49,17 @@ pub fn describe(path: &str, bytes: &[u8], supported: &[&str]) -> Result<Describe
             supported.join(", ")
         ));
     };
+    // ndarray needs the product of the axes that are not empty to fit an isize, even when another is empty.
+    let addressable = shape
+        .iter()
+        .filter(|&&d| d > 0)
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .and_then(|n| n.checked_mul(size))
+        .is_some_and(|bytes| isize::try_from(bytes).is_ok());
     let expected = shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|_| addressable)
         .map(|n| n.checked_mul(size));
     match expected {
         None | Some(None) => {

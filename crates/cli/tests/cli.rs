@@ -353,6 +353,19 @@ fn bad_inputs_get_one_line_and_status_1() {
             &format!("unsupported element type {descr}; supported: f32, f64"),
         );
     }
+    // And one whose empty axis hides a shape that no array can have: ndarray-npy panicked building it.
+    let unaddressable = hostile_npy(
+        dir.path(),
+        "unaddressable.npy",
+        "<f4",
+        "(0, 21073741824, 1073741824)",
+        0,
+    );
+    pool(
+        &unaddressable,
+        &["--kernel", "2"],
+        "its header's shape 0×21073741824×1073741824 has more bytes than this machine can address",
+    );
     let scalar = npy("scalar.npy", ArrayD::zeros(vec![]));
     pool(&scalar, &["--kernel", "2"], "has 0 dimensions (shape ())");
     // Channels-last shapes are not pooled over the wrong axes.

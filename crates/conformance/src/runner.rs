@@ -447,128 +447,124 @@ fn check_tensors<T: Sample>(plan: &Plan, case: &Case<T>, e: &Expected<T>) -> Res
                 l
             }
         };
+        let call = TensorCall {
+            plan,
+            case,
+            e,
+            name,
+            input: &input,
+            layout,
+            out: out_layout(out_shape),
+            multiplier_layout: out_layout(layout.shape),
+        };
         for format in IndexFormat::ALL {
-            check_tensor_call::<T, i64>(
-                plan,
-                case,
-                e,
-                name,
-                &input,
-                layout,
-                out_layout(out_shape),
-                out_layout(layout.shape),
-                format,
-            )?;
-            check_tensor_call::<T, i32>(
-                plan,
-                case,
-                e,
-                name,
-                &input,
-                layout,
-                out_layout(out_shape),
-                out_layout(layout.shape),
-                format,
-            )?;
-            check_tensor_call::<T, u8>(
-                plan,
-                case,
-                e,
-                name,
-                &input,
-                layout,
-                out_layout(out_shape),
-                out_layout(layout.shape),
-                format,
-            )?;
+            call.check::<i64>(format)?;
+            call.check::<i32>(format)?;
+            call.check::<u8>(format)?;
         }
     }
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn check_tensor_call<T: Sample, I: IndexElement + TryFrom<u64>>(
-    plan: &Plan,
-    case: &Case<T>,
-    e: &Expected<T>,
-    name: &str,
-    input: &[T],
+/// One case's tensor call in one pair of layouts, to be checked in each index format and type.
+struct TensorCall<'a, T> {
+    plan: &'a Plan,
+    case: &'a Case<T>,
+    e: &'a Expected<T>,
+    /// The input layout's name.
+    name: &'a str,
+    /// The case's input, placed in `layout`.
+    input: &'a [T],
     layout: Layout,
+    /// The values' and indices' layout.
     out: Layout,
     multiplier_layout: Layout,
-    format: IndexFormat,
-) -> Result<(), String> {
-    let shape = layout.shape;
-    let [n, c, h, w] = shape;
-    let what = format!("{name} input, {format} indices as {:?}", I::DTYPE);
-    let mut values = vec![T::default(); out.span().expect("small")];
-    let mut indices = vec![I::default(); out.span().expect("small")];
-    let mut multiplier = vec![7u32; multiplier_layout.span().expect("small")];
-    let (values_before, multiplier_before) = (values.clone(), multiplier.clone());
-    let result = plan.forward_tensor(
-        TensorRef::new(input, layout),
-        TensorOutputs::new(TensorMut::new(&mut values, out))
-            .with_indices(TensorMut::new(&mut indices, out), format)
-            .with_multiplier(TensorMut::new(&mut multiplier, multiplier_layout)),
-    );
-    // The expected indices, or the refusal when the type cannot hold the format's largest.
-    let mut expected = Vec::with_capacity(e.indices.len());
-    let largest = match format {
-        IndexFormat::Plane => h * w,
-        IndexFormat::FlatNchw | IndexFormat::FlatNhwc => n * c * h * w,
-        IndexFormat::FlatHwc => c * h * w,
-        IndexFormat::Window => case.params.kernel[0] * case.params.kernel[1],
-    }
-    .saturating_sub(1) as u64;
-    let fits = (I::DTYPE != maxpool::DType::U8 || format == IndexFormat::Window)
-        && I::try_from(largest).is_ok();
-    if !fits {
-        let err = result.err().ok_or_else(|| format!("{what}: not refused"))?;
-        ensure!(
-            err.kind() == ErrorKind::Unsupported,
-            "{what}: refused with {err} ({:?})",
-            err.kind()
-        );
-        ensure!(
-            values == values_before
-                && multiplier == multiplier_before
-                && indices.iter().all(|&i| i == I::default()),
-            "{what}: refused but wrote"
-        );
-        return Ok(());
-    }
-    result.map_err(|err| format!("{what}: {err}"))?;
-    let out_len = e.out_height * e.out_width;
-    for (i, &p) in e.indices.iter().enumerate() {
-        let plane = i / out_len;
-        let v = expected_index(
-            format,
-            &case.params,
+}
+
+impl<T: Sample> TensorCall<'_, T> {
+    fn check<I: IndexElement + TryFrom<u64>>(&self, format: IndexFormat) -> Result<(), String> {
+        let TensorCall {
+            plan,
+            case,
             e,
-            shape,
-            (plane / c, plane % c),
-            i % out_len,
-            p,
+            name,
+            input,
+            layout,
+            out,
+            multiplier_layout,
+        } = *self;
+        let shape = layout.shape;
+        let [n, c, h, w] = shape;
+        let what = format!("{name} input, {format} indices as {:?}", I::DTYPE);
+        let mut values = vec![T::default(); out.span().expect("small")];
+        let mut indices = vec![I::default(); out.span().expect("small")];
+        let mut multiplier = vec![7u32; multiplier_layout.span().expect("small")];
+        let (values_before, multiplier_before) = (values.clone(), multiplier.clone());
+        let result = plan.forward_tensor(
+            TensorRef::new(input, layout),
+            TensorOutputs::new(TensorMut::new(&mut values, out))
+                .with_indices(TensorMut::new(&mut indices, out), format)
+                .with_multiplier(TensorMut::new(&mut multiplier, multiplier_layout)),
         );
-        expected.push(I::try_from(v).map_err(|_| format!("{what}: {v} does not fit"))?);
+        // The expected indices, or the refusal when the type cannot hold the format's largest.
+        let mut expected = Vec::with_capacity(e.indices.len());
+        let largest = match format {
+            IndexFormat::Plane => h * w,
+            IndexFormat::FlatNchw | IndexFormat::FlatNhwc => n * c * h * w,
+            IndexFormat::FlatHwc => c * h * w,
+            IndexFormat::Window => case.params.kernel[0] * case.params.kernel[1],
+        }
+        .saturating_sub(1) as u64;
+        let fits = (I::DTYPE != maxpool::DType::U8 || format == IndexFormat::Window)
+            && I::try_from(largest).is_ok();
+        if !fits {
+            let err = result.err().ok_or_else(|| format!("{what}: not refused"))?;
+            ensure!(
+                err.kind() == ErrorKind::Unsupported,
+                "{what}: refused with {err} ({:?})",
+                err.kind()
+            );
+            ensure!(
+                values == values_before
+                    && multiplier == multiplier_before
+                    && indices.iter().all(|&i| i == I::default()),
+                "{what}: refused but wrote"
+            );
+            return Ok(());
+        }
+        result.map_err(|err| format!("{what}: {err}"))?;
+        let out_len = e.out_height * e.out_width;
+        for (i, &p) in e.indices.iter().enumerate() {
+            let plane = i / out_len;
+            let v = expected_index(
+                format,
+                &case.params,
+                e,
+                shape,
+                (plane / c, plane % c),
+                i % out_len,
+                p,
+            );
+            expected.push(I::try_from(v).map_err(|_| format!("{what}: {v} does not fit"))?);
+        }
+        let got_values = gathered(&values, &out);
+        ensure!(
+            same_bits(&got_values, &e.values),
+            "{what}: {}",
+            diff("values", &got_values, &e.values)
+        );
+        let got_indices = gathered(&indices, &out);
+        ensure!(
+            got_indices == expected,
+            "{what}: {}",
+            diff("indices", &got_indices, &expected)
+        );
+        let got_multiplier = gathered(&multiplier, &multiplier_layout);
+        ensure!(
+            got_multiplier == e.multiplier,
+            "{what}: {}",
+            diff("multiplier", &got_multiplier, &e.multiplier)
+        );
+        Ok(())
     }
-    let got_values = gathered(&values, &out);
-    ensure!(
-        same_bits(&got_values, &e.values),
-        "{what}: {}",
-        diff("values", &got_values, &e.values)
-    );
-    let got_indices = gathered(&indices, &out);
-    ensure!(
-        got_indices == expected,
-        "{what}: {}",
-        diff("indices", &got_indices, &expected)
-    );
-    let got_multiplier = gathered(&multiplier, &multiplier_layout);
-    ensure!(
-        got_multiplier == e.multiplier,
-        "{what}: {}",
-        diff("multiplier", &got_multiplier, &e.multiplier)
-    );
-    Ok(())
 }

@@ -53,6 +53,28 @@ pub(crate) fn layout_of<E, D: Dimension>(view: &ArrayView<'_, E, D>) -> Option<L
     })
 }
 
+/// `dim`'s number of elements, each `value`; an allocation that fails is [`Error::OutOfMemory`] for `what`.
+fn elements<E: Clone, D: Dimension>(dim: &D, value: E, what: &'static str) -> Result<Vec<E>> {
+    let len = dim
+        .size_checked()
+        .ok_or(Error::Overflow("the number of elements of an array"))?;
+    let mut elements = Vec::new();
+    try_reserve(&mut elements, len, what)?;
+    elements.resize(len, value);
+    Ok(elements)
+}
+
+/// A row-major array of shape `dim` filled with `value`; its allocation failing is [`Error::OutOfMemory`] for
+/// `what`.
+pub(crate) fn filled<E: Clone, D: Dimension>(
+    dim: D,
+    value: E,
+    what: &'static str,
+) -> Result<Array<E, D>> {
+    let elements = elements(&dim, value, what)?;
+    Ok(Array::from_shape_vec(dim, elements).expect("as many elements as the shape holds"))
+}
+
 /// An array of shape `dim` filled with `value`, dense, with its axes in the memory order of an array of
 /// `like_shape` and `like_strides` (outermost the largest stride); an allocation that fails is
 /// [`Error::OutOfMemory`] for `what`.
@@ -63,16 +85,11 @@ pub(crate) fn filled_like<E: Clone, D: Dimension>(
     value: E,
     what: &'static str,
 ) -> Result<Array<E, D>> {
-    let len = dim
-        .size_checked()
-        .ok_or(Error::Overflow("the number of elements of an array"))?;
-    let mut elements = Vec::new();
-    try_reserve(&mut elements, len, what)?;
-    elements.resize(len, value);
-    if len == 0 {
+    if dim.size_checked() == Some(0) {
         // No order to follow, and strides in another one could overflow where row-major ones do not.
-        return Ok(Array::from_shape_vec(dim, elements).expect("an empty array of an empty shape"));
+        return filled(dim, value, what);
     }
+    let elements = elements(&dim, value, what)?;
     let like: Vec<usize> = like_strides.iter().map(|&s| s.unsigned_abs()).collect();
     let mut strides = dim.clone();
     strides

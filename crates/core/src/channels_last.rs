@@ -8,10 +8,9 @@
 //! [`beats`](crate::semantics::beats), the indices [`IndexFormat::encode`].
 
 use std::ops::Range;
-use std::sync::Mutex;
 
 use crate::element::Element;
-use crate::engine::reserve_parties;
+use crate::engine::Parties;
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::semantics::beats;
@@ -31,7 +30,7 @@ pub(crate) fn pools(g: &Geometry, layout: &Layout) -> bool {
             .is_some_and(|taps| u32::try_from(taps).is_ok())
 }
 
-/// Pools a checked call ([`crate::strided`]'s checks) that the kernel [`pools`].
+/// Pools a checked call ([`crate::strided`]'s checks) of at least one plane that the kernel [`pools`].
 pub(crate) fn forward<T: Element>(
     g: &Geometry,
     threads: usize,
@@ -41,9 +40,6 @@ pub(crate) fn forward<T: Element>(
     let layout = *input.layout();
     let [n, c, h, w] = layout.shape;
     let (out_h, out_w) = (g.out_height(), g.out_width());
-    if n == 0 || c == 0 {
-        return Ok(());
-    }
     let format = out.index_format;
     let targets = Targets::of(out);
     let counting = targets.multiplier.is_some();
@@ -58,18 +54,13 @@ pub(crate) fn forward<T: Element>(
         try_reserve(&mut taps, c, what)?;
         best.resize(c, T::default());
         taps.resize(c, 0u32);
-        Ok(Mutex::new((best, taps)))
+        Ok((best, taps))
     };
-    let (caller, helpers) = reserve_parties(&team, reserve)?;
+    let parties = Parties::reserve(&team, reserve)?;
     let targets = &targets;
     let shape = layout.shape;
     let ran = team.run(units, &|units: Range<usize>, party: usize| {
-        let mine = if party == 0 {
-            &caller
-        } else {
-            &helpers[party - 1]
-        };
-        let mut guard = mine.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = parties.lock(party);
         let (best, taps) = &mut *guard;
         for unit in units {
             let (pn, rows) = if counting {

@@ -2,11 +2,11 @@
 //! backend.
 
 use std::ops::Range;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use ndarray::{Array, ArrayView, CowArray, Dimension};
 
-use crate::arrays::{filled_like, layout_of};
+use crate::arrays::{filled, filled_like, layout_of};
 use crate::backward::backward;
 use crate::channels_last;
 use crate::coded::Coding;
@@ -275,17 +275,6 @@ pub trait Pool {
     }
 }
 
-/// An array of shape `dim` filled with `value`; its allocation failing is [`Error::OutOfMemory`] for `what`.
-fn filled<E: Clone, D: Dimension>(dim: D, value: E, what: &'static str) -> Result<Array<E, D>> {
-    let len = dim
-        .size_checked()
-        .ok_or(Error::Overflow("the number of elements of an array"))?;
-    let mut elements = Vec::new();
-    try_reserve(&mut elements, len, what)?;
-    elements.resize(len, value);
-    Ok(Array::from_shape_vec(dim, elements).expect("as many elements as the shape holds"))
-}
-
 /// The tensor of an array made by [`filled_like`]: dense, in some order, so it has a layout.
 fn tensor_mut<'a, E, D: Dimension>(array: &'a mut Array<E, D>) -> TensorMut<'a, E> {
     let layout = layout_of(&array.view()).expect("an array made dense in some order has a layout");
@@ -429,21 +418,36 @@ fn check_counts_fit<K: Technique>(g: &Geometry) -> Result<()> {
 /// Every party's working storage for a call, reserved before anything is written, so that a failed allocation
 /// is an error: the caller's, on the stack (a call on one thread allocates nothing more than it asks for), and
 /// each helper's.
-pub(crate) fn reserve_parties<S>(
-    team: &Team,
-    reserve: impl Fn() -> Result<S>,
-) -> Result<(S, Vec<S>)> {
-    let caller = reserve()?;
-    let mut helpers = Vec::new();
-    try_reserve(
-        &mut helpers,
-        team.parties() - 1,
-        "the threads' working storage",
-    )?;
-    for _ in 1..team.parties() {
-        helpers.push(reserve()?);
+pub(crate) struct Parties<S> {
+    caller: Mutex<S>,
+    helpers: Vec<Mutex<S>>,
+}
+
+impl<S> Parties<S> {
+    /// Reserves the storage of each of `team`'s parties with `reserve`.
+    pub(crate) fn reserve(team: &Team, reserve: impl Fn() -> Result<S>) -> Result<Self> {
+        let caller = Mutex::new(reserve()?);
+        let mut helpers = Vec::new();
+        try_reserve(
+            &mut helpers,
+            team.parties() - 1,
+            "the threads' working storage",
+        )?;
+        for _ in 1..team.parties() {
+            helpers.push(Mutex::new(reserve()?));
+        }
+        Ok(Parties { caller, helpers })
     }
-    Ok((caller, helpers))
+
+    /// Party `party`'s storage: its own, so never contended (a poisoned lock is taken as it is).
+    pub(crate) fn lock(&self, party: usize) -> MutexGuard<'_, S> {
+        let mine = if party == 0 {
+            &self.caller
+        } else {
+            &self.helpers[party - 1]
+        };
+        mine.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// `Ok` when the technique `K` can pool geometries with these parameters; otherwise the error that says why:
@@ -609,22 +613,15 @@ impl<K: Technique> Pool for Planned<K> {
         let coding = self.coding.as_ref().filter(|_| multiplier.is_some());
         let multiplier_without_indices = multiplier.is_some() && indices.is_none();
         let work = self.technique.work(g);
-        let reserve = || -> Result<_> {
+        let parties = Parties::reserve(&team, || {
             let scratch = Scratch::reserve(g, multiplier_without_indices, coding)?;
-            Ok(Mutex::new((scratch, Work::<T>::reserve(work)?)))
-        };
-        let (caller, helpers) = reserve_parties(&team, reserve)?;
+            Ok((scratch, Work::<T>::reserve(work)?))
+        })?;
         let values = Disjoint::new(values);
         let indices = indices.map(Disjoint::new);
         let multiplier = multiplier.map(Disjoint::new);
         let ran = team.run(units, &|units: Range<usize>, party: usize| {
-            // Each party's own: never contended.
-            let mine = if party == 0 {
-                &caller
-            } else {
-                &helpers[party - 1]
-            };
-            let mut guard = mine.lock().unwrap_or_else(|e| e.into_inner());
+            let mut guard = parties.lock(party);
             let (scratch, work) = &mut *guard;
             let mut unit = units.start;
             while unit < units.end {

@@ -7,9 +7,9 @@
 //! pooled. The index encoding is [`IndexFormat::encode`]'s, the same for every technique.
 
 use std::ops::Range;
-use std::sync::Mutex;
 
 use crate::element::{Element, Float};
+use crate::engine::Parties;
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::technique::{try_reserve, Scratch, Technique, Winners, Work};
@@ -66,17 +66,19 @@ fn shape_of(shape: [usize; 4]) -> String {
     )
 }
 
+/// Where a checked tensor lies, for the overlap checks: its name, first byte, bytes spanned, and whether the
+/// call writes it.
+type Region = (&'static str, usize, usize, bool);
+
 /// Checks one tensor of a call: its shape is `expected`, its layout reaches no further than it may be read or
-/// written, and, for an output, no two of its elements share an offset. Returns the bytes it spans, from its
-/// first element, for the overlap checks.
-fn check_tensor(
+/// written, and, for an output, no two of its elements share an offset. Returns where it lies.
+fn check_tensor<E>(
     name: &'static str,
-    layout: &Layout,
-    capacity: usize,
+    tensor: &TensorRef<'_, E>,
     expected: [usize; 4],
-    elem_size: usize,
     output: bool,
-) -> Result<usize> {
+) -> Result<Region> {
+    let layout = tensor.layout();
     if layout.shape != expected {
         return Err(Error::ArrayShape(format!(
             "{name} has shape {} but the call needs {}",
@@ -92,15 +94,15 @@ fn check_tensor(
         "grad_output" => "grad_output's largest offset",
         _ => "grad_input's largest offset",
     }))?;
-    if span > capacity {
+    if span > tensor.capacity() {
         return Err(Error::BufferLength {
             buffer: name,
             expected: span,
-            actual: capacity,
+            actual: tensor.capacity(),
         });
     }
     let bytes = span
-        .checked_mul(elem_size)
+        .checked_mul(size_of::<E>())
         .ok_or(Error::Overflow("a tensor's size in bytes"))?;
     if output && !layout.elements_distinct() {
         return Err(Error::ArrayShape(format!(
@@ -108,11 +110,20 @@ fn check_tensor(
             layout.strides
         )));
     }
-    Ok(bytes)
+    Ok((name, tensor.as_ptr() as usize, bytes, output))
+}
+
+/// [`check_tensor`] for indices of any type.
+fn check_indices(indices: &IndicesRef<'_>, expected: [usize; 4], output: bool) -> Result<Region> {
+    match indices {
+        IndicesRef::I64(t) => check_tensor("indices", t, expected, output),
+        IndicesRef::I32(t) => check_tensor("indices", t, expected, output),
+        IndicesRef::U8(t) => check_tensor("indices", t, expected, output),
+    }
 }
 
 /// Refuses tensors whose memory overlaps: `regions` are (name, first byte, bytes spanned, written).
-fn check_disjoint(regions: &[(&'static str, usize, usize, bool)]) -> Result<()> {
+fn check_disjoint(regions: &[Region]) -> Result<()> {
     for (i, &(a, a_at, a_len, a_out)) in regions.iter().enumerate() {
         for &(b, b_at, b_len, b_out) in &regions[i + 1..] {
             let overlap = a_len > 0
@@ -153,47 +164,20 @@ pub(crate) fn check_forward<T>(
             g.width()
         )));
     }
-    let size = size_of::<T>();
     let out_shape = [n, c, g.out_height(), g.out_width()];
     let mut regions = Vec::with_capacity(4);
-    let bytes = check_tensor(
-        "input",
-        input.layout(),
-        input.capacity(),
-        [n, c, h, w],
-        size,
-        false,
-    )?;
-    regions.push(("input", input.as_ptr() as usize, bytes, false));
-    let values = &out.values;
-    let bytes = check_tensor(
+    regions.push(check_tensor("input", input, [n, c, h, w], false)?);
+    regions.push(check_tensor(
         "values",
-        values.layout(),
-        values.capacity(),
+        &out.values.as_ref(),
         out_shape,
-        size,
         true,
-    )?;
-    regions.push(("values", values.as_ref().as_ptr() as usize, bytes, true));
+    )?);
     if let Some(indices) = &out.indices {
-        let (at, capacity, size) = match indices {
-            IndicesMut::I64(t) => (t.as_ref().as_ptr() as usize, t.capacity(), 8),
-            IndicesMut::I32(t) => (t.as_ref().as_ptr() as usize, t.capacity(), 4),
-            IndicesMut::U8(t) => (t.as_ref().as_ptr() as usize, t.capacity(), 1),
-        };
-        let bytes = check_tensor("indices", indices.layout(), capacity, out_shape, size, true)?;
-        regions.push(("indices", at, bytes, true));
+        regions.push(check_indices(&indices.as_ref(), out_shape, true)?);
     }
     if let Some(m) = &out.multiplier {
-        let bytes = check_tensor(
-            "multiplier",
-            m.layout(),
-            m.capacity(),
-            [n, c, h, w],
-            4,
-            true,
-        )?;
-        regions.push(("multiplier", m.as_ref().as_ptr() as usize, bytes, true));
+        regions.push(check_tensor("multiplier", &m.as_ref(), [n, c, h, w], true)?);
     }
     check_disjoint(&regions)
 }
@@ -274,7 +258,7 @@ unsafe impl<T: Send> Sync for Targets<T> {}
 
 /// Pools tensors whose planes are not all dense NCHW, or whose indices are in another format or type: each
 /// (n, c) plane is pooled by `technique` on its own, gathered first when it is not a row-major run, and its
-/// outputs are written through their layouts. The call was checked ([`check_forward`]).
+/// outputs are written through their layouts. The call was checked ([`check_forward`]) and has planes.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn forward_planes<K: Technique, T: Element>(
     g: &Geometry,
@@ -287,9 +271,6 @@ pub(crate) fn forward_planes<K: Technique, T: Element>(
     let layout = *input.layout();
     let [n, c, _, _] = layout.shape;
     let planes = n * c;
-    if planes == 0 {
-        return Ok(());
-    }
     let (plane_len, out_len) = (g.plane_len(), g.out_plane_len());
     let format = out.index_format;
     let targets = Targets::of(out);
@@ -334,19 +315,14 @@ pub(crate) fn forward_planes<K: Technique, T: Element>(
             try_reserve(&mut buffers.multiplier, plane_len, what)?;
             buffers.multiplier.resize(plane_len, 0);
         }
-        Ok(Mutex::new((scratch, Work::<T>::reserve(work)?, buffers)))
+        Ok((scratch, Work::<T>::reserve(work)?, buffers))
     };
-    let (caller, helpers) = crate::engine::reserve_parties(&team, reserve)?;
+    let parties = Parties::reserve(&team, reserve)?;
     let shape = layout.shape;
     let (out_h, out_w) = (g.out_height(), g.out_width());
     let targets = &targets;
     let ran = team.run(planes, &|units: Range<usize>, party: usize| {
-        let mine = if party == 0 {
-            &caller
-        } else {
-            &helpers[party - 1]
-        };
-        let mut guard = mine.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = parties.lock(party);
         let (scratch, work, buffers) = &mut *guard;
         for unit in units {
             let (pn, pc) = (unit / c, unit % c);
@@ -496,46 +472,11 @@ pub fn backward_tensor<T: Float>(
             g.width()
         )));
     }
-    let size = size_of::<T>();
     let out_shape = [n, c, g.out_height(), g.out_width()];
-    let go = check_tensor(
-        "grad_output",
-        grad_output.layout(),
-        grad_output.capacity(),
-        out_shape,
-        size,
-        false,
-    )?;
-    let (at, capacity, isize) = match &indices {
-        IndicesRef::I64(t) => (t.as_ptr() as usize, t.capacity(), 8),
-        IndicesRef::I32(t) => (t.as_ptr() as usize, t.capacity(), 4),
-        IndicesRef::U8(t) => (t.as_ptr() as usize, t.capacity(), 1),
-    };
-    let ix = check_tensor(
-        "indices",
-        indices.layout(),
-        capacity,
-        out_shape,
-        isize,
-        false,
-    )?;
-    let gi = check_tensor(
-        "grad_input",
-        grad_input.layout(),
-        grad_input.capacity(),
-        shape,
-        size,
-        true,
-    )?;
     check_disjoint(&[
-        ("grad_output", grad_output.as_ptr() as usize, go, false),
-        ("indices", at, ix, false),
-        (
-            "grad_input",
-            grad_input.as_ref().as_ptr() as usize,
-            gi,
-            true,
-        ),
+        check_tensor("grad_output", &grad_output, out_shape, false)?,
+        check_indices(&indices, out_shape, false)?,
+        check_tensor("grad_input", &grad_input.as_ref(), shape, true)?,
     ])?;
     let positions = || {
         (0..n).flat_map(move |pn| {

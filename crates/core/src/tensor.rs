@@ -642,13 +642,18 @@ impl<'a, I: IndexElement> From<TensorRef<'a, I>> for IndicesRef<'a> {
 }
 
 impl IndicesMut<'_> {
+    /// The indices, to read.
+    pub fn as_ref(&self) -> IndicesRef<'_> {
+        match self {
+            IndicesMut::I64(t) => IndicesRef::I64(t.as_ref()),
+            IndicesMut::I32(t) => IndicesRef::I32(t.as_ref()),
+            IndicesMut::U8(t) => IndicesRef::U8(t.as_ref()),
+        }
+    }
+
     /// The element type.
     pub fn dtype(&self) -> DType {
-        match self {
-            IndicesMut::I64(_) => DType::I64,
-            IndicesMut::I32(_) => DType::I32,
-            IndicesMut::U8(_) => DType::U8,
-        }
+        self.as_ref().dtype()
     }
 
     /// The layout.

@@ -43,6 +43,10 @@ impl Technique for BlockReshape {
         })
     }
 
+    fn simd(&self) -> Simd {
+        self.simd
+    }
+
     /// A row of whole blocks' winners being found.
     fn work(&self, g: &Geometry) -> WorkSize {
         WorkSize {

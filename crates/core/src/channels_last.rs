@@ -14,6 +14,7 @@ use crate::engine::Parties;
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::semantics::beats;
+use crate::simd::Simd;
 use crate::strided::{Targets, TensorOutputs};
 use crate::technique::try_reserve;
 use crate::tensor::{Layout, TensorRef};
@@ -33,6 +34,7 @@ pub(crate) fn pools(g: &Geometry, layout: &Layout) -> bool {
 /// Pools a checked call ([`crate::strided`]'s checks) of at least one plane that the kernel [`pools`].
 pub(crate) fn forward<T: Element>(
     g: &Geometry,
+    _simd: Simd,
     threads: usize,
     input: TensorRef<'_, T>,
     out: TensorOutputs<'_, T>,

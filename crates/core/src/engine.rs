@@ -1,8 +1,9 @@
 //! Running a plan: buffer checks, the loop over planes, and the ndarray front end, written once for every
 //! backend.
 
+use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use ndarray::{Array, ArrayView, CowArray, Dimension};
 
@@ -14,9 +15,12 @@ use crate::element::{Element, Float};
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::params::Params;
+use crate::simd::Simd;
 use crate::strided::{backward_tensor, check_forward, forward_planes, is_nchw_call, TensorOutputs};
 use crate::technique::{try_reserve, Scratch, Technique, Winners, Work};
-use crate::tensor::{IndexElement, IndexFormat, IndicesMut, IndicesRef, TensorMut, TensorRef};
+use crate::tensor::{
+    IndexElement, IndexFormat, IndicesMut, IndicesRef, Layout, TensorMut, TensorRef,
+};
 use crate::threads::{num_threads, Team};
 
 /// Output buffers for a batch of `planes` planes: `values` (planes × out_height × out_width), and, when given,
@@ -496,6 +500,60 @@ impl<K: Technique> Planned<K> {
     pub fn technique(&self) -> &K {
         &self.technique
     }
+
+    /// Which way a forward call on tensors goes: `nchw_call`, every tensor dense NCHW with plane `i64` indices
+    /// ([`is_nchw_call`]), goes as a call on slices; an input whose channels are contiguous, to the
+    /// channels-last kernel when the technique takes it; anything else, as gathered planes.
+    fn route(&self, input: &Layout, nchw_call: bool) -> Route {
+        if nchw_call {
+            Route::Nchw
+        } else if K::CHANNELS_LAST && channels_last::pools(&self.geometry, input) {
+            Route::ChannelsLast
+        } else {
+            Route::Planes
+        }
+    }
+
+    /// The kernel a forward call on `input` runs when its outputs are in the input's memory order and its
+    /// indices (if any) are `i64` in the plane format: `"{technique}/{instruction set}/{way}"`, the way being
+    /// `nchw` (dense planes in place), `nhwc` (the channels-last kernel) or `planes` (each plane gathered, then
+    /// pooled). For example `"simd/avx512/nhwc"`.
+    pub fn kernel(&self, input: &Layout) -> &'static str {
+        let nchw = input.is_nchw();
+        kernel_name(K::NAME, self.technique.simd(), self.route(input, nchw))
+    }
+}
+
+/// The ways a forward call on tensors can go ([`Planned::route`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Route {
+    Nchw,
+    ChannelsLast,
+    Planes,
+}
+
+impl Route {
+    const fn name(self) -> &'static str {
+        match self {
+            Route::Nchw => "nchw",
+            Route::ChannelsLast => "nhwc",
+            Route::Planes => "planes",
+        }
+    }
+}
+
+/// `"{technique}/{simd}/{route}"`, made once per combination and kept for the life of the process (there are a
+/// few dozen at most), so that callers, the C ABI's among them, get a `'static` string.
+fn kernel_name(technique: &'static str, simd: Simd, route: Route) -> &'static str {
+    type Names = HashMap<(&'static str, Simd, Route), &'static str>;
+    static NAMES: OnceLock<Mutex<Names>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    names.entry((technique, simd, route)).or_insert_with(|| {
+        Box::leak(format!("{technique}/{simd}/{}", route.name()).into_boxed_str())
+    })
 }
 
 impl<K: Technique> Pool for Planned<K> {
@@ -516,19 +574,23 @@ impl<K: Technique> Pool for Planned<K> {
         if planes == 0 {
             return Ok(());
         }
-        if !is_nchw_call(&input, &out) {
-            let threads = threads_for(g, planes);
-            if K::CHANNELS_LAST && channels_last::pools(g, input.layout()) {
-                return channels_last::forward(g, threads, input, out);
+        match self.route(input.layout(), is_nchw_call(&input, &out)) {
+            Route::Nchw => {}
+            Route::ChannelsLast => {
+                let threads = threads_for(g, planes);
+                return channels_last::forward(g, self.technique.simd(), threads, input, out);
             }
-            return forward_planes(
-                g,
-                &self.technique,
-                self.coding.as_ref(),
-                threads,
-                input,
-                out,
-            );
+            Route::Planes => {
+                let threads = threads_for(g, planes);
+                return forward_planes(
+                    g,
+                    &self.technique,
+                    self.coding.as_ref(),
+                    threads,
+                    input,
+                    out,
+                );
+            }
         }
         // Dense NCHW with plane indices: the slices' call, whose threads split planes into rows.
         let (plane_len, out_len) = (g.plane_len(), g.out_plane_len());

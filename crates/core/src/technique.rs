@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::params::Params;
 use crate::semantics::FlatIndex;
+use crate::simd::Simd;
 
 /// A pooling technique: a backend crate implements this and nothing else.
 ///
@@ -41,6 +42,11 @@ pub trait Technique: Sized + Send + Sync + 'static {
     /// at a time. The fast techniques say yes; the naive one keeps pooling planes, so that the conformance suite
     /// compares the two ways.
     const CHANNELS_LAST: bool = false;
+
+    /// The instruction-set level the technique's kernels, and the channels-last kernel on its behalf, run at.
+    fn simd(&self) -> Simd {
+        Simd::Portable
+    }
 
     /// The working storage [`pool_rows`](Technique::pool_rows) takes from [`Work`] on each thread of a call:
     /// sized from the geometry, so it is reserved before the call writes anything. None by default.

@@ -158,6 +158,10 @@ impl Technique for SlidingWindowLookup {
         })
     }
 
+    fn simd(&self) -> Simd {
+        self.simd
+    }
+
     /// A row of winners being found.
     fn work(&self, g: &Geometry) -> WorkSize {
         WorkSize {

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use maxpool_block::BlockReshape;
 use maxpool_core::{
     caught, supports, Element, Error, Float, Geometry, IndexElement, IndexFormat, IndicesRef,
-    Outputs, Params, Planned, Pool, Pooled, Result, Technique, TensorMut, TensorOutputs, TensorRef,
-    Want,
+    Layout, Outputs, Params, Planned, Pool, Pooled, Result, Technique, TensorMut, TensorOutputs,
+    TensorRef, Want,
 };
 use maxpool_lookup::SlidingWindowLookup;
 use maxpool_naive::NaiveLoop;
@@ -410,6 +410,14 @@ impl Plan {
     pub fn out_shape(&self) -> [usize; 2] {
         let g = self.geometry();
         [g.out_height(), g.out_width()]
+    }
+
+    /// The kernel a forward call on an input of this layout runs, with outputs in the input's memory order and
+    /// `i64` plane indices: `"{backend}/{instruction set}/{way}"`, the way being `nchw` (dense planes in place),
+    /// `nhwc` (channels-last: whole runs of channels compared at once) or `planes` (each plane gathered, then
+    /// pooled). For example `"simd/avx512/nhwc"`. The plan's choice for this layout is made here, not per call.
+    pub fn kernel(&self, input: &Layout) -> &'static str {
+        dispatch!(&self.inner, p => p.kernel(input))
     }
 
     /// Pools `planes` contiguous row-major planes from `input` into `out`: `values` and, when given, `indices`

@@ -31,13 +31,6 @@ pub struct VectorisedRows {
     interior: (usize, usize),
 }
 
-impl VectorisedRows {
-    /// The instruction-set level this plan runs.
-    pub fn simd(&self) -> Simd {
-        self.simd
-    }
-}
-
 impl Technique for VectorisedRows {
     const NAME: &'static str = "simd";
     const LONG_NAME: &'static str = "vectorised-rows";
@@ -48,6 +41,10 @@ impl Technique for VectorisedRows {
 
     fn supports(_: &Params) -> Result<(), &'static str> {
         Ok(())
+    }
+
+    fn simd(&self) -> Simd {
+        self.simd
     }
 
     fn plan(g: &Geometry) -> Result<Self> {

@@ -38,16 +38,20 @@ enum MaxpoolStatus
    */
   MAXPOOL_STATUS_NULL_POINTER = 1,
   /**
-   * A kernel, stride or dilation of 0, a window that covers only padding, or a thread count above
-   * `MAXPOOL_MAX_THREADS`.
+   * A kernel, stride or dilation of 0, a window that covers only padding, a thread count above
+   * `MAXPOOL_MAX_THREADS`, or a `MaxpoolDType` or `MaxpoolIndexFormat` value that is not one.
    */
   MAXPOOL_STATUS_INVALID_PARAMS = 2,
   /**
-   * Zero height or width, an empty output, sizes whose byte counts overflow, or buffers that overlap.
+   * Zero height or width, an empty output, sizes whose byte counts overflow, buffers that overlap, tensors
+   * whose shapes disagree with the plan or each other, or strides whose largest offset overflows or that put
+   * two elements of an output in one place.
    */
   MAXPOOL_STATUS_INVALID_SHAPE = 3,
   /**
-   * The backend cannot pool this geometry (block with overlapping or dilated windows).
+   * The backend cannot pool this geometry (block with overlapping or dilated windows), or tensors whose types
+   * do not go together: values not of the input's type, a multiplier that is not `uint32_t`, indices that
+   * cannot hold the format's largest index, a backward pass on integers, a dtype reserved for a later version.
    */
   MAXPOOL_STATUS_UNSUPPORTED = 4,
   /**
@@ -55,7 +59,8 @@ enum MaxpoolStatus
    */
   MAXPOOL_STATUS_UNKNOWN_BACKEND = 5,
   /**
-   * An index given to the backward pass lies outside its plane.
+   * An index given to the backward pass lies outside its plane (or, in its format, names no element of its
+   * window's plane).
    */
   MAXPOOL_STATUS_INDEX_OUT_OF_RANGE = 6,
   /**
@@ -178,9 +183,136 @@ typedef struct MaxpoolParams {
   bool ceil_mode;
 } MaxpoolParams;
 
+/**
+ * An element type, as `MaxpoolTensor::dtype` gives it: one of the `MAXPOOL_DTYPE_` values, which are never
+ * renumbered (8 and 9 are kept for f16 and bf16). Read as an integer: any other value is
+ * `MAXPOOL_STATUS_INVALID_PARAMS`, never undefined behaviour.
+ */
+typedef uint32_t MaxpoolDType;
+
+/**
+ * A 4-D tensor, logical (N, C, H, W), in memory the caller owns: NCHW, channels-last (NHWC), a strided view, or
+ * a 2-D or 3-D array with N or C of 1 are all tensors. Make dense ones with `maxpool_tensor_nchw` and
+ * `maxpool_tensor_nhwc`, or fill in the fields for any other strides.
+ */
+typedef struct MaxpoolTensor {
+  /**
+   * The element at logical (0, 0, 0, 0), aligned for `dtype`; NULL is allowed only when the tensor has no
+   * element.
+   */
+  void *data;
+  /**
+   * The element type: a `MAXPOOL_DTYPE_` value.
+   */
+  MaxpoolDType dtype;
+  /**
+   * N, C, H, W.
+   */
+  size_t shape[4];
+  /**
+   * The distance in elements (not bytes) between neighbours along N, C, H and W; any non-negative values,
+   * but an output's must not put two of its elements in one place.
+   */
+  size_t strides[4];
+} MaxpoolTensor;
+
+/**
+ * How indices encode the winner at (n, c, row, col) of the window at output (oh, ow): one of the
+ * `MAXPOOL_INDEX_` values, which are never renumbered. Read as an integer: any other value is
+ * `MAXPOOL_STATUS_INVALID_PARAMS`.
+ */
+typedef uint32_t MaxpoolIndexFormat;
+
+/**
+ * `float`.
+ */
+#define MAXPOOL_DTYPE_F32 0
+
+/**
+ * `double`.
+ */
+#define MAXPOOL_DTYPE_F64 1
+
+/**
+ * `int8_t`.
+ */
+#define MAXPOOL_DTYPE_I8 2
+
+/**
+ * `uint8_t`; also indices in `MAXPOOL_INDEX_WINDOW`.
+ */
+#define MAXPOOL_DTYPE_U8 3
+
+/**
+ * `int16_t`.
+ */
+#define MAXPOOL_DTYPE_I16 4
+
+/**
+ * `uint16_t`.
+ */
+#define MAXPOOL_DTYPE_U16 5
+
+/**
+ * `int32_t`; also indices, when the format's largest index for the call fits.
+ */
+#define MAXPOOL_DTYPE_I32 6
+
+/**
+ * `int64_t`; also indices, in any format.
+ */
+#define MAXPOOL_DTYPE_I64 7
+
+/**
+ * `uint32_t`: the multiplier's type, and only the multiplier's. (8 and 9 are kept for f16 and bf16.)
+ */
+#define MAXPOOL_DTYPE_U32 10
+
+/**
+ * `row * W + col`, within each (n, c) plane: PyTorch (both layouts). What the per-dtype functions write.
+ */
+#define MAXPOOL_INDEX_PLANE 0
+
+/**
+ * `((n * C + c) * H + row) * W + col`, over the whole NCHW tensor: ONNX `MaxPool`'s `Indices`.
+ */
+#define MAXPOOL_INDEX_FLAT_NCHW 1
+
+/**
+ * `((n * H + row) * W + col) * C + c`, over the whole NHWC tensor: TensorFlow's `max_pool_with_argmax` with
+ * `include_batch_in_index`.
+ */
+#define MAXPOOL_INDEX_FLAT_NHWC 2
+
+/**
+ * `(row * W + col) * C + c`, over one NHWC image: TensorFlow's `max_pool_with_argmax` by default.
+ */
+#define MAXPOOL_INDEX_FLAT_HWC 3
+
+/**
+ * `i * kernel_w + j`, the winning tap within its window, row-major over the kernel (dilation counts taps, not
+ * pixels): oneDNN's workspace. The only format `MAXPOOL_DTYPE_U8` indices hold (kernels of at most 256 taps).
+ */
+#define MAXPOOL_INDEX_WINDOW 4
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * A static, human-readable description of a status; never NULL, also for a value that is not a status.
+ * `maxpool_last_error` gives the detail of the thread's last failed call.
+ */
+const char *maxpool_status_message(MaxpoolStatus status);
+
+/**
+ * What went wrong in this thread's last call that returned a status, in words: the detail behind the status,
+ * naming the argument at fault ("kernel_w is 0; it must be at least 1", "MAXPOOL_BACKEND=nope is not a backend;
+ * …"). "" when that call succeeded or there has been none. Never NULL. The string belongs to the library and
+ * stays valid until this thread's next call of a function that returns a `MaxpoolStatus`; copy it to keep it.
+ * Calls on other threads do not change it.
+ */
+const char *maxpool_last_error(void);
 
 /**
  * Square `kernel` × `kernel` windows with the given stride on both axes, no padding, dilation 1, floor mode.
@@ -216,11 +348,112 @@ MaxpoolStatus maxpool_plan_output_shape(const struct MaxpoolPlan *plan,
                                         size_t *out_width);
 
 /**
+ * Validates `params` for planes of `height` × `width`, resolves `backend` and precomputes its state. On success
+ * `*plan` receives a plan the caller owns and frees with `maxpool_plan_free`; on failure `*plan` is untouched.
+ */
+MaxpoolStatus maxpool_plan_new(MaxpoolBackend backend,
+                               const struct MaxpoolParams *params,
+                               size_t height,
+                               size_t width,
+                               struct MaxpoolPlan **plan);
+
+/**
+ * The concrete backend `plan` runs, never `MAXPOOL_BACKEND_AUTO` (which a NULL plan gives, as does a pointer not
+ * aligned for a plan, which cannot be one).
+ */
+MaxpoolBackend maxpool_plan_backend(const struct MaxpoolPlan *plan);
+
+/**
+ * The name of the kernel a forward call of `plan` on `input` runs, when its outputs are in the input's memory
+ * order and its indices (if any) are `int64_t` in `MAXPOOL_INDEX_PLANE`: "backend/instruction set/way", the way
+ * being "nchw" (dense planes in place), "nhwc" (channels-last: whole runs of channels compared at once) or
+ * "planes" (each plane gathered, then pooled); "simd/avx512/nhwc", say. A static string, never NULL: "none"
+ * when the call would be refused whatever its outputs: `plan` or `input` NULL or misaligned, a dtype that is not
+ * an element type, an input whose H and W are not the plan's, or strides whose largest offset overflows. Leaves
+ * `maxpool_last_error` alone.
+ */
+const char *maxpool_plan_kernel(const struct MaxpoolPlan *plan,
+                                const struct MaxpoolTensor *input);
+
+/**
+ * Frees a plan from `maxpool_plan_new`. NULL is fine, and so is a pointer not aligned for a plan, which cannot be
+ * one: both are left alone. The plan must not be in use by another thread.
+ */
+void maxpool_plan_free(struct MaxpoolPlan *plan);
+
+/**
+ * Parses a backend name, ignoring ASCII case: "auto", "naive", "block", "lookup", "simd", or the long names
+ * "naive-loop", "block-reshape", "sliding-window-lookup", "vectorised-rows". Writes `*backend` only on success.
+ */
+MaxpoolStatus maxpool_backend_from_name(const char *name,
+                                        MaxpoolBackend *backend);
+
+/**
+ * The short name of a backend ("auto", "naive", "block", "lookup", "simd"): a static string, "unknown" for a
+ * value that is not a backend.
+ */
+const char *maxpool_backend_name(MaxpoolBackend backend);
+
+/**
+ * `MAXPOOL_STATUS_OK` when `backend` can pool geometries with these parameters; otherwise the status a plan
+ * would get: `MAXPOOL_STATUS_UNSUPPORTED`, `MAXPOOL_STATUS_INVALID_PARAMS`, `MAXPOOL_STATUS_UNKNOWN_BACKEND`, ….
+ */
+MaxpoolStatus maxpool_backend_supports(MaxpoolBackend backend,
+                                       const struct MaxpoolParams *params);
+
+/**
+ * A dense NCHW tensor of `n` × `c` × `h` × `w` elements at `data`: W fastest, then H, C, N. Strides that
+ * overflow `size_t` saturate, and any call then refuses the tensor (`MAXPOOL_STATUS_INVALID_SHAPE`).
+ */
+struct MaxpoolTensor maxpool_tensor_nchw(void *data,
+                                         MaxpoolDType dtype,
+                                         size_t n,
+                                         size_t c,
+                                         size_t h,
+                                         size_t w);
+
+/**
+ * A dense channels-last (NHWC) tensor of `n` × `h` × `w` × `c` elements at `data`: C fastest, then W, H, N. The
+ * shape is stored as (N, C, H, W), with channels-last strides. Strides that overflow `size_t` saturate, and
+ * any call then refuses the tensor (`MAXPOOL_STATUS_INVALID_SHAPE`).
+ */
+struct MaxpoolTensor maxpool_tensor_nhwc(void *data,
+                                         MaxpoolDType dtype,
+                                         size_t n,
+                                         size_t h,
+                                         size_t w,
+                                         size_t c);
+
+/**
+ * Pools `input` (N, C, H, W; H and W the plan's) into `values` (N, C, out_height, out_width) and, when not NULL,
+ * `indices` (the same shape, in `index_format`, as `MAXPOOL_DTYPE_I64`, `MAXPOOL_DTYPE_I32` when the format's
+ * largest index for the call fits, or `MAXPOOL_DTYPE_U8` for `MAXPOOL_INDEX_WINDOW`) and `multiplier` (N, C, H,
+ * W, `MAXPOOL_DTYPE_U32`; windows won per input element, overwritten). Every tensor may have any strides:
+ * NCHW, channels-last and strided views are pooled in place. `values` is of the input's dtype. `index_format`
+ * must be a `MAXPOOL_INDEX_` value even when `indices` is NULL.
+ *
+ * Refused, with nothing written and `maxpool_last_error()` naming the argument: NULL `plan`, `input` or
+ * `values` (`NULL_POINTER`), or NULL data in a tensor that has elements; a tensor pointer or data not aligned
+ * for its type (`MISALIGNED`); a dtype or `index_format` value that is not one (`INVALID_PARAMS`); types that
+ * do not go together, or indices that cannot hold the format's largest index for the call (`UNSUPPORTED`); an
+ * input whose H and W are not the plan's, outputs whose shapes do not follow from it, strides whose largest
+ * offset overflows or reaches past `PTRDIFF_MAX` bytes, outputs whose strides put two elements in one place,
+ * and outputs that overlap each other or the input (`INVALID_SHAPE`).
+ */
+MaxpoolStatus maxpool_plan_forward_tensor(const struct MaxpoolPlan *plan,
+                                          const struct MaxpoolTensor *input,
+                                          const struct MaxpoolTensor *values,
+                                          const struct MaxpoolTensor *indices,
+                                          MaxpoolIndexFormat index_format,
+                                          const struct MaxpoolTensor *multiplier);
+
+/**
  * Pools `planes` row-major `height` × `width` planes of `float` from `input`. Writes `values`
  * (planes × out_height × out_width), and when not NULL `indices` (the same count; `row * width + col` of each
  * winner within its plane) and `multiplier` (planes × height × width; windows won per input element). The
  * multiplier is overwritten, not added to: its previous contents do not matter. Every pointer must be aligned
- * for its type, even for zero elements: one that is not gives `MAXPOOL_STATUS_MISALIGNED`, naming it.
+ * for its type, even for zero elements: one that is not gives `MAXPOOL_STATUS_MISALIGNED`, naming it. The
+ * same as `maxpool_plan_forward_tensor` on dense NCHW tensors of (1, planes, height, width).
  */
 MaxpoolStatus maxpool_forward_f32(MaxpoolBackend backend,
                                   const struct MaxpoolParams *params,
@@ -324,41 +557,6 @@ MaxpoolStatus maxpool_forward_i64(MaxpoolBackend backend,
                                   uint32_t *multiplier);
 
 /**
- * The backward pass for `float`: zeroes `grad_input` (planes × height × width), then adds each `grad_output`
- * element (planes × out_height × out_width) onto the input element its index names, in output order. Every
- * index is checked first: one outside its plane gives `MAXPOOL_STATUS_INDEX_OUT_OF_RANGE` and nothing is written.
- * Every pointer must be aligned for its type, even for zero elements (`MAXPOOL_STATUS_MISALIGNED`).
- */
-MaxpoolStatus maxpool_backward_f32(const struct MaxpoolParams *params,
-                                   size_t planes,
-                                   size_t height,
-                                   size_t width,
-                                   const float *grad_output,
-                                   const int64_t *indices,
-                                   float *grad_input);
-
-/**
- * As `maxpool_backward_f32`, for `double`.
- */
-MaxpoolStatus maxpool_backward_f64(const struct MaxpoolParams *params,
-                                   size_t planes,
-                                   size_t height,
-                                   size_t width,
-                                   const double *grad_output,
-                                   const int64_t *indices,
-                                   double *grad_input);
-
-/**
- * Validates `params` for planes of `height` × `width`, resolves `backend` and precomputes its state. On success
- * `*plan` receives a plan the caller owns and frees with `maxpool_plan_free`; on failure `*plan` is untouched.
- */
-MaxpoolStatus maxpool_plan_new(MaxpoolBackend backend,
-                               const struct MaxpoolParams *params,
-                               size_t height,
-                               size_t width,
-                               struct MaxpoolPlan **plan);
-
-/**
  * As `maxpool_forward_f32`, with the backend, parameters and plane size of `plan`.
  */
 MaxpoolStatus maxpool_plan_forward_f32(const struct MaxpoolPlan *plan,
@@ -439,6 +637,46 @@ MaxpoolStatus maxpool_plan_forward_i64(const struct MaxpoolPlan *plan,
                                        uint32_t *multiplier);
 
 /**
+ * The backward pass on tensors of any strides: zeroes `grad_input` (N, C, H, W; H and W the plan's), then adds
+ * each `grad_output` element (N, C, out_height, out_width) onto the element of `grad_input` its index names, in
+ * output order (deterministic). `grad_output` and `grad_input` are both `MAXPOOL_DTYPE_F32` or both
+ * `MAXPOOL_DTYPE_F64`; `indices` (the shape of `grad_output`) are in `index_format`, as a forward call wrote
+ * them, in any index type it writes. Every index is checked first: one that names no element of its window's
+ * plane gives `MAXPOOL_STATUS_INDEX_OUT_OF_RANGE`. Otherwise refused as `maxpool_plan_forward_tensor` refuses,
+ * with nothing written; `indices` may not be NULL.
+ */
+MaxpoolStatus maxpool_plan_backward_tensor(const struct MaxpoolPlan *plan,
+                                           const struct MaxpoolTensor *grad_output,
+                                           const struct MaxpoolTensor *indices,
+                                           MaxpoolIndexFormat index_format,
+                                           const struct MaxpoolTensor *grad_input);
+
+/**
+ * The backward pass for `float`: zeroes `grad_input` (planes × height × width), then adds each `grad_output`
+ * element (planes × out_height × out_width) onto the input element its index names, in output order. Every
+ * index is checked first: one outside its plane gives `MAXPOOL_STATUS_INDEX_OUT_OF_RANGE` and nothing is written.
+ * Every pointer must be aligned for its type, even for zero elements (`MAXPOOL_STATUS_MISALIGNED`).
+ */
+MaxpoolStatus maxpool_backward_f32(const struct MaxpoolParams *params,
+                                   size_t planes,
+                                   size_t height,
+                                   size_t width,
+                                   const float *grad_output,
+                                   const int64_t *indices,
+                                   float *grad_input);
+
+/**
+ * As `maxpool_backward_f32`, for `double`.
+ */
+MaxpoolStatus maxpool_backward_f64(const struct MaxpoolParams *params,
+                                   size_t planes,
+                                   size_t height,
+                                   size_t width,
+                                   const double *grad_output,
+                                   const int64_t *indices,
+                                   double *grad_input);
+
+/**
  * As `maxpool_backward_f32`, with the parameters and plane size of `plan`: zeroes `grad_input` (planes ×
  * height × width), then adds each `grad_output` element (planes × out_height × out_width) onto the input element
  * its index names, in output order. Every index is checked first.
@@ -459,44 +697,6 @@ MaxpoolStatus maxpool_plan_backward_f64(const struct MaxpoolPlan *plan,
                                         double *grad_input);
 
 /**
- * The concrete backend `plan` runs, never `MAXPOOL_BACKEND_AUTO` (which a NULL plan gives, as does a pointer not
- * aligned for a plan, which cannot be one).
- */
-MaxpoolBackend maxpool_plan_backend(const struct MaxpoolPlan *plan);
-
-/**
- * Frees a plan from `maxpool_plan_new`. NULL is fine, and so is a pointer not aligned for a plan, which cannot be
- * one: both are left alone. The plan must not be in use by another thread.
- */
-void maxpool_plan_free(struct MaxpoolPlan *plan);
-
-/**
- * Parses a backend name, ignoring ASCII case: "auto", "naive", "block", "lookup", "simd", or the long names
- * "naive-loop", "block-reshape", "sliding-window-lookup", "vectorised-rows". Writes `*backend` only on success.
- */
-MaxpoolStatus maxpool_backend_from_name(const char *name,
-                                        MaxpoolBackend *backend);
-
-/**
- * The short name of a backend ("auto", "naive", "block", "lookup", "simd"): a static string, "unknown" for a
- * value that is not a backend.
- */
-const char *maxpool_backend_name(MaxpoolBackend backend);
-
-/**
- * `MAXPOOL_STATUS_OK` when `backend` can pool geometries with these parameters; otherwise the status a plan
- * would get: `MAXPOOL_STATUS_UNSUPPORTED`, `MAXPOOL_STATUS_INVALID_PARAMS`, `MAXPOOL_STATUS_UNKNOWN_BACKEND`, ….
- */
-MaxpoolStatus maxpool_backend_supports(MaxpoolBackend backend,
-                                       const struct MaxpoolParams *params);
-
-/**
- * A static, human-readable description of a status; never NULL, also for a value that is not a status.
- * `maxpool_last_error` gives the detail of the thread's last failed call.
- */
-const char *maxpool_status_message(MaxpoolStatus status);
-
-/**
  * The library's version, "MAJOR.MINOR.PATCH": a static string.
  */
 const char *maxpool_version(void);
@@ -509,15 +709,6 @@ const char *maxpool_version(void);
  * it was.
  */
 MaxpoolStatus maxpool_set_num_threads(size_t threads);
-
-/**
- * What went wrong in this thread's last call that returned a status, in words: the detail behind the status,
- * naming the argument at fault ("kernel_w is 0; it must be at least 1", "MAXPOOL_BACKEND=nope is not a backend;
- * …"). "" when that call succeeded or there has been none. Never NULL. The string belongs to the library and
- * stays valid until this thread's next call of a function that returns a `MaxpoolStatus`; copy it to keep it.
- * Calls on other threads do not change it.
- */
-const char *maxpool_last_error(void);
 
 #ifdef __cplusplus
 }  // extern "C"

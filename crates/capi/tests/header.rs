@@ -89,9 +89,9 @@ fn every_item_is_documented() {
             in_body = true;
         }
     }
-    // Guard against the heuristic matching nothing: 34 functions, 2 enums with 15 values, 2 types with 11 fields.
+    // Guard against the heuristic matching nothing: 39 functions, 2 enums with 15 values, 3 types with 15 fields.
     assert!(
-        checked >= 34 + 2 + 15 + 2 + 11,
+        checked >= 39 + 2 + 15 + 3 + 15,
         "only {checked} items found in include/maxpool.h"
     );
 }
@@ -128,6 +128,62 @@ fn every_backend_is_in_the_header() {
             }
         }
     }
+}
+
+/// The tensor types are the contract of the C ABI (issue 19): the typedefs, every dtype's and index format's
+/// value, and `MaxpoolTensor`'s fields in order. The index formats are exactly the library's, with its numbers.
+#[test]
+fn tensor_contract_is_in_the_header() {
+    let header = std::fs::read_to_string(HEADER).expect("include/maxpool.h");
+    let mut lines = vec![
+        "typedef uint32_t MaxpoolDType;".to_string(),
+        "typedef uint32_t MaxpoolIndexFormat;".to_string(),
+        "#define MAXPOOL_DTYPE_U32 10".to_string(),
+    ];
+    // The eight element types are 0–7, in the library's order; 8 and 9 are kept for f16 and bf16.
+    for (value, dtype) in maxpool::DType::ALL.iter().enumerate() {
+        lines.push(format!(
+            "#define MAXPOOL_DTYPE_{} {value}",
+            dtype.name().to_uppercase()
+        ));
+    }
+    for format in maxpool::IndexFormat::ALL {
+        lines.push(format!(
+            "#define MAXPOOL_INDEX_{} {}",
+            format.name().to_uppercase(),
+            format.number()
+        ));
+    }
+    for line in &lines {
+        assert!(
+            header.lines().any(|l| l == line),
+            "include/maxpool.h lacks {line:?}"
+        );
+    }
+    assert_eq!(header.matches("#define MAXPOOL_DTYPE_").count(), 9);
+    assert_eq!(
+        header.matches("#define MAXPOOL_INDEX_").count(),
+        maxpool::IndexFormat::ALL.len()
+    );
+    let body = header
+        .split_once("typedef struct MaxpoolTensor {\n")
+        .and_then(|(_, rest)| rest.split_once("} MaxpoolTensor;"))
+        .expect("typedef struct MaxpoolTensor { … } MaxpoolTensor;")
+        .0;
+    let fields: Vec<&str> = body
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with(['/', '*']))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "void *data;",
+            "MaxpoolDType dtype;",
+            "size_t shape[4];",
+            "size_t strides[4];"
+        ]
+    );
 }
 
 /// The README's table of statuses lists every status of the header, with its value: a status added to the C ABI

@@ -12,7 +12,7 @@
 
 /** The version of maxpool this header belongs to; `maxpool_version()` gives the library's. */
 #define MAXPOOL_VERSION_MAJOR 0
-#define MAXPOOL_VERSION_MINOR 1
+#define MAXPOOL_VERSION_MINOR 2
 #define MAXPOOL_VERSION_PATCH 0
 
 /**

@@ -433,12 +433,25 @@ fn expected_index(
 /// index type: the reference's winners, encoded; a type that cannot hold the format's indices refused with
 /// nothing written.
 fn check_tensors<T: Sample>(plan: &Plan, case: &Case<T>, e: &Expected<T>) -> Result<(), String> {
-    for (name, layout) in layouts(case) {
+    // Outputs channels-last beside a channels-last input, and NCHW with gaps beside it and the strided one.
+    let calls = layouts(case)
+        .into_iter()
+        .flat_map(|(name, layout)| {
+            let dense = name == "channels-last";
+            [(name, layout, false)]
+                .into_iter()
+                .chain(dense.then_some((name, layout, true)))
+        });
+    for (name, layout, dense_out) in calls {
         let input = placed(&case.input, &layout, T::default());
         let out_shape = [layout.shape[0], layout.shape[1], e.out_height, e.out_width];
-        // Outputs channels-last beside a channels-last input; beside the strided one, NCHW with gaps.
+        let label = if dense_out {
+            format!("{name}, outputs alike")
+        } else {
+            format!("{name}, outputs NCHW with gaps")
+        };
         let out_layout = |shape: [usize; 4]| {
-            if name == "channels-last" {
+            if dense_out {
                 layout.dense_like(shape)
             } else {
                 let mut l = Layout::nchw(shape[0], shape[1], shape[2], shape[3] * 2);
@@ -451,17 +464,23 @@ fn check_tensors<T: Sample>(plan: &Plan, case: &Case<T>, e: &Expected<T>) -> Res
             plan,
             case,
             e,
-            name,
+            name: &label,
             input: &input,
             layout,
             out: out_layout(out_shape),
             multiplier_layout: out_layout(layout.shape),
         };
+        // Every format and type with and without the multiplier (kernels take other paths), and the values
+        // alone and with the multiplier alone once.
         for format in IndexFormat::ALL {
-            call.check::<i64>(format)?;
-            call.check::<i32>(format)?;
-            call.check::<u8>(format)?;
+            for multiplier in [true, false] {
+                call.check::<i64>(format, true, multiplier)?;
+                call.check::<i32>(format, true, multiplier)?;
+                call.check::<u8>(format, true, multiplier)?;
+            }
         }
+        call.check::<i64>(IndexFormat::Plane, false, true)?;
+        call.check::<i64>(IndexFormat::Plane, false, false)?;
     }
     Ok(())
 }
@@ -482,7 +501,14 @@ struct TensorCall<'a, T> {
 }
 
 impl<T: Sample> TensorCall<'_, T> {
-    fn check<I: IndexElement + TryFrom<u64>>(&self, format: IndexFormat) -> Result<(), String> {
+    /// Checks the call with the indices in `format` as `I` when `want_indices`, and the multiplier when
+    /// `want_multiplier`; the outputs not asked for are left alone.
+    fn check<I: IndexElement + TryFrom<u64>>(
+        &self,
+        format: IndexFormat,
+        want_indices: bool,
+        want_multiplier: bool,
+    ) -> Result<(), String> {
         let TensorCall {
             plan,
             case,
@@ -495,17 +521,24 @@ impl<T: Sample> TensorCall<'_, T> {
         } = *self;
         let shape = layout.shape;
         let [n, c, h, w] = shape;
-        let what = format!("{name} input, {format} indices as {:?}", I::DTYPE);
+        let what = match (want_indices, want_multiplier) {
+            (true, true) => format!("{name}: {format} indices as {:?}, multiplier", I::DTYPE),
+            (true, false) => format!("{name}: {format} indices as {:?}", I::DTYPE),
+            (false, true) => format!("{name}: values and multiplier"),
+            (false, false) => format!("{name}: values"),
+        };
         let mut values = vec![T::default(); out.span().expect("small")];
         let mut indices = vec![I::default(); out.span().expect("small")];
         let mut multiplier = vec![7u32; multiplier_layout.span().expect("small")];
         let (values_before, multiplier_before) = (values.clone(), multiplier.clone());
-        let result = plan.forward_tensor(
-            TensorRef::new(input, layout),
-            TensorOutputs::new(TensorMut::new(&mut values, out))
-                .with_indices(TensorMut::new(&mut indices, out), format)
-                .with_multiplier(TensorMut::new(&mut multiplier, multiplier_layout)),
-        );
+        let mut outputs = TensorOutputs::new(TensorMut::new(&mut values, out));
+        if want_indices {
+            outputs = outputs.with_indices(TensorMut::new(&mut indices, out), format);
+        }
+        if want_multiplier {
+            outputs = outputs.with_multiplier(TensorMut::new(&mut multiplier, multiplier_layout));
+        }
+        let result = plan.forward_tensor(TensorRef::new(input, layout), outputs);
         // The expected indices, or the refusal when the type cannot hold the format's largest.
         let mut expected = Vec::with_capacity(e.indices.len());
         let largest = match format {
@@ -515,7 +548,8 @@ impl<T: Sample> TensorCall<'_, T> {
             IndexFormat::Window => case.params.kernel[0] * case.params.kernel[1],
         }
         .saturating_sub(1) as u64;
-        let fits = (I::DTYPE != maxpool::DType::U8 || format == IndexFormat::Window)
+        let fits = !want_indices
+            || (I::DTYPE != maxpool::DType::U8 || format == IndexFormat::Window)
             && I::try_from(largest).is_ok();
         if !fits {
             let err = result.err().ok_or_else(|| format!("{what}: not refused"))?;
@@ -554,16 +588,26 @@ impl<T: Sample> TensorCall<'_, T> {
             diff("values", &got_values, &e.values)
         );
         let got_indices = gathered(&indices, &out);
+        if !want_indices {
+            expected = vec![I::default(); got_indices.len()];
+        }
         ensure!(
             got_indices == expected,
             "{what}: {}",
             diff("indices", &got_indices, &expected)
         );
         let got_multiplier = gathered(&multiplier, &multiplier_layout);
+        let untouched;
+        let want = if want_multiplier {
+            &e.multiplier
+        } else {
+            untouched = vec![7; got_multiplier.len()];
+            &untouched
+        };
         ensure!(
-            got_multiplier == e.multiplier,
+            got_multiplier == *want,
             "{what}: {}",
-            diff("multiplier", &got_multiplier, &e.multiplier)
+            diff("multiplier", &got_multiplier, want)
         );
         Ok(())
     }

@@ -13,7 +13,7 @@
 //! Miri runs it about a thousand times slower than native code: the shapes are a sample, sized so that a run takes
 //! a minute or two.
 
-use maxpool::technique::{Planned, Simd, VectorisedRows};
+use maxpool::technique::{Planned, Simd, Technique, VectorisedRows};
 use maxpool::{
     Backend, ErrorKind, Float, IndexFormat, Layout, Outputs, Padding, Params, Plan, TensorMut,
     TensorOutputs, TensorRef, SIMD_ENV,

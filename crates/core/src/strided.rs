@@ -233,25 +233,6 @@ pub(crate) enum IndexTarget {
     U8(*mut u8),
 }
 
-impl IndexTarget {
-    /// Writes index `v` at `offset`.
-    ///
-    /// # Safety
-    /// The offset is one of the checked index tensor's elements, this thread's, and `v` fits its type (checked
-    /// by `check_index_type`).
-    #[inline(always)]
-    pub(crate) unsafe fn write(self, offset: usize, v: u64) {
-        // SAFETY: by the caller's promise.
-        unsafe {
-            match self {
-                IndexTarget::I64(p) => *p.add(offset) = v as i64,
-                IndexTarget::I32(p) => *p.add(offset) = v as i32,
-                IndexTarget::U8(p) => *p.add(offset) = v as u8,
-            }
-        }
-    }
-}
-
 // SAFETY: the threads of a call write only their own planes' elements, which are distinct (checked).
 unsafe impl<T: Send> Send for Targets<T> {}
 unsafe impl<T: Send> Sync for Targets<T> {}

@@ -237,6 +237,7 @@ c_test! {
     agree: "agree.c";
     errors: "errors.c";
     misaligned: "misaligned.c";
+    tensors: "tensors.c";
     threads: "threads.c";
 }
 

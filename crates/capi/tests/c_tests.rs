@@ -465,3 +465,32 @@ fn readme_example() {
         );
     }
 }
+
+/// The README's channels-last example is `c_tests/example_nhwc.c`, word for word, and does what it says: the simd
+/// backend's channels-last kernel, window taps in a byte, and the backward pass on them.
+#[test]
+fn readme_nhwc_example() {
+    let example = std::fs::read_to_string(Path::new(ROOT).join("c_tests/example_nhwc.c"))
+        .expect("c_tests/example_nhwc.c");
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).expect("README.md");
+    assert!(
+        readme.contains(&format!("```c\n{example}```")),
+        "README.md's channels-last example differs from c_tests/example_nhwc.c: copy the file into the README"
+    );
+    for link in [Link::Static, Link::Shared] {
+        let stdout = run_linked(&build("example_nhwc.c", link), link, &[], &[]);
+        let (kernel, rest) = stdout.split_once('\n').unwrap_or_default();
+        assert!(
+            kernel.starts_with("kernel simd/") && kernel.ends_with("/nhwc"),
+            "{stdout}"
+        );
+        assert_eq!(
+            rest,
+            "output (0, 0) channel 0: 4, tap 3\noutput (0, 0) channel 1: 10, tap 1\n\
+             output (0, 1) channel 0: 10, tap 3\noutput (0, 1) channel 1: 6, tap 3\n\
+             output (1, 0) channel 0: 6, tap 3\noutput (1, 0) channel 1: 10, tap 2\n\
+             output (1, 1) channel 0: 9, tap 2\noutput (1, 1) channel 1: 8, tap 3\n\
+             gradient 1 at pixel (0, 1) channel 1\n"
+        );
+    }
+}

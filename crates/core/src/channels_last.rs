@@ -13,7 +13,7 @@
 
 use std::ops::Range;
 
-use crate::element::Element;
+use crate::element::{DType, Element};
 use crate::engine::Parties;
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
@@ -80,7 +80,7 @@ struct Scratch<T, I> {
 }
 
 /// [`forward`] with indices of type `I` (ignored when there are none).
-fn run<T: Element, I: IndexElement>(
+fn run<T: Element, I: IndexElement + Codes>(
     g: &Geometry,
     simd: Simd,
     threads: usize,
@@ -122,6 +122,7 @@ fn run<T: Element, I: IndexElement>(
     let shape = layout.shape;
     let step = format.encode(g, shape, [0, 1, 0, 0], 0) - format.encode(g, shape, [0, 0, 0, 0], 0);
     let indices = Shared(indices);
+    let fast = Fast::choose::<T>(simd);
     let ran = team.run(units, &|units: Range<usize>, party: usize| {
         let mut guard = parties.lock(party);
         let indices = indices.get();
@@ -134,6 +135,7 @@ fn run<T: Element, I: IndexElement>(
             step,
             units,
             counting,
+            fast,
             scratch: &mut guard,
         })
     });
@@ -165,10 +167,11 @@ struct Units<'a, T, I> {
     step: u64,
     units: Range<usize>,
     counting: bool,
+    fast: Fast,
     scratch: &'a mut Scratch<T, I>,
 }
 
-impl<T: Element, I: IndexElement> Vectorised for Units<'_, T, I> {
+impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
     type Output = ();
 
     #[inline(always)]
@@ -182,6 +185,7 @@ impl<T: Element, I: IndexElement> Vectorised for Units<'_, T, I> {
             step,
             units,
             counting,
+            fast,
             scratch,
         } = self;
         let layout = *input.layout();
@@ -197,6 +201,8 @@ impl<T: Element, I: IndexElement> Vectorised for Units<'_, T, I> {
             codes,
             counts,
         } = scratch;
+        // The indices of a call without them: nothing, one per channel.
+        let mut no_indices = vec![(); c];
         for unit in units {
             let (pn, rows) = if counting {
                 (unit, 0..out_h)
@@ -234,18 +240,17 @@ impl<T: Element, I: IndexElement> Vectorised for Units<'_, T, I> {
                     let code = encode(0, 0);
                     let code_a = if rw.taps > 1 { encode(1, 0) - code } else { 0 };
                     let code_b = if cw.taps > 1 { encode(0, 1) - code } else { 0 };
-                    let run = |a: usize, b: usize| unsafe {
-                        std::slice::from_raw_parts(input.as_ptr().add(first + a * da + b * db), c)
-                    };
+                    let run =
+                        |a: usize, b: usize| unsafe { input.as_ptr().add(first + a * da + b * db) };
                     let best = if values_in_place {
                         unsafe { std::slice::from_raw_parts_mut(vp.add(vl.offset(at)), c) }
                     } else {
                         &mut best_scratch[..]
                     };
-                    best.copy_from_slice(run(0, 0));
+                    let (rows, cols) = (rw.taps, cw.taps);
                     match (indices, targets.multiplier) {
                         (None, None) => {
-                            for_taps(rw.taps, cw.taps, |a, b| merge_values(best, run(a, b)));
+                            window(fast, run, rows, cols, |_, _| (), best, &mut no_indices);
                         }
                         (Some((ip, il)), None) => {
                             let index = if indices_in_place {
@@ -253,11 +258,10 @@ impl<T: Element, I: IndexElement> Vectorised for Units<'_, T, I> {
                             } else {
                                 &mut index_scratch[..]
                             };
-                            index.fill(I::from_u64(code));
-                            for_taps(rw.taps, cw.taps, |a, b| {
-                                let tap_code = code + a as u64 * code_a + b as u64 * code_b;
-                                merge(best, index, run(a, b), I::from_u64(tap_code));
-                            });
+                            let tap_code = |a: usize, b: usize| {
+                                I::from_u64(code + a as u64 * code_a + b as u64 * code_b)
+                            };
+                            window(fast, run, rows, cols, tap_code, best, index);
                             if step != 0 {
                                 for (pc, i) in index.iter_mut().enumerate() {
                                     *i = I::from_u64(i.to_i64() as u64 + pc as u64 * step);
@@ -276,17 +280,22 @@ impl<T: Element, I: IndexElement> Vectorised for Units<'_, T, I> {
                             counts.clear();
                             let m_first = ml.offset([pn, 0, rw.start, cw.start]);
                             let (ma, mb) = (rw.step * ml.strides[2], cw.step * ml.strides[3]);
-                            for a in 0..rw.taps {
-                                for b in 0..cw.taps {
+                            for a in 0..rows {
+                                for b in 0..cols {
                                     codes.push(code + a as u64 * code_a + b as u64 * code_b);
                                     counts.push(m_first + a * ma + b * mb);
                                 }
                             }
                             let taps_won = &mut tap_scratch[..];
-                            taps_won.fill(0);
-                            for_taps(rw.taps, cw.taps, |a, b| {
-                                merge(best, taps_won, run(a, b), (a * cw.taps + b) as u32);
-                            });
+                            window(
+                                fast,
+                                run,
+                                rows,
+                                cols,
+                                |a, b| (a * cols + b) as u32,
+                                best,
+                                taps_won,
+                            );
                             for (pc, &t) in taps_won.iter().enumerate() {
                                 unsafe { *mp.add(counts[t as usize] + pc * ml.strides[1]) += 1 };
                             }
@@ -318,21 +327,272 @@ fn for_taps(rows: usize, cols: usize, mut f: impl FnMut(usize, usize)) {
     }
 }
 
-/// One tap's run of channels against the best so far: where it wins ([`beats`]), its value replaces it.
-/// Branch-free, so that it vectorises.
-#[inline(always)]
-fn merge_values<T: Element>(best: &mut [T], run: &[T]) {
-    for (b, &x) in best.iter_mut().zip(run) {
-        *b = if beats(x, *b) { x } else { *b };
+/// Whether [`window`] has a hand-written kernel for the call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fast {
+    /// No: the portable loops, compiled for the plan's instruction set.
+    No,
+    /// `f32` on a CPU with AVX-512.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Avx512F32,
+}
+
+impl Fast {
+    /// The kernel for `T` at `simd`.
+    fn choose<T: Element>(simd: Simd) -> Fast {
+        if cfg!(target_arch = "x86_64")
+            && T::DTYPE == DType::F32
+            && simd == Simd::Avx512
+            && simd.is_available()
+        {
+            Fast::Avx512F32
+        } else {
+            Fast::No
+        }
     }
 }
 
-/// [`merge_values`], with `index` taking `code` where the tap wins.
+#[cfg(target_arch = "x86_64")]
+use avx512::Codes;
+
+/// What [`window`] can select per channel beside the values: on x86-64, what its AVX-512 kernel can.
+#[cfg(not(target_arch = "x86_64"))]
+trait Codes {}
+#[cfg(not(target_arch = "x86_64"))]
+impl<T> Codes for T {}
+
+/// How many channels [`window`] keeps in registers while the taps go by: two AVX-512 vectors of `f32`.
+const BLOCK: usize = 32;
+
+/// The winners of one window of `rows × cols` taps for every channel: `run(a, b)` points at tap (a, b)'s run of
+/// channels. `best` and `index` (as long as the run) get each channel's winning value ([`beats`]) and the
+/// winning tap's `code(a, b)`. Blocks of [`BLOCK`] channels at a time are held in registers while every tap is
+/// merged in, branch-free, so that the loops vectorise and nothing goes back to memory between taps.
 #[inline(always)]
-fn merge<T: Element, I: Copy>(best: &mut [T], index: &mut [I], run: &[T], code: I) {
-    for ((b, i), &x) in best.iter_mut().zip(index.iter_mut()).zip(run) {
-        let take = beats(x, *b);
-        *b = if take { x } else { *b };
-        *i = if take { code } else { *i };
+fn window<T: Element, J: Copy + Default + Codes>(
+    fast: Fast,
+    run: impl Fn(usize, usize) -> *const T,
+    rows: usize,
+    cols: usize,
+    code: impl Fn(usize, usize) -> J,
+    best: &mut [T],
+    index: &mut [J],
+) {
+    let c = best.len();
+    #[cfg(target_arch = "x86_64")]
+    if let Fast::Avx512F32 = fast {
+        // SAFETY: `Fast::Avx512F32` is only made for `f32` on a CPU with AVX-512; `run` points at runs of `c`
+        // channels, and `best` and `index` hold `c` each.
+        unsafe {
+            let run = |a, b| run(a, b).cast::<f32>();
+            avx512::window(
+                run,
+                rows,
+                cols,
+                code,
+                c,
+                best.as_mut_ptr().cast(),
+                index.as_mut_ptr(),
+            );
+        }
+        return;
+    }
+    let _ = fast;
+    let mut s = 0;
+    // Whole blocks, then at most one of each shorter width, each of a length known when compiling (so held in
+    // registers), then the last few channels.
+    macro_rules! blocks {
+        ($l:expr, $while:ident) => {
+            $while c - s >= $l {
+                let (b, i) = (&mut best[s..s + $l], &mut index[s..s + $l]);
+                block::<T, J, $l>(&run, rows, cols, &code, s, b, i);
+                s += $l;
+            }
+        };
+    }
+    blocks!(BLOCK, while);
+    blocks!(16, if);
+    blocks!(8, if);
+    if s < c {
+        let (b, i) = (&mut best[s..], &mut index[s..]);
+        block::<T, J, 8>(&run, rows, cols, &code, s, b, i);
+    }
+}
+
+/// [`window`] for the block of channels `s..s + best.len()`, at most `L`.
+#[inline(always)]
+fn block<T: Element, J: Copy + Default, const L: usize>(
+    run: &impl Fn(usize, usize) -> *const T,
+    rows: usize,
+    cols: usize,
+    code: &impl Fn(usize, usize) -> J,
+    s: usize,
+    best: &mut [T],
+    index: &mut [J],
+) {
+    let len = best.len();
+    let (mut b, mut i) = ([T::default(); L], [J::default(); L]);
+    // SAFETY: `run` points at a tap's run of all the channels, of which `s..s + len` is part.
+    let tap = |a: usize, t: usize| unsafe { std::slice::from_raw_parts(run(a, t).add(s), len) };
+    b[..len].copy_from_slice(tap(0, 0));
+    i[..len].fill(code(0, 0));
+    for_taps(rows, cols, |a, t| {
+        let (x, k) = (tap(a, t), code(a, t));
+        for l in 0..len {
+            let take = beats(x[l], b[l]);
+            b[l] = if take { x[l] } else { b[l] };
+            i[l] = if take { k } else { i[l] };
+        }
+    });
+    best.copy_from_slice(&b[..len]);
+    index.copy_from_slice(&i[..len]);
+}
+
+/// The `f32` windows with AVX-512 by hand: the compiler keeps [`block`]'s running winners in memory with masked
+/// stores that every next tap's loads wait on; here they stay in registers, two vectors of 16 channels at a
+/// time.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::for_taps;
+    use crate::semantics::beats_f32x16;
+
+    /// A tap's code in 16 lanes, one per channel: what [`window`] selects beside the values.
+    pub(super) trait Codes: Copy {
+        type V: Copy;
+        /// Every lane `k`.
+        unsafe fn splat(k: Self) -> Self::V;
+        /// `new` in the lanes of `m`, `old` elsewhere.
+        unsafe fn select(m: __mmask16, new: Self::V, old: Self::V) -> Self::V;
+        /// Stores the lanes of `live` at `p`.
+        unsafe fn store(p: *mut Self, v: Self::V, live: __mmask16);
+    }
+
+    impl Codes for () {
+        type V = ();
+        unsafe fn splat(_: ()) {}
+        unsafe fn select(_: __mmask16, _: (), _: ()) {}
+        unsafe fn store(_: *mut (), _: (), _: __mmask16) {}
+    }
+
+    macro_rules! codes32 {
+        ($($t:ty),*) => {$(
+            impl Codes for $t {
+                type V = __m512i;
+                #[inline(always)]
+                unsafe fn splat(k: $t) -> __m512i {
+ unsafe { _mm512_set1_epi32(k as i32) }
+ }
+                #[inline(always)]
+                unsafe fn select(m: __mmask16, new: __m512i, old: __m512i) -> __m512i {
+ unsafe { _mm512_mask_blend_epi32(m, old, new) }
+ }
+                #[inline(always)]
+                unsafe fn store(p: *mut $t, v: __m512i, live: __mmask16) {
+ unsafe { _mm512_mask_storeu_epi32(p.cast(), live, v) }
+ }
+            }
+        )*};
+    }
+    codes32!(u32, i32);
+
+    impl Codes for i64 {
+        type V = (__m512i, __m512i);
+        #[inline(always)]
+        unsafe fn splat(k: i64) -> Self::V {
+            unsafe { (_mm512_set1_epi64(k), _mm512_set1_epi64(k)) }
+        }
+        #[inline(always)]
+        unsafe fn select(m: __mmask16, new: Self::V, old: Self::V) -> Self::V {
+            unsafe {
+                (
+                    _mm512_mask_blend_epi64(m as u8, old.0, new.0),
+                    _mm512_mask_blend_epi64((m >> 8) as u8, old.1, new.1),
+                )
+            }
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut i64, v: Self::V, live: __mmask16) {
+            unsafe {
+                _mm512_mask_storeu_epi64(p, live as u8, v.0);
+                _mm512_mask_storeu_epi64(p.wrapping_add(8), (live >> 8) as u8, v.1);
+            }
+        }
+    }
+
+    impl Codes for u8 {
+        type V = __m128i;
+        #[inline(always)]
+        unsafe fn splat(k: u8) -> __m128i {
+            unsafe { _mm_set1_epi8(k as i8) }
+        }
+        #[inline(always)]
+        unsafe fn select(m: __mmask16, new: __m128i, old: __m128i) -> __m128i {
+            unsafe { _mm_mask_blend_epi8(m, old, new) }
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut u8, v: __m128i, live: __mmask16) {
+            unsafe { _mm_mask_storeu_epi8(p.cast(), live, v) }
+        }
+    }
+
+    /// [`super::window`] for `f32`: `best` and `index` (`c` each) get every channel's winner and its tap's code.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, BW and VL; `run(a, b)` points at `c` readable `f32`s for every tap, and `best` and
+    /// `index` at `c` writable elements each.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+    #[inline]
+    pub(super) unsafe fn window<J: Codes>(
+        run: impl Fn(usize, usize) -> *const f32,
+        rows: usize,
+        cols: usize,
+        code: impl Fn(usize, usize) -> J,
+        c: usize,
+        best: *mut f32,
+        index: *mut J,
+    ) {
+        // SAFETY: as the caller promised; masked-off lanes are neither read nor written.
+        unsafe {
+            let live = |s: usize| -> __mmask16 {
+                let n = c.saturating_sub(s).min(16);
+                ((1u32 << n) - 1) as __mmask16
+            };
+            let mut s = 0;
+            while s < c {
+                let (l0, l1) = (live(s), live(s + 16));
+                let load = |p: *const f32, m, at| _mm512_maskz_loadu_ps(m, p.wrapping_add(at));
+                let first = run(0, 0);
+                let (mut b0, mut b1) = (load(first, l0, s), load(first, l1, s + 16));
+                let k = J::splat(code(0, 0));
+                let (mut i0, mut i1) = (k, k);
+                if l1 == 0 {
+                    // 16 channels or fewer left: one vector.
+                    for_taps(rows, cols, |a, t| {
+                        let x0 = load(run(a, t), l0, s);
+                        let m0 = beats_f32x16(x0, b0);
+                        b0 = _mm512_mask_blend_ps(m0, b0, x0);
+                        i0 = J::select(m0, J::splat(code(a, t)), i0);
+                    });
+                } else {
+                    for_taps(rows, cols, |a, t| {
+                        let p = run(a, t);
+                        let (x0, x1) = (load(p, l0, s), load(p, l1, s + 16));
+                        let k = J::splat(code(a, t));
+                        let (m0, m1) = (beats_f32x16(x0, b0), beats_f32x16(x1, b1));
+                        b0 = _mm512_mask_blend_ps(m0, b0, x0);
+                        b1 = _mm512_mask_blend_ps(m1, b1, x1);
+                        i0 = J::select(m0, k, i0);
+                        i1 = J::select(m1, k, i1);
+                    });
+                }
+                _mm512_mask_storeu_ps(best.wrapping_add(s), l0, b0);
+                _mm512_mask_storeu_ps(best.wrapping_add(s + 16), l1, b1);
+                J::store(index.wrapping_add(s), i0, l0);
+                J::store(index.wrapping_add(s + 16), i1, l1);
+                s += 32;
+            }
+        }
     }
 }

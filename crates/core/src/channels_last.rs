@@ -567,8 +567,42 @@ mod avx512 {
                 let (mut b0, mut b1) = (load(first, l0, s), load(first, l1, s + 16));
                 let k = J::splat(code(0, 0));
                 let (mut i0, mut i1) = (k, k);
-                if l1 == 0 {
-                    // 16 channels or fewer left: one vector.
+                let taps = rows * cols;
+                if l1 == 0 && taps >= 4 {
+                    // 16 channels or fewer left: one vector, whose chain of dependent compares would be the
+                    // whole window long. Two chains instead, over the first and the second half of the taps
+                    // in scan order, merged at the end: the second half's winner takes a channel only where it
+                    // beats the first's, as a later tap would.
+                    let half = taps / 2;
+                    let next = |(a, t): (usize, usize)| {
+                        if t + 1 == cols {
+                            (a + 1, 0)
+                        } else {
+                            (a, t + 1)
+                        }
+                    };
+                    let (mut pa, mut pb) = ((0, 0), (half / cols, half % cols));
+                    let mut bb = load(run(pb.0, pb.1), l0, s);
+                    let mut ib = J::splat(code(pb.0, pb.1));
+                    let merge = |p: (usize, usize), b: &mut __m512, i: &mut J::V| {
+                        let x = load(run(p.0, p.1), l0, s);
+                        let m = beats_f32x16(x, *b);
+                        *b = _mm512_mask_blend_ps(m, *b, x);
+                        *i = J::select(m, J::splat(code(p.0, p.1)), *i);
+                    };
+                    for _ in 1..half {
+                        (pa, pb) = (next(pa), next(pb));
+                        merge(pa, &mut b0, &mut i0);
+                        merge(pb, &mut bb, &mut ib);
+                    }
+                    if taps - half > half {
+                        pb = next(pb);
+                        merge(pb, &mut bb, &mut ib);
+                    }
+                    let m = beats_f32x16(bb, b0);
+                    b0 = _mm512_mask_blend_ps(m, b0, bb);
+                    i0 = J::select(m, ib, i0);
+                } else if l1 == 0 {
                     for_taps(rows, cols, |a, t| {
                         let x0 = load(run(a, t), l0, s);
                         let m0 = beats_f32x16(x0, b0);

@@ -213,15 +213,13 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
             // a run of channels whose stride is 1 is C distinct elements in a row, the outputs' elements are
             // distinct and overlap nothing, and this unit's rows (or image) are this thread's alone.
             if let Some((p, l)) = targets.multiplier {
-                for row in 0..h {
-                    for col in 0..w {
-                        let at = unsafe { p.add(l.offset([pn, 0, row, col])) };
-                        if l.strides[1] == 1 {
-                            unsafe { std::slice::from_raw_parts_mut(at, c) }.fill(0);
-                        } else {
-                            (0..c).for_each(|pc| unsafe { *at.add(pc * l.strides[1]) = 0 });
-                        }
-                    }
+                let [_, sc, sh, sw] = l.strides;
+                if sc == 1 && sw == c && sh == w * c {
+                    // A dense channels-last image: one run.
+                    let at = unsafe { p.add(l.offset([pn, 0, 0, 0])) };
+                    unsafe { std::slice::from_raw_parts_mut(at, h * w * c) }.fill(0);
+                } else {
+                    zero_image(p, &l, pn);
                 }
             }
             for oh in rows {
@@ -248,6 +246,7 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                         &mut best_scratch[..]
                     };
                     let (rows, cols) = (rw.taps, cw.taps);
+                    let taps = rows * cols;
                     match (indices, targets.multiplier) {
                         (None, None) => {
                             window(fast, run, rows, cols, |_, _| (), best, &mut no_indices);
@@ -296,13 +295,43 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                                 best,
                                 taps_won,
                             );
-                            for (pc, &t) in taps_won.iter().enumerate() {
-                                unsafe { *mp.add(counts[t as usize] + pc * ml.strides[1]) += 1 };
+                            if ml.strides[1] == 1 && taps <= COUNT_BY_TAP {
+                                // Contiguous counts: each tap's run gains one where it won, a whole run
+                                // at a time, so that it vectorises, rather than one scattered increment
+                                // per channel.
+                                for (t, &at) in counts.iter().enumerate() {
+                                    let run =
+                                        unsafe { std::slice::from_raw_parts_mut(mp.add(at), c) };
+                                    for (m, &won) in run.iter_mut().zip(taps_won.iter()) {
+                                        *m += u32::from(won == t as u32);
+                                    }
+                                }
+                            } else {
+                                for (pc, &t) in taps_won.iter().enumerate() {
+                                    unsafe {
+                                        *mp.add(counts[t as usize] + pc * ml.strides[1]) += 1
+                                    };
+                                }
                             }
                             if let Some((ip, il)) = indices {
-                                for (pc, &t) in taps_won.iter().enumerate() {
-                                    let i = I::from_u64(codes[t as usize] + pc as u64 * step);
-                                    unsafe { *ip.add(il.offset([pn, pc, oh, ow])) = i };
+                                let index = |pc: usize, t: u32| {
+                                    I::from_u64(codes[t as usize] + pc as u64 * step)
+                                };
+                                if indices_in_place {
+                                    let out = unsafe {
+                                        std::slice::from_raw_parts_mut(ip.add(il.offset(at)), c)
+                                    };
+                                    for (pc, (o, &t)) in
+                                        out.iter_mut().zip(taps_won.iter()).enumerate()
+                                    {
+                                        *o = index(pc, t);
+                                    }
+                                } else {
+                                    for (pc, &t) in taps_won.iter().enumerate() {
+                                        unsafe {
+                                            *ip.add(il.offset([pn, pc, oh, ow])) = index(pc, t)
+                                        };
+                                    }
                                 }
                             }
                         }
@@ -313,6 +342,23 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Zeroes image `pn` of the multiplier at `p`, laid out as `l`, run of channels by run.
+fn zero_image(p: *mut u32, l: &Layout, pn: usize) {
+    let [_, c, h, w] = l.shape;
+    for row in 0..h {
+        for col in 0..w {
+            // SAFETY: the multiplier was checked: every offset is one of its elements, and image `pn` is this
+            // thread's alone.
+            let at = unsafe { p.add(l.offset([pn, 0, row, col])) };
+            if l.strides[1] == 1 {
+                unsafe { std::slice::from_raw_parts_mut(at, c) }.fill(0);
+            } else {
+                (0..c).for_each(|pc| unsafe { *at.add(pc * l.strides[1]) = 0 });
             }
         }
     }
@@ -360,6 +406,10 @@ use avx512::Codes;
 trait Codes {}
 #[cfg(not(target_arch = "x86_64"))]
 impl<T> Codes for T {}
+
+/// The most taps a window may have for the multiplier to be counted tap by tap over whole runs of channels:
+/// beyond it, one increment per channel costs less than a pass over every tap's run.
+const COUNT_BY_TAP: usize = 16;
 
 /// How many channels [`window`] keeps in registers while the taps go by: two AVX-512 vectors of `f32`.
 const BLOCK: usize = 32;

@@ -29,7 +29,7 @@ VERSION := $(shell sed -n 's/^version = "\([^"]*\)"/\1/p' Cargo.toml | head -n 1
 NATIVE_STATIC_LIBS := -lutil -lrt -lpthread -lm -ldl
 STRIP_INSTALLED := $(if $(filter dev,$(PROFILE)),:,$(STRIP))
 
-.PHONY: all build install uninstall bench-c
+.PHONY: all build install uninstall bench-c bench-onednn
 
 all: build
 
@@ -68,3 +68,13 @@ bench-c: build
 	$(CC) -std=c11 -O2 -Iinclude benches/c_abi_w4.c $(BUILD_DIR)/libmaxpool.a $(NATIVE_STATIC_LIBS) \
 	    -o $(BUILD_DIR)/c_abi_w4
 	$(BUILD_DIR)/c_abi_w4
+
+# oneDNN's pooling beside ours through the C ABI, one process (benches/onednn_side_by_side.cpp). ONEDNN is a
+# folder with oneDNN's include/ and lib/ (shared/PEERS.md says how to get the OpenMP build).
+ONEDNN ?=
+bench-onednn: build
+	@test -n "$(ONEDNN)" || { echo "set ONEDNN=/path/with/include/and/lib"; exit 1; }
+	$(CXX) -std=c++17 -O2 -fopenmp -Iinclude -I$(ONEDNN)/include benches/onednn_side_by_side.cpp \
+	    $(BUILD_DIR)/libmaxpool.a $(NATIVE_STATIC_LIBS) -L$(ONEDNN)/lib -ldnnl -Wl,-rpath,$(ONEDNN)/lib \
+	    -o $(BUILD_DIR)/onednn_side_by_side
+	$(BUILD_DIR)/onednn_side_by_side $(RUNS)

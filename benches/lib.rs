@@ -1,6 +1,7 @@
 //! The criterion benches' support: the workloads (defined in `maxpool-conformance`, which `maxpool bench` shares)
 //! and the traffic floor every backend is compared with.
 
+use maxpool::IndexElement;
 pub use maxpool_conformance::workloads::{input, traffic_bytes, Workload, WORKLOADS};
 
 /// The least work that moves a forward call's bytes, to set beside the memcpy: one pass, block by block as a
@@ -8,7 +9,11 @@ pub use maxpool_conformance::workloads::{input, traffic_bytes, Workload, WORKLOA
 /// no pooling (a block's outputs get its running maxima, lane by lane, and indices count up). A memcpy of
 /// [`traffic_bytes`] reads as much as it writes; a forward call reads its input and writes less, and one core's
 /// reads and writes do not cost the same, so this is the closer floor for a given workload.
-pub fn traffic_floor<T: Copy + PartialOrd>(input: &[T], values: &mut [T], indices: &mut [i64]) {
+pub fn traffic_floor<T: Copy + PartialOrd, I: IndexElement>(
+    input: &[T],
+    values: &mut [T],
+    indices: &mut [I],
+) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
@@ -25,12 +30,12 @@ pub fn traffic_floor<T: Copy + PartialOrd>(input: &[T], values: &mut [T], indice
 
 /// [`traffic_floor`] split into `parts` contiguous parts of the outputs, each with its share of the input, for
 /// that many threads to make at once.
-pub fn traffic_parts<'a, T>(
+pub fn traffic_parts<'a, T, I>(
     input: &'a [T],
     values: &'a mut [T],
-    indices: &'a mut [i64],
+    indices: &'a mut [I],
     parts: usize,
-) -> Vec<(&'a [T], &'a mut [T], &'a mut [i64])> {
+) -> Vec<(&'a [T], &'a mut [T], &'a mut [I])> {
     assert_eq!(values.len(), indices.len(), "one index per value");
     let (n_in, n_out, parts) = (input.len(), values.len(), parts.max(1));
     let (mut input, mut values, mut indices) = (input, values, indices);
@@ -55,19 +60,27 @@ pub fn traffic_parts<'a, T>(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn traffic_floor_avx512<T: Copy + PartialOrd>(input: &[T], values: &mut [T], indices: &mut [i64]) {
+fn traffic_floor_avx512<T: Copy + PartialOrd, I: IndexElement>(
+    input: &[T],
+    values: &mut [T],
+    indices: &mut [I],
+) {
     stream(input, values, indices)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn traffic_floor_avx2<T: Copy + PartialOrd>(input: &[T], values: &mut [T], indices: &mut [i64]) {
+fn traffic_floor_avx2<T: Copy + PartialOrd, I: IndexElement>(
+    input: &[T],
+    values: &mut [T],
+    indices: &mut [I],
+) {
     stream(input, values, indices)
 }
 
 /// [`traffic_floor`]'s pass, vectorised by the compiler for the caller's instruction set.
 #[inline(always)]
-fn stream<T: Copy + PartialOrd>(input: &[T], values: &mut [T], indices: &mut [i64]) {
+fn stream<T: Copy + PartialOrd, I: IndexElement>(input: &[T], values: &mut [T], indices: &mut [I]) {
     // As many running maxima as outputs in a block: four AVX-512 registers, whose chains of dependent maxima are
     // a quarter as long as one register's would be.
     const BLOCK: usize = 64;
@@ -99,7 +112,8 @@ fn stream<T: Copy + PartialOrd>(input: &[T], values: &mut [T], indices: &mut [i6
         }
         values.copy_from_slice(&max[..values.len()]);
         for (k, i) in indices.iter_mut().enumerate() {
-            *i = (lo + k) as i64;
+            // Wraps for narrow index types: the floor only needs the write.
+            *i = I::from_u64((lo + k) as u64);
         }
     }
 }

@@ -434,14 +434,12 @@ fn expected_index(
 /// nothing written.
 fn check_tensors<T: Sample>(plan: &Plan, case: &Case<T>, e: &Expected<T>) -> Result<(), String> {
     // Outputs channels-last beside a channels-last input, and NCHW with gaps beside it and the strided one.
-    let calls = layouts(case)
-        .into_iter()
-        .flat_map(|(name, layout)| {
-            let dense = name == "channels-last";
-            [(name, layout, false)]
-                .into_iter()
-                .chain(dense.then_some((name, layout, true)))
-        });
+    let calls = layouts(case).into_iter().flat_map(|(name, layout)| {
+        let dense = name == "channels-last";
+        [(name, layout, false)]
+            .into_iter()
+            .chain(dense.then_some((name, layout, true)))
+    });
     for (name, layout, dense_out) in calls {
         let input = placed(&case.input, &layout, T::default());
         let out_shape = [layout.shape[0], layout.shape[1], e.out_height, e.out_width];
@@ -550,7 +548,7 @@ impl<T: Sample> TensorCall<'_, T> {
         .saturating_sub(1) as u64;
         let fits = !want_indices
             || (I::DTYPE != maxpool::DType::U8 || format == IndexFormat::Window)
-            && I::try_from(largest).is_ok();
+                && I::try_from(largest).is_ok();
         if !fits {
             let err = result.err().ok_or_else(|| format!("{what}: not refused"))?;
             ensure!(

@@ -2,7 +2,7 @@
 //! describe their buffers as tensors and take the same generic path, [`backward`].
 
 use maxpool::technique::{backward as scatter, Geometry};
-use maxpool::{DType, Float, IndexFormat, Layout, Plan};
+use maxpool::{DType, Float, IndexFormat, Plan};
 
 use super::plans::{params_from, plan_from, MaxpoolParams, MaxpoolPlan};
 use super::status::{boundary, Failure, MaxpoolStatus, Status};
@@ -31,7 +31,7 @@ impl BackwardArgs {
             && self.indices.layout.shape == out_shape
             && [&self.grad_output, &self.indices, &self.grad_input]
                 .iter()
-                .all(|a| a.layout.is_nchw())
+                .all(|a| a.is_nchw())
     }
 }
 
@@ -97,16 +97,12 @@ fn nchw_args<T: CType>(
     indices: *const i64,
     grad_input: *mut T,
 ) -> BackwardArgs {
-    let out_layout = Layout::nchw(1, planes, g.out_height(), g.out_width());
+    let out_hw = [g.out_height(), g.out_width()];
     BackwardArgs {
-        grad_output: Arg::dense("grad_output", grad_output, out_layout),
-        indices: Arg::dense("indices", indices, out_layout),
+        grad_output: Arg::planes("grad_output", grad_output, planes, out_hw),
+        indices: Arg::planes("indices", indices, planes, out_hw),
         format: IndexFormat::Plane,
-        grad_input: Arg::dense(
-            "grad_input",
-            grad_input,
-            Layout::nchw(1, planes, g.height(), g.width()),
-        ),
+        grad_input: Arg::planes("grad_input", grad_input, planes, [g.height(), g.width()]),
     }
 }
 

@@ -2,7 +2,7 @@
 //! their buffers as tensors and take the same generic path, [`forward`].
 
 use maxpool::technique::with_dtype;
-use maxpool::{Element, IndexFormat, Layout, Plan, TensorOutputs};
+use maxpool::{DType, Element, IndexFormat, Layout, Outputs, Plan, TensorOutputs};
 
 use super::plans::{backend_from, params_from, plan_from, BackendArg, MaxpoolParams, MaxpoolPlan};
 use super::status::{boundary, Failure, MaxpoolStatus, Status};
@@ -19,51 +19,89 @@ pub(crate) struct ForwardArgs {
     pub(crate) multiplier: Option<Arg>,
 }
 
+impl ForwardArgs {
+    /// Whether the call is one on dense NCHW planes in the plan's shapes, with `int64_t` plane indices if any:
+    /// the call on slices, which the plan's tensor call would also make once its checks pass, and which the
+    /// per-dtype calls always are. Its checks are this and the boundary's; the rest go to the tensor call.
+    fn is_plane_call(&self, plan: &Plan) -> bool {
+        let in_shape = self.input.layout.shape;
+        let [n, c, h, w] = in_shape;
+        let [oh, ow] = plan.out_shape();
+        let out_shape = [n, c, oh, ow];
+        [h, w] == plan.in_shape()
+            && self.values.layout.shape == out_shape
+            && self.indices.as_ref().is_none_or(|i| {
+                self.format == IndexFormat::Plane
+                    && i.kind == Kind::Element(DType::I64)
+                    && i.layout.shape == out_shape
+                    && i.is_nchw()
+            })
+            && self
+                .multiplier
+                .as_ref()
+                .is_none_or(|m| m.layout.shape == in_shape && m.is_nchw())
+            && self.input.is_nchw()
+            && self.values.is_nchw()
+    }
+}
+
 /// The one forward path, for input elements of type `T`: checks the other tensors' types, then every tensor's
-/// memory and their overlaps, then hands the tensors to the plan, which checks their shapes and strides before
-/// it writes anything.
+/// memory and their overlaps, then pools: dense NCHW planes with plane indices as slices, anything else through
+/// the plan's tensor call, which checks shapes and strides before it writes anything.
 ///
 /// # Safety
 /// The caller's promise for the C call: each tensor's data holds its layout's elements, readable (and, for an
 /// output, writable) for the call, and nobody else writes them meanwhile.
 pub(crate) unsafe fn forward<T: Element + CType>(
     plan: &Plan,
-    args: ForwardArgs,
+    mut args: ForwardArgs,
 ) -> Result<(), Failure> {
-    let ForwardArgs {
-        mut input,
-        mut values,
-        mut indices,
-        format,
-        mut multiplier,
-    } = args;
-    values.expect(T::KIND, || {
+    args.values.expect(T::KIND, || {
         format!("values are of the input's dtype, {}", T::KIND)
     })?;
-    if let Some(indices) = &indices {
+    if let Some(indices) = &args.indices {
         indices.expect_index()?;
     }
-    if let Some(multiplier) = &multiplier {
+    if let Some(multiplier) = &args.multiplier {
         multiplier.expect(Kind::U32, || format!("the multiplier is {}", Kind::U32))?;
     }
-    let input_region = input.region::<T>()?;
-    let values_region = values.region::<T>()?;
-    let indices_region = indices.as_mut().map(Arg::index_region).transpose()?;
-    let multiplier_region = multiplier.as_mut().map(|m| m.region::<u32>()).transpose()?;
-    disjoint(
-        &[Some(values_region), indices_region, multiplier_region],
-        &[Some(input_region)],
-    )?;
+    let input = args.input.region::<T>()?;
+    let values = args.values.region::<T>()?;
+    let indices = args.indices.as_mut().map(Arg::index_region).transpose()?;
+    let multiplier = args
+        .multiplier
+        .as_mut()
+        .map(|m| m.region::<u32>())
+        .transpose()?;
+    disjoint(&[Some(values), indices, multiplier], &[Some(input)])?;
+    if args.is_plane_call(plan) {
+        let [n, c, _, _] = args.input.layout.shape;
+        // SAFETY: every tensor's memory was checked above (aligned, within PTRDIFF_MAX bytes, non-null or dangling
+        // when empty, the outputs overlapping nothing else); each is dense, so it spans exactly its elements, in
+        // the plan's shapes for n·c planes (which fits: the input's span does, with planes of at least one
+        // element). The caller promises the memory holds them.
+        let out = unsafe {
+            Outputs {
+                values: std::slice::from_raw_parts_mut(args.values.data::<T>(), values.elements()),
+                indices: (args.indices.as_ref().zip(indices))
+                    .map(|(a, r)| std::slice::from_raw_parts_mut(a.data::<i64>(), r.elements())),
+                multiplier: (args.multiplier.as_ref().zip(multiplier))
+                    .map(|(a, r)| std::slice::from_raw_parts_mut(a.data::<u32>(), r.elements())),
+            }
+        };
+        let input = unsafe { std::slice::from_raw_parts(args.input.data::<T>(), input.elements()) };
+        return Ok(plan.forward(input, n * c, out)?);
+    }
     // SAFETY: every tensor's memory was checked above (aligned, within PTRDIFF_MAX bytes, non-null unless empty,
     // the outputs overlapping nothing else); the caller promises it holds the elements.
-    let mut out = TensorOutputs::new(unsafe { values.tensor_mut::<T>() });
-    if let Some(indices) = &indices {
-        out = out.with_indices(unsafe { indices.indices_mut() }?, format);
+    let mut out = TensorOutputs::new(unsafe { args.values.tensor_mut::<T>() });
+    if let Some(indices) = &args.indices {
+        out = out.with_indices(unsafe { indices.indices_mut() }?, args.format);
     }
-    if let Some(multiplier) = &multiplier {
+    if let Some(multiplier) = &args.multiplier {
         out = out.with_multiplier(unsafe { multiplier.tensor_mut::<u32>() });
     }
-    Ok(plan.forward_tensor(unsafe { input.tensor_ref::<T>() }, out)?)
+    Ok(plan.forward_tensor(unsafe { args.input.tensor_ref::<T>() }, out)?)
 }
 
 /// The buffers of a per-dtype call on `planes` planes of `plan`, as dense NCHW tensors of (1, planes, H, W).
@@ -75,18 +113,14 @@ fn nchw_args<T: CType>(
     indices: *mut i64,
     multiplier: *mut u32,
 ) -> ForwardArgs {
-    let ([h, w], [oh, ow]) = (plan.in_shape(), plan.out_shape());
-    let (in_layout, out_layout) = (
-        Layout::nchw(1, planes, h, w),
-        Layout::nchw(1, planes, oh, ow),
-    );
+    let (in_hw, out_hw) = (plan.in_shape(), plan.out_shape());
     ForwardArgs {
-        input: Arg::dense("input", input, in_layout),
-        values: Arg::dense("values", values, out_layout),
-        indices: (!indices.is_null()).then(|| Arg::dense("indices", indices, out_layout)),
+        input: Arg::planes("input", input, planes, in_hw),
+        values: Arg::planes("values", values, planes, out_hw),
+        indices: (!indices.is_null()).then(|| Arg::planes("indices", indices, planes, out_hw)),
         format: IndexFormat::Plane,
         multiplier: (!multiplier.is_null())
-            .then(|| Arg::dense("multiplier", multiplier, in_layout)),
+            .then(|| Arg::planes("multiplier", multiplier, planes, in_hw)),
     }
 }
 

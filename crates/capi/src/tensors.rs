@@ -300,9 +300,15 @@ pub(crate) struct Region {
     name: &'static str,
     start: usize,
     bytes: usize,
+    elements: usize,
 }
 
 impl Region {
+    /// How many elements from the first the tensor spans.
+    pub(crate) fn elements(self) -> usize {
+        self.elements
+    }
+
     fn overlaps(self, other: Region) -> bool {
         // In u128, where no sum of a usize address and a size overflows.
         let (a, b) = (self.start as u128, other.start as u128);
@@ -319,17 +325,30 @@ pub(crate) struct Arg {
     data: *mut c_void,
     pub(crate) kind: Kind,
     pub(crate) layout: Layout,
+    /// Known to be dense NCHW without looking: the per-dtype calls' buffers.
+    nchw: bool,
 }
 
 impl Arg {
-    /// A buffer of a per-dtype call, described as a tensor.
-    pub(crate) fn dense<T: CType>(name: &'static str, data: *const T, layout: Layout) -> Arg {
+    /// A buffer of a per-dtype call, `planes` dense (1, planes, h, w) planes, described as a tensor.
+    pub(crate) fn planes<T: CType>(
+        name: &'static str,
+        data: *const T,
+        planes: usize,
+        [h, w]: [usize; 2],
+    ) -> Arg {
         Arg {
             name,
             data: data.cast_mut().cast(),
             kind: T::KIND,
-            layout,
+            layout: Layout::nchw(1, planes, h, w),
+            nchw: true,
         }
+    }
+
+    /// Whether the tensor is dense NCHW (as `Layout::is_nchw` says).
+    pub(crate) fn is_nchw(&self) -> bool {
+        self.nchw || self.layout.is_nchw()
     }
 
     /// A `MaxpoolTensor *` argument: `None` for NULL; a misaligned pointer and a dtype value that is not one are
@@ -356,6 +375,7 @@ impl Arg {
                 shape: t.shape,
                 strides: t.strides,
             },
+            nchw: false,
         }))
     }
 
@@ -421,6 +441,7 @@ impl Arg {
                 name: self.name,
                 start: 0,
                 bytes: 0,
+                elements: 0,
             });
         }
         if ptr.is_null() {
@@ -430,6 +451,7 @@ impl Arg {
             name: self.name,
             start: ptr as usize,
             bytes: span * size_of::<E>(),
+            elements: span,
         })
     }
 
@@ -502,10 +524,30 @@ impl Arg {
     }
 }
 
+/// `Layout::span`, inlined: every call, however small, pays for it on each of its tensors.
+#[inline]
+fn span(layout: &Layout) -> Option<usize> {
+    let ([n, c, h, w], [sn, sc, sh, sw]) = (layout.shape, layout.strides);
+    let reach = |d: usize, s: usize| d.wrapping_sub(1).checked_mul(s);
+    let span = if n == 0 || c == 0 || h == 0 || w == 0 {
+        Some(0)
+    } else {
+        (|| {
+            reach(n, sn)?
+                .checked_add(reach(c, sc)?)?
+                .checked_add(reach(h, sh)?)?
+                .checked_add(reach(w, sw)?)?
+                .checked_add(1)
+        })()
+    };
+    debug_assert_eq!(span, layout.span());
+    span
+}
+
 /// How many elements from its first the tensor `name` reaches over (its span), or the refusal it gets when that
 /// many `E`s cannot exist: a largest offset that overflows `size_t`, or more than `PTRDIFF_MAX` bytes.
 pub(crate) fn extent<E>(name: &str, layout: &Layout) -> Result<usize, Failure> {
-    match layout.span() {
+    match span(layout) {
         Some(span) if span <= isize::MAX as usize / size_of::<E>() => Ok(span),
         span => Err(too_large::<E>(name, span)),
     }

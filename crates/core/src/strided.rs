@@ -423,11 +423,13 @@ unsafe fn encode<I: IndexElement>(
     idx: &[i64],
 ) {
     let out_w = g.out_width();
-    for (o, &p) in idx.iter().enumerate() {
-        let (oh, ow) = (o / out_w, o % out_w);
-        let v = format.encode(g, shape, [n, c, oh, ow], p as usize);
-        // SAFETY: by the caller's promise; `check_index_type` made sure `v` fits `I`.
-        unsafe { *ptr.add(layout.offset([n, c, oh, ow])) = I::from_u64(v) };
+    for (oh, row) in idx.chunks_exact(out_w).enumerate() {
+        let at = layout.offset([n, c, oh, 0]);
+        for (ow, &p) in row.iter().enumerate() {
+            let v = format.encode(g, shape, [n, c, oh, ow], p as usize);
+            // SAFETY: by the caller's promise; `check_index_type` made sure `v` fits `I`.
+            unsafe { *ptr.add(at + ow * layout.strides[3]) = I::from_u64(v) };
+        }
     }
 }
 

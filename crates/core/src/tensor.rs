@@ -118,11 +118,17 @@ impl IndexFormat {
             IndexFormat::Window => {
                 let params = geometry.params();
                 let width = geometry.width();
-                let (row, col) = (p as usize / width, p as usize % width);
+                let (row, col) = split(p as usize, width);
                 // The window's first tap, in padded coordinates, is (oh·sh, ow·sw); the winner is a whole
                 // number of dilations past it.
-                let i = (row + params.padding.top - oh * params.stride[0]) / params.dilation[0];
-                let j = (col + params.padding.left - ow * params.stride[1]) / params.dilation[1];
+                let i = over(
+                    row + params.padding.top - oh * params.stride[0],
+                    params.dilation[0],
+                );
+                let j = over(
+                    col + params.padding.left - ow * params.stride[1],
+                    params.dilation[1],
+                );
                 (i * params.kernel[1] + j) as u64
             }
         }
@@ -212,6 +218,35 @@ impl IndexFormat {
                 Ok((row - top) as usize * geometry.width() + (col - left) as usize)
             }
         }
+    }
+}
+
+/// `(p / w, p % w)` (`w` > 0) by a multiplication with `1 / w`, corrected to the exact quotient, so that a
+/// loop over many `p` with the same `w` divides once, not every time (integer division by a number known only
+/// at run time is slow).
+#[inline(always)]
+fn split(p: usize, w: usize) -> (usize, usize) {
+    // Below 2^52 the estimate is within one of the quotient, and the products below cannot overflow.
+    if p >= 1 << 52 {
+        return (p / w, p % w);
+    }
+    let mut q = (p as f64 * (1.0 / w as f64)) as usize;
+    while q * w > p {
+        q -= 1;
+    }
+    while (q + 1) * w <= p {
+        q += 1;
+    }
+    (q, p - q * w)
+}
+
+/// `x / d`, without the division in the usual case of `d` = 1 (no dilation).
+#[inline(always)]
+fn over(x: usize, d: usize) -> usize {
+    if d == 1 {
+        x
+    } else {
+        x / d
     }
 }
 
@@ -706,6 +741,47 @@ impl IndicesRef<'_> {
 mod tests {
     use super::*;
     use crate::params::{Padding, Params};
+
+    /// The division by multiplication is exact: around multiples of every divisor, near the limit of the
+    /// fast path and beyond it.
+    #[test]
+    fn split_divides_exactly() {
+        let divisors = [
+            1,
+            2,
+            3,
+            7,
+            56,
+            112,
+            255,
+            256,
+            1000,
+            65_537,
+            (1 << 26) + 1,
+            (1 << 40) - 1,
+        ];
+        for w in divisors {
+            for q in [
+                0usize,
+                1,
+                2,
+                3,
+                1000,
+                (1 << 20) + 7,
+                ((1usize << 52) - 1) / w,
+            ] {
+                for r in [0, 1, w / 2, w - 1] {
+                    let Some(p) = q.checked_mul(w).and_then(|x| x.checked_add(r)) else {
+                        continue;
+                    };
+                    assert_eq!(split(p, w), (p / w, p % w), "{p} / {w}");
+                }
+            }
+            for p in [(1usize << 52) - 1, 1 << 52, (1 << 52) + 1, usize::MAX] {
+                assert_eq!(split(p, w), (p / w, p % w), "{p} / {w}");
+            }
+        }
+    }
 
     #[test]
     fn layouts_know_their_order_and_span() {

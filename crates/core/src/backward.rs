@@ -1,8 +1,7 @@
 //! The backward pass: gradients scattered back onto the winners.
 
 use crate::element::Float;
-use crate::engine::check_len;
-use crate::error::{Error, Result};
+use crate::error::{check_len, Error, Result};
 use crate::geometry::Geometry;
 
 /// Zeroes `grad_input` (planes × height × width), then for every output element in order adds

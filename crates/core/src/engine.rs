@@ -12,7 +12,7 @@ use crate::backward::backward;
 use crate::channels_last;
 use crate::coded::Coding;
 use crate::element::{Element, Float};
-use crate::error::{Error, Result};
+use crate::error::{check_len, Error, Result};
 use crate::geometry::Geometry;
 use crate::params::Params;
 use crate::simd::Simd;
@@ -380,26 +380,6 @@ impl<E> Disjoint<E> {
         // SAFETY: within the buffer (the engine checked every length), and disjoint by the caller's promise.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(at), len) }
     }
-}
-
-/// Checks that a buffer holds `planes` planes of `per_plane` elements.
-pub(crate) fn check_len(
-    buffer: &'static str,
-    actual: usize,
-    planes: usize,
-    per_plane: usize,
-) -> Result<()> {
-    let expected = planes
-        .checked_mul(per_plane)
-        .ok_or(Error::Overflow("planes × plane size"))?;
-    if actual != expected {
-        return Err(Error::BufferLength {
-            buffer,
-            expected,
-            actual,
-        });
-    }
-    Ok(())
 }
 
 /// `Ok` when the multiplier's `u32` counts can hold the most windows one element lies in, decided from the

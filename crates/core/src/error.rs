@@ -222,3 +222,23 @@ pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 
 /// Result with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Checks that a buffer holds `planes` planes of `per_plane` elements.
+pub(crate) fn check_len(
+    buffer: &'static str,
+    actual: usize,
+    planes: usize,
+    per_plane: usize,
+) -> Result<()> {
+    let expected = planes
+        .checked_mul(per_plane)
+        .ok_or(Error::Overflow("planes × plane size"))?;
+    if actual != expected {
+        return Err(Error::BufferLength {
+            buffer,
+            expected,
+            actual,
+        });
+    }
+    Ok(())
+}

@@ -17,7 +17,7 @@ use crate::element::{DType, Element};
 use crate::engine::Parties;
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
-use crate::semantics::beats;
+use crate::semantics::{beats, Window};
 use crate::simd::{Simd, Vectorised};
 use crate::strided::{IndexTarget, Targets, TensorOutputs};
 use crate::technique::try_reserve;
@@ -224,20 +224,57 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
             }
             for oh in rows {
                 let rw = g.row_windows().get(oh);
-                for ow in 0..g.out_width() {
+                // Each tap's run of channels, and its index for channel 0, are affine in the tap's place (a, b)
+                // in the window: from the first tap, a rows and b columns on.
+                let setup = |ow: usize| {
                     let cw = g.col_windows().get(ow);
-                    // Each tap's run of channels, and its index for channel 0, are affine in the tap's place
-                    // (a, b) in the window: from the first tap, a rows and b columns on.
-                    let at = [pn, 0, oh, ow];
-                    let first = layout.offset([pn, 0, rw.start, cw.start]);
-                    let (da, db) = (rw.step * layout.strides[2], cw.step * layout.strides[3]);
                     let encode = |a: usize, b: usize| {
                         let (row, col) = (rw.start + a * rw.step, cw.start + b * cw.step);
-                        format.encode(g, layout.shape, at, row * w + col)
+                        format.encode(g, layout.shape, [pn, 0, oh, ow], row * w + col)
                     };
                     let code = encode(0, 0);
-                    let code_a = if rw.taps > 1 { encode(1, 0) - code } else { 0 };
-                    let code_b = if cw.taps > 1 { encode(0, 1) - code } else { 0 };
+                    Setup {
+                        cw,
+                        first: layout.offset([pn, 0, rw.start, cw.start]),
+                        code,
+                        code_a: if rw.taps > 1 { encode(1, 0) - code } else { 0 },
+                        code_b: if cw.taps > 1 { encode(0, 1) - code } else { 0 },
+                    }
+                };
+                // Windows wholly inside the input's columns are alike but for where they start: each one's
+                // setup is the first's moved on, rather than worked out afresh.
+                let interior = g.interior_cols();
+                let moved = (interior.len() >= 2).then(|| {
+                    let (base, next) = (setup(interior.start), setup(interior.start + 1));
+                    let step = (next.first - base.first, next.code.wrapping_sub(base.code));
+                    (base, next.cw.start - base.cw.start, step)
+                });
+                for ow in 0..g.out_width() {
+                    let Setup {
+                        cw,
+                        first,
+                        code,
+                        code_a,
+                        code_b,
+                    } = match moved {
+                        Some((base, col_step, (first_step, code_step)))
+                            if interior.contains(&ow) =>
+                        {
+                            let k = ow - interior.start;
+                            Setup {
+                                cw: Window {
+                                    start: base.cw.start + k * col_step,
+                                    ..base.cw
+                                },
+                                first: base.first + k * first_step,
+                                code: base.code.wrapping_add(k as u64 * code_step),
+                                ..base
+                            }
+                        }
+                        _ => setup(ow),
+                    };
+                    let at = [pn, 0, oh, ow];
+                    let (da, db) = (rw.step * layout.strides[2], cw.step * layout.strides[3]);
                     let run =
                         |a: usize, b: usize| unsafe { input.as_ptr().add(first + a * da + b * db) };
                     let best = if values_in_place {
@@ -345,6 +382,17 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
             }
         }
     }
+}
+
+/// Where a window's taps are and what their indices are: its columns, the offset of its first tap's run of
+/// channels, and that tap's index for channel 0 with the steps to the next row and column of taps.
+#[derive(Clone, Copy)]
+struct Setup {
+    cw: Window,
+    first: usize,
+    code: u64,
+    code_a: u64,
+    code_b: u64,
 }
 
 /// Zeroes image `pn` of the multiplier at `p`, laid out as `l`, run of channels by run.
@@ -540,7 +588,13 @@ mod avx512 {
  }
                 #[inline(always)]
                 unsafe fn store(p: *mut $t, v: __m512i, live: __mmask16) {
- unsafe { _mm512_mask_storeu_epi32(p.cast(), live, v) }
+ unsafe {
+                        if live == u16::MAX {
+                            _mm512_storeu_si512(p.cast(), v)
+                        } else {
+                            _mm512_mask_storeu_epi32(p.cast(), live, v)
+                        }
+                    }
  }
             }
         )*};
@@ -565,8 +619,13 @@ mod avx512 {
         #[inline(always)]
         unsafe fn store(p: *mut i64, v: Self::V, live: __mmask16) {
             unsafe {
-                _mm512_mask_storeu_epi64(p, live as u8, v.0);
-                _mm512_mask_storeu_epi64(p.wrapping_add(8), (live >> 8) as u8, v.1);
+                if live == u16::MAX {
+                    _mm512_storeu_si512(p.cast(), v.0);
+                    _mm512_storeu_si512(p.wrapping_add(8).cast(), v.1);
+                } else {
+                    _mm512_mask_storeu_epi64(p, live as u8, v.0);
+                    _mm512_mask_storeu_epi64(p.wrapping_add(8), (live >> 8) as u8, v.1);
+                }
             }
         }
     }
@@ -583,7 +642,13 @@ mod avx512 {
         }
         #[inline(always)]
         unsafe fn store(p: *mut u8, v: __m128i, live: __mmask16) {
-            unsafe { _mm_mask_storeu_epi8(p.cast(), live, v) }
+            unsafe {
+                if live == u16::MAX {
+                    _mm_storeu_si128(p.cast(), v)
+                } else {
+                    _mm_mask_storeu_epi8(p.cast(), live, v)
+                }
+            }
         }
     }
 
@@ -612,7 +677,14 @@ mod avx512 {
             let mut s = 0;
             while s < c {
                 let (l0, l1) = (live(s), live(s + 16));
-                let load = |p: *const f32, m, at| _mm512_maskz_loadu_ps(m, p.wrapping_add(at));
+                // Whole vectors without masks: masked stores are slow on some CPUs (AMD's Zen 4).
+                let load = |p: *const f32, m: __mmask16, at| {
+                    if m == u16::MAX {
+                        _mm512_loadu_ps(p.wrapping_add(at))
+                    } else {
+                        _mm512_maskz_loadu_ps(m, p.wrapping_add(at))
+                    }
+                };
                 let first = run(0, 0);
                 let (mut b0, mut b1) = (load(first, l0, s), load(first, l1, s + 16));
                 let k = J::splat(code(0, 0));
@@ -671,8 +743,15 @@ mod avx512 {
                         i1 = J::select(m1, k, i1);
                     });
                 }
-                _mm512_mask_storeu_ps(best.wrapping_add(s), l0, b0);
-                _mm512_mask_storeu_ps(best.wrapping_add(s + 16), l1, b1);
+                let store = |p: *mut f32, m: __mmask16, v| {
+                    if m == u16::MAX {
+                        _mm512_storeu_ps(p, v)
+                    } else {
+                        _mm512_mask_storeu_ps(p, m, v)
+                    }
+                };
+                store(best.wrapping_add(s), l0, b0);
+                store(best.wrapping_add(s + 16), l1, b1);
                 J::store(index.wrapping_add(s), i0, l0);
                 J::store(index.wrapping_add(s + 16), i1, l1);
                 s += 32;

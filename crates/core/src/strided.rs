@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::technique::{try_reserve, Scratch, Technique, Winners, Work};
 use crate::tensor::{
-    check_index_type, IndexElement, IndexFormat, IndicesMut, IndicesRef, Layout, TensorMut,
-    TensorRef,
+    check_index_type, IndexElement, IndexFormat, IndicesMut, IndicesRef, Layout, RowEncoder,
+    TensorMut, TensorRef,
 };
 use crate::threads::Team;
 
@@ -299,7 +299,8 @@ pub(crate) fn forward_planes<K: Technique, T: Element>(
         Ok((scratch, Work::<T>::reserve(work)?, buffers))
     };
     let parties = Parties::reserve(&team, reserve)?;
-    let shape = layout.shape;
+    let encoder = RowEncoder::new(format, g, layout.shape)?;
+    let encoder = &encoder;
     let (out_h, out_w) = (g.out_height(), g.out_width());
     let targets = &targets;
     let ran = team.run(planes, &|units: Range<usize>, party: usize| {
@@ -360,15 +361,9 @@ pub(crate) fn forward_planes<K: Technique, T: Element>(
                 if !indices_in_place {
                     let idx = &buffers.indices;
                     match *target {
-                        IndexTarget::I64(p) => unsafe {
-                            encode(g, shape, format, l, p, pn, pc, idx)
-                        },
-                        IndexTarget::I32(p) => unsafe {
-                            encode(g, shape, format, l, p, pn, pc, idx)
-                        },
-                        IndexTarget::U8(p) => unsafe {
-                            encode(g, shape, format, l, p, pn, pc, idx)
-                        },
+                        IndexTarget::I64(p) => unsafe { encode(encoder, out_w, l, p, pn, pc, idx) },
+                        IndexTarget::I32(p) => unsafe { encode(encoder, out_w, l, p, pn, pc, idx) },
+                        IndexTarget::U8(p) => unsafe { encode(encoder, out_w, l, p, pn, pc, idx) },
                     }
                 }
             }
@@ -407,28 +402,31 @@ fn gather<T: Element>(input: &TensorRef<'_, T>, n: usize, c: usize, plane: &mut 
     }
 }
 
-/// Writes the plane indices `idx` (output row-major) of plane (n, c) as `I`s in `format` through `layout`.
+/// Writes the plane indices `idx` (output row-major) of plane (n, c) as `I`s through `layout`, by `encoder`.
 ///
 /// # Safety
 /// The indices tensor at `ptr` with `layout` was checked, and plane (n, c) is this thread's.
-#[allow(clippy::too_many_arguments)]
 unsafe fn encode<I: IndexElement>(
-    g: &Geometry,
-    shape: [usize; 4],
-    format: IndexFormat,
+    encoder: &RowEncoder<'_>,
+    out_w: usize,
     layout: &Layout,
     ptr: *mut I,
     n: usize,
     c: usize,
     idx: &[i64],
 ) {
-    let out_w = g.out_width();
     for (oh, row) in idx.chunks_exact(out_w).enumerate() {
-        let at = layout.offset([n, c, oh, 0]);
-        for (ow, &p) in row.iter().enumerate() {
-            let v = format.encode(g, shape, [n, c, oh, ow], p as usize);
-            // SAFETY: by the caller's promise; `check_index_type` made sure `v` fits `I`.
-            unsafe { *ptr.add(at + ow * layout.strides[3]) = I::from_u64(v) };
+        // SAFETY (both): by the caller's promise, the row's elements are inside the tensor and this thread's.
+        let at = unsafe { ptr.add(layout.offset([n, c, oh, 0])) };
+        if layout.strides[3] == 1 {
+            let out = unsafe { std::slice::from_raw_parts_mut(at, out_w) };
+            encoder.row([n, c, oh, 0], row, out);
+        } else {
+            for (ow, &p) in row.iter().enumerate() {
+                let mut v = [I::default()];
+                encoder.row([n, c, oh, ow], &[p], &mut v);
+                unsafe { *at.add(ow * layout.strides[3]) = v[0] };
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ use std::str::FromStr;
 use crate::element::DType;
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
+use crate::technique::try_reserve;
 
 /// Defines [`IndexFormat`] and its list from one table, so that no list of formats can miss one.
 macro_rules! index_formats {
@@ -217,6 +218,111 @@ impl IndexFormat {
                 }
                 Ok((row - top) as usize * geometry.width() + (col - left) as usize)
             }
+        }
+    }
+}
+
+/// Writes rows of plane indices in one format, worked out once per call: the loop per output row is a
+/// multiply-add for the formats that are affine in the plane index, and a table lookup for `window`, so that
+/// encoding costs little beside pooling (the per-element [`IndexFormat::encode`] divides).
+#[derive(Debug)]
+pub(crate) struct RowEncoder<'g> {
+    format: IndexFormat,
+    geometry: &'g Geometry,
+    shape: [usize; 4],
+    /// For `window`: the tap code of each offset `d = p − origin` of a winner from its window's first tap (in
+    /// plane-index units, the first tap possibly in the padding); empty when the taps' offsets are not all
+    /// distinct or the table would be too long, and then `window` encodes element by element.
+    taps: Vec<u32>,
+}
+
+impl<'g> RowEncoder<'g> {
+    /// The longest table of tap codes made: a quarter of a MiB.
+    const MAX_TAPS_TABLE: usize = 1 << 16;
+
+    /// An encoder for calls of `geometry` on tensors of `shape` (N, C, H, W) writing `format`.
+    pub(crate) fn new(
+        format: IndexFormat,
+        geometry: &'g Geometry,
+        shape: [usize; 4],
+    ) -> Result<Self> {
+        let mut taps = Vec::new();
+        if format == IndexFormat::Window {
+            let params = geometry.params();
+            let ([kh, kw], [dh, dw]) = (params.kernel, params.dilation);
+            // Tap (i, j) lies `i·dh·W + j·dw` past the first; these are distinct, and a table indexed by them
+            // decodes, when a row of taps spans less than `dh` rows of the plane.
+            let row_step = dh.checked_mul(geometry.width());
+            let distinct =
+                row_step.is_some_and(|s| (kw - 1).checked_mul(dw).is_some_and(|x| x < s));
+            let len = row_step
+                .and_then(|s| (kh - 1).checked_mul(s))
+                .and_then(|x| x.checked_add((kw - 1) * dw + 1));
+            if let (true, Some(len)) = (distinct, len.filter(|&l| l <= Self::MAX_TAPS_TABLE)) {
+                try_reserve(&mut taps, len, "the table of window taps")?;
+                taps.resize(len, 0);
+                let s = row_step.unwrap_or(0);
+                for i in 0..kh {
+                    for j in 0..kw {
+                        taps[i * s + j * dw] = (i * kw + j) as u32;
+                    }
+                }
+            }
+        }
+        Ok(RowEncoder {
+            format,
+            geometry,
+            shape,
+            taps,
+        })
+    }
+
+    /// Writes into `out` the indices of outputs (oh, first..) of the (n, c) plane, whose plane indices are
+    /// `plane` (as long as `out`). The format's largest index fits `I` (checked with the call).
+    #[inline]
+    pub(crate) fn row<I: IndexElement>(
+        &self,
+        [n, c, oh, first]: [usize; 4],
+        plane: &[i64],
+        out: &mut [I],
+    ) {
+        let g = self.geometry;
+        let [_, channels, _, _] = self.shape;
+        let plane_len = g.plane_len() as u64;
+        let (scale, offset) = match self.format {
+            IndexFormat::Plane => (1, 0),
+            IndexFormat::FlatNchw => (1, (n as u64 * channels as u64 + c as u64) * plane_len),
+            IndexFormat::FlatNhwc => (
+                channels as u64,
+                n as u64 * plane_len * channels as u64 + c as u64,
+            ),
+            IndexFormat::FlatHwc => (channels as u64, c as u64),
+            IndexFormat::Window if self.taps.is_empty() => {
+                for (ow, (o, &p)) in (first..).zip(out.iter_mut().zip(plane)) {
+                    *o = I::from_u64(
+                        self.format
+                            .encode(g, self.shape, [n, c, oh, ow], p as usize),
+                    );
+                }
+                return;
+            }
+            IndexFormat::Window => {
+                // The first tap of window (oh, ow), in plane-index units: `origin + ow·sw`.
+                let params = g.params();
+                let w = g.width() as i64;
+                let sw = params.stride[1] as i64;
+                let origin = (oh as i64 * params.stride[0] as i64 - params.padding.top as i64) * w
+                    - params.padding.left as i64
+                    + first as i64 * sw;
+                for (ow, (o, &p)) in out.iter_mut().zip(plane).enumerate() {
+                    let d = p - origin - ow as i64 * sw;
+                    *o = I::from_u64(u64::from(self.taps[d as usize]));
+                }
+                return;
+            }
+        };
+        for (o, &p) in out.iter_mut().zip(plane) {
+            *o = I::from_u64(p as u64 * scale + offset);
         }
     }
 }
@@ -884,6 +990,88 @@ mod tests {
             .decode(&g, shape, [0, 0, 0, 0], 0)
             .unwrap_err();
         assert!(e.to_string().contains("lies in the padding"), "{e}");
+    }
+
+    /// A row encoder writes what `encode` does, element for element: every format, every winner a window can
+    /// have, from any first window of a row; for `window`, with the table of taps and without it (a kernel
+    /// wider than the plane, a dilation, and a table too long).
+    #[test]
+    fn row_encoder_agrees_with_encode() {
+        let cases = [
+            (Params::new(3).with_stride(2).with_padding(1), 7, 9),
+            (
+                Params::rect(2, 3)
+                    .with_stride_hw(2, 1)
+                    .with_dilation_hw(2, 1)
+                    .with_padding_sides(Padding {
+                        top: 1,
+                        bottom: 1,
+                        left: 2,
+                        right: 0,
+                    }),
+                5,
+                6,
+            ),
+            (
+                Params::rect(3, 2).with_dilation_hw(1, 3).with_stride(2),
+                8,
+                7,
+            ),
+            // A window wider than the plane: its taps' offsets are not distinct, so no table.
+            (
+                Params::rect(1, 5).with_padding_sides(Padding {
+                    top: 0,
+                    bottom: 0,
+                    left: 2,
+                    right: 2,
+                }),
+                3,
+                2,
+            ),
+            // A table longer than the limit.
+            (Params::rect(3, 2).with_dilation_hw(300, 1), 700, 300),
+        ];
+        for (params, h, w) in cases {
+            let g = Geometry::new(&params, h, w).unwrap();
+            let shape = [2, 3, h, w];
+            for format in IndexFormat::ALL {
+                let encoder = RowEncoder::new(format, &g, shape).unwrap();
+                for (n, c) in [(0, 0), (1, 2)] {
+                    for oh in 0..g.out_height() {
+                        let rw = g.row_windows().get(oh);
+                        // Each window's every tap in the plane, one after another, as rows of winners.
+                        for row in rw.positions() {
+                            for tap in 0..params.kernel[1] {
+                                let winners: Vec<i64> = (0..g.out_width())
+                                    .map(|ow| {
+                                        let cw = g.col_windows().get(ow);
+                                        let cols: Vec<usize> = cw.positions().collect();
+                                        (row * w + cols[tap % cols.len()]) as i64
+                                    })
+                                    .collect();
+                                for first in [0, g.out_width() / 2] {
+                                    let mut out = vec![0i64; g.out_width() - first];
+                                    encoder.row([n, c, oh, first], &winners[first..], &mut out);
+                                    for (k, &v) in out.iter().enumerate() {
+                                        let ow = first + k;
+                                        let want = format.encode(
+                                            &g,
+                                            shape,
+                                            [n, c, oh, ow],
+                                            winners[ow] as usize,
+                                        );
+                                        assert_eq!(
+                                            v as u64, want,
+                                            "{format} {params:?} at ({oh}, {ow})"
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -429,6 +429,9 @@ enum Fast {
     /// `f32` on a CPU with AVX-512.
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     Avx512F32,
+    /// `f32` on a CPU with AVX2 (whole vectors of 8 channels; the rest by the portable loops).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Avx2F32,
 }
 
 impl Fast {
@@ -440,16 +443,24 @@ impl Fast {
             && simd.is_available()
         {
             Fast::Avx512F32
+        } else if cfg!(target_arch = "x86_64")
+            && T::DTYPE == DType::F32
+            && simd == Simd::Avx2
+            && simd.is_available()
+        {
+            Fast::Avx2F32
         } else {
             Fast::No
         }
     }
 }
 
+/// What [`window`] can select per channel beside the values: on x86-64, what its hand-written kernels can.
 #[cfg(target_arch = "x86_64")]
-use avx512::Codes;
+trait Codes: avx512::Codes16 + avx2::Codes8 {}
+#[cfg(target_arch = "x86_64")]
+impl<T: avx512::Codes16 + avx2::Codes8> Codes for T {}
 
-/// What [`window`] can select per channel beside the values: on x86-64, what its AVX-512 kernel can.
 #[cfg(not(target_arch = "x86_64"))]
 trait Codes {}
 #[cfg(not(target_arch = "x86_64"))]
@@ -495,8 +506,25 @@ fn window<T: Element, J: Copy + Default + Codes>(
         }
         return;
     }
-    let _ = fast;
     let mut s = 0;
+    #[cfg(target_arch = "x86_64")]
+    if let Fast::Avx2F32 = fast {
+        // SAFETY: `Fast::Avx2F32` is only made for `f32` on a CPU with AVX2; `run` points at runs of `c`
+        // channels, and `best` and `index` hold `c` each.
+        s = unsafe {
+            let run = |a, b| run(a, b).cast::<f32>();
+            avx2::window(
+                run,
+                rows,
+                cols,
+                &code,
+                c,
+                best.as_mut_ptr().cast(),
+                index.as_mut_ptr(),
+            )
+        };
+    }
+    let _ = fast;
     // Whole blocks, then at most one of each shorter width, each of a length known when compiling (so held in
     // registers), then the last few channels.
     macro_rules! blocks {
@@ -557,7 +585,7 @@ mod avx512 {
     use crate::semantics::beats_f32x16;
 
     /// A tap's code in 16 lanes, one per channel: what [`window`] selects beside the values.
-    pub(super) trait Codes: Copy {
+    pub(super) trait Codes16: Copy {
         type V: Copy;
         /// Every lane `k`.
         unsafe fn splat(k: Self) -> Self::V;
@@ -567,7 +595,7 @@ mod avx512 {
         unsafe fn store(p: *mut Self, v: Self::V, live: __mmask16);
     }
 
-    impl Codes for () {
+    impl Codes16 for () {
         type V = ();
         unsafe fn splat(_: ()) {}
         unsafe fn select(_: __mmask16, _: (), _: ()) {}
@@ -576,7 +604,7 @@ mod avx512 {
 
     macro_rules! codes32 {
         ($($t:ty),*) => {$(
-            impl Codes for $t {
+            impl Codes16 for $t {
                 type V = __m512i;
                 #[inline(always)]
                 unsafe fn splat(k: $t) -> __m512i {
@@ -601,7 +629,7 @@ mod avx512 {
     }
     codes32!(u32, i32);
 
-    impl Codes for i64 {
+    impl Codes16 for i64 {
         type V = (__m512i, __m512i);
         #[inline(always)]
         unsafe fn splat(k: i64) -> Self::V {
@@ -630,7 +658,7 @@ mod avx512 {
         }
     }
 
-    impl Codes for u8 {
+    impl Codes16 for u8 {
         type V = __m128i;
         #[inline(always)]
         unsafe fn splat(k: u8) -> __m128i {
@@ -659,7 +687,7 @@ mod avx512 {
     /// `index` at `c` writable elements each.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
     #[inline]
-    pub(super) unsafe fn window<J: Codes>(
+    pub(super) unsafe fn window<J: Codes16>(
         run: impl Fn(usize, usize) -> *const f32,
         rows: usize,
         cols: usize,
@@ -756,6 +784,183 @@ mod avx512 {
                 J::store(index.wrapping_add(s + 16), i1, l1);
                 s += 32;
             }
+        }
+    }
+}
+
+/// The `f32` windows with AVX2 by hand, as [`avx512`] does with AVX-512: two vectors of 8 channels at a time in
+/// registers, the codes selected beside them. Only whole vectors: the last `c mod 8` channels are left to the
+/// portable loops.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::for_taps;
+    use crate::semantics::beats_f32x8;
+
+    /// A tap's code in 8 lanes, one per channel: what [`window`] selects beside the values.
+    pub(super) trait Codes8: Copy {
+        type V: Copy;
+        /// Every lane `k`.
+        unsafe fn splat(k: Self) -> Self::V;
+        /// `new` in the lanes where `m` is all ones, `old` elsewhere.
+        unsafe fn select(m: __m256, new: Self::V, old: Self::V) -> Self::V;
+        /// Stores the 8 lanes at `p`.
+        unsafe fn store(p: *mut Self, v: Self::V);
+    }
+
+    impl Codes8 for () {
+        type V = ();
+        unsafe fn splat(_: ()) {}
+        unsafe fn select(_: __m256, _: (), _: ()) {}
+        unsafe fn store(_: *mut (), _: ()) {}
+    }
+
+    /// Selects 32-bit lanes.
+    #[inline(always)]
+    unsafe fn blend32(m: __m256, new: __m256i, old: __m256i) -> __m256i {
+        unsafe {
+            _mm256_castps_si256(_mm256_blendv_ps(
+                _mm256_castsi256_ps(old),
+                _mm256_castsi256_ps(new),
+                m,
+            ))
+        }
+    }
+
+    macro_rules! codes32 {
+        ($($t:ty),*) => {$(
+            impl Codes8 for $t {
+                type V = __m256i;
+                #[inline(always)]
+                unsafe fn splat(k: $t) -> __m256i {
+                    unsafe { _mm256_set1_epi32(k as i32) }
+                }
+                #[inline(always)]
+                unsafe fn select(m: __m256, new: __m256i, old: __m256i) -> __m256i {
+                    unsafe { blend32(m, new, old) }
+                }
+                #[inline(always)]
+                unsafe fn store(p: *mut $t, v: __m256i) {
+                    unsafe { _mm256_storeu_si256(p.cast(), v) }
+                }
+            }
+        )*};
+    }
+    codes32!(u32, i32);
+
+    impl Codes8 for i64 {
+        type V = (__m256i, __m256i);
+        #[inline(always)]
+        unsafe fn splat(k: i64) -> Self::V {
+            unsafe { (_mm256_set1_epi64x(k), _mm256_set1_epi64x(k)) }
+        }
+        #[inline(always)]
+        unsafe fn select(m: __m256, new: Self::V, old: Self::V) -> Self::V {
+            unsafe {
+                // Each 32-bit lane's mask widened to the 64-bit lane of the same channel.
+                let m = _mm256_castps_si256(m);
+                let lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(m));
+                let hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256::<1>(m));
+                (
+                    _mm256_blendv_epi8(old.0, new.0, lo),
+                    _mm256_blendv_epi8(old.1, new.1, hi),
+                )
+            }
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut i64, v: Self::V) {
+            unsafe {
+                _mm256_storeu_si256(p.cast(), v.0);
+                _mm256_storeu_si256(p.wrapping_add(4).cast(), v.1);
+            }
+        }
+    }
+
+    /// Bytes are selected as 32-bit lanes (a compare's mask is in those) and narrowed when stored.
+    impl Codes8 for u8 {
+        type V = __m256i;
+        #[inline(always)]
+        unsafe fn splat(k: u8) -> __m256i {
+            unsafe { _mm256_set1_epi32(i32::from(k)) }
+        }
+        #[inline(always)]
+        unsafe fn select(m: __m256, new: __m256i, old: __m256i) -> __m256i {
+            unsafe { blend32(m, new, old) }
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut u8, v: __m256i) {
+            unsafe {
+                // Within each 128-bit half: 4 words, then 4 bytes, at the start of the half.
+                let w = _mm256_packus_epi32(v, v);
+                let b = _mm256_packus_epi16(w, w);
+                let lo = _mm256_cvtsi256_si32(b) as u32;
+                let hi = _mm256_extract_epi32::<4>(b) as u32;
+                p.cast::<u64>()
+                    .write_unaligned(u64::from(lo) | (u64::from(hi) << 32));
+            }
+        }
+    }
+
+    /// [`super::window`] for `f32` over the first `c − c mod 8` channels: `best` and `index` get every such
+    /// channel's winner and its tap's code. Returns how many channels it did.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA; `run(a, b)` points at `c` readable `f32`s for every tap, and `best` and `index`
+    /// at `c` writable elements each.
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+    #[inline]
+    pub(super) unsafe fn window<J: Codes8>(
+        run: impl Fn(usize, usize) -> *const f32,
+        rows: usize,
+        cols: usize,
+        code: impl Fn(usize, usize) -> J,
+        c: usize,
+        best: *mut f32,
+        index: *mut J,
+    ) -> usize {
+        // SAFETY: as the caller promised; only whole vectors inside the `c` channels are read and written.
+        unsafe {
+            let mut s = 0;
+            while c - s >= 16 {
+                let first = run(0, 0);
+                let (mut b0, mut b1) = (
+                    _mm256_loadu_ps(first.add(s)),
+                    _mm256_loadu_ps(first.add(s + 8)),
+                );
+                let k = J::splat(code(0, 0));
+                let (mut i0, mut i1) = (k, k);
+                for_taps(rows, cols, |a, t| {
+                    let p = run(a, t);
+                    let (x0, x1) = (_mm256_loadu_ps(p.add(s)), _mm256_loadu_ps(p.add(s + 8)));
+                    let k = J::splat(code(a, t));
+                    let (m0, m1) = (beats_f32x8(x0, b0), beats_f32x8(x1, b1));
+                    b0 = _mm256_blendv_ps(b0, x0, m0);
+                    b1 = _mm256_blendv_ps(b1, x1, m1);
+                    i0 = J::select(m0, k, i0);
+                    i1 = J::select(m1, k, i1);
+                });
+                _mm256_storeu_ps(best.add(s), b0);
+                _mm256_storeu_ps(best.add(s + 8), b1);
+                J::store(index.add(s), i0);
+                J::store(index.add(s + 8), i1);
+                s += 16;
+            }
+            if c - s >= 8 {
+                let first = run(0, 0);
+                let mut b0 = _mm256_loadu_ps(first.add(s));
+                let mut i0 = J::splat(code(0, 0));
+                for_taps(rows, cols, |a, t| {
+                    let x0 = _mm256_loadu_ps(run(a, t).add(s));
+                    let m0 = beats_f32x8(x0, b0);
+                    b0 = _mm256_blendv_ps(b0, x0, m0);
+                    i0 = J::select(m0, J::splat(code(a, t)), i0);
+                });
+                _mm256_storeu_ps(best.add(s), b0);
+                J::store(index.add(s), i0);
+                s += 8;
+            }
+            s
         }
     }
 }

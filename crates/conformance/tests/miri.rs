@@ -330,6 +330,9 @@ fn miri_tensor_calls_with_gaps() {
     for apart in [1, 2] {
         tensor_calls_with_gaps(&params, [n, c, h, w], apart);
     }
+    // Enough channels for the hand-written channels-last kernels' whole vectors (AVX2: one pair of 8 and one 8)
+    // and the portable loops' rest.
+    tensor_calls_with_gaps(&params, [1, 27, 3, 4], 1);
 }
 
 fn tensor_calls_with_gaps(params: &Params, [n, c, h, w]: [usize; 4], apart: usize) {

@@ -120,6 +120,8 @@ pub fn rows_2x2_f32(
             // Up to 16 blocks, from 32 elements of each row; a short last group loads and stores under masks,
             // which never touch memory outside the slices.
             let k = (n - j).min(16);
+            // Whole vectors without masks: masked stores are slow on AMD's CPUs.
+            let full = k == 16;
             let blocks = low_lanes(k) as u16;
             let inputs = low_lanes(2 * k);
             let (inputs_lo, inputs_hi) = (inputs as u16, (inputs >> 16) as u16);
@@ -128,12 +130,21 @@ pub fn rows_2x2_f32(
             // its mask is empty, so it is formed with wrapping arithmetic, which needs no bound.
             let [t0, t1, b0, b1] = unsafe {
                 let (t, b) = (top.as_ptr().add(2 * j), bottom.as_ptr().add(2 * j));
-                [
-                    _mm512_maskz_loadu_ps(inputs_lo, t),
-                    _mm512_maskz_loadu_ps(inputs_hi, t.wrapping_add(16)),
-                    _mm512_maskz_loadu_ps(inputs_lo, b),
-                    _mm512_maskz_loadu_ps(inputs_hi, b.wrapping_add(16)),
-                ]
+                if full {
+                    [
+                        _mm512_loadu_ps(t),
+                        _mm512_loadu_ps(t.add(16)),
+                        _mm512_loadu_ps(b),
+                        _mm512_loadu_ps(b.add(16)),
+                    ]
+                } else {
+                    [
+                        _mm512_maskz_loadu_ps(inputs_lo, t),
+                        _mm512_maskz_loadu_ps(inputs_hi, t.wrapping_add(16)),
+                        _mm512_maskz_loadu_ps(inputs_lo, b),
+                        _mm512_maskz_loadu_ps(inputs_hi, b.wrapping_add(16)),
+                    ]
+                }
             };
             // Each row's winner, then the two rows': merging in pairs picks the same winner as merging the
             // four in scan order (the first maximum of the first row holding one), with a shorter chain of
@@ -151,7 +162,14 @@ pub fn rows_2x2_f32(
             assert!(j + k <= values.len());
             // SAFETY: lanes 0..k of `values` from j on are inside it (checked; j < n, so the pointer is too);
             // masked-off lanes are not written.
-            unsafe { _mm512_mask_storeu_ps(values.as_mut_ptr().add(j), blocks, best) };
+            unsafe {
+                let to = values.as_mut_ptr().add(j);
+                if full {
+                    _mm512_storeu_ps(to, best)
+                } else {
+                    _mm512_mask_storeu_ps(to, blocks, best)
+                }
+            };
             if let Some(indices) = indices.as_deref_mut() {
                 let base = _mm512_set1_epi64(index + 2 * j as i64);
                 let [lo, hi] = [(lanes_lo, 0), (lanes_hi, 8)].map(|(lanes, shift)| {
@@ -164,8 +182,13 @@ pub fn rows_2x2_f32(
                 // is empty: wrapping arithmetic.
                 unsafe {
                     let to = indices.as_mut_ptr().add(j);
-                    _mm512_mask_storeu_epi64(to, blocks as u8, lo);
-                    _mm512_mask_storeu_epi64(to.wrapping_add(8), (blocks >> 8) as u8, hi);
+                    if full {
+                        _mm512_storeu_si512(to.cast(), lo);
+                        _mm512_storeu_si512(to.add(8).cast(), hi);
+                    } else {
+                        _mm512_mask_storeu_epi64(to, blocks as u8, lo);
+                        _mm512_mask_storeu_epi64(to.wrapping_add(8), (blocks >> 8) as u8, hi);
+                    }
                 }
             }
             if let Some((top, bottom)) = counts.as_mut() {
@@ -188,8 +211,13 @@ pub fn rows_2x2_f32(
                     // empty: wrapping arithmetic.
                     unsafe {
                         let to = row.as_mut_ptr().add(2 * j).cast::<i32>();
-                        _mm512_mask_storeu_epi32(to, inputs_lo, lo);
-                        _mm512_mask_storeu_epi32(to.wrapping_add(16), inputs_hi, hi);
+                        if full {
+                            _mm512_storeu_si512(to.cast(), lo);
+                            _mm512_storeu_si512(to.add(16).cast(), hi);
+                        } else {
+                            _mm512_mask_storeu_epi32(to, inputs_lo, lo);
+                            _mm512_mask_storeu_epi32(to.wrapping_add(16), inputs_hi, hi);
+                        }
                     }
                 }
             }
@@ -231,18 +259,30 @@ pub fn rows_2x2_f32_avx2(
         let mut j = 0;
         while j < n {
             let k = (n - j).min(8);
+            // Whole vectors are loaded and stored without masks: masked stores are slow on AMD's CPUs
+            // (microcoded on Zen 2 and 3).
+            let full = k == 8;
             let (inputs_lo, inputs_hi) = (first(2 * k), first((2 * k).saturating_sub(8)));
             // SAFETY: `top` and `bottom` are 2n long and the loads read lanes 0..2k from 2j, 2j + 2k <= 2n; the
             // masked-off lanes are not read. The second half's pointer lies past the rows' ends when 2k < 8, when
             // its mask is empty, so it is formed with wrapping arithmetic, which needs no bound.
             let [t0, t1, b0, b1] = unsafe {
                 let (t, b) = (top.as_ptr().add(2 * j), bottom.as_ptr().add(2 * j));
-                [
-                    _mm256_maskload_ps(t, inputs_lo),
-                    _mm256_maskload_ps(t.wrapping_add(8), inputs_hi),
-                    _mm256_maskload_ps(b, inputs_lo),
-                    _mm256_maskload_ps(b.wrapping_add(8), inputs_hi),
-                ]
+                if full {
+                    [
+                        _mm256_loadu_ps(t),
+                        _mm256_loadu_ps(t.add(8)),
+                        _mm256_loadu_ps(b),
+                        _mm256_loadu_ps(b.add(8)),
+                    ]
+                } else {
+                    [
+                        _mm256_maskload_ps(t, inputs_lo),
+                        _mm256_maskload_ps(t.wrapping_add(8), inputs_hi),
+                        _mm256_maskload_ps(b, inputs_lo),
+                        _mm256_maskload_ps(b.wrapping_add(8), inputs_hi),
+                    ]
+                }
             };
             // Even and odd columns: vshufps takes them pairwise within 128-bit lanes; the permute puts the
             // lanes in order.
@@ -269,7 +309,14 @@ pub fn rows_2x2_f32_avx2(
             assert!(j + k <= values.len());
             // SAFETY: lanes 0..k of `values` from j on are inside it (checked; j < n, so the pointer is too);
             // masked-off lanes are not written.
-            unsafe { _mm256_maskstore_ps(values.as_mut_ptr().add(j), blocks, best) };
+            unsafe {
+                let to = values.as_mut_ptr().add(j);
+                if full {
+                    _mm256_storeu_ps(to, best)
+                } else {
+                    _mm256_maskstore_ps(to, blocks, best)
+                }
+            };
             if let Some(indices) = indices.as_deref_mut() {
                 let base = _mm256_set1_epi64x(index + 2 * j as i64);
                 let widen = |m: __m256, half: i32| {
@@ -296,8 +343,13 @@ pub fn rows_2x2_f32_avx2(
                 // is empty: wrapping arithmetic.
                 unsafe {
                     let to = indices.as_mut_ptr().add(j);
-                    _mm256_maskstore_epi64(to, mask_lo, lo);
-                    _mm256_maskstore_epi64(to.wrapping_add(4), mask_hi, hi);
+                    if full {
+                        _mm256_storeu_si256(to.cast(), lo);
+                        _mm256_storeu_si256(to.add(4).cast(), hi);
+                    } else {
+                        _mm256_maskstore_epi64(to, mask_lo, lo);
+                        _mm256_maskstore_epi64(to.wrapping_add(4), mask_hi, hi);
+                    }
                 }
             }
             if let Some((top, bottom)) = counts.as_mut() {
@@ -328,8 +380,13 @@ pub fn rows_2x2_f32_avx2(
                     // empty: wrapping arithmetic.
                     unsafe {
                         let to = row.as_mut_ptr().add(2 * j).cast::<i32>();
-                        _mm256_maskstore_epi32(to, inputs_lo, lo);
-                        _mm256_maskstore_epi32(to.wrapping_add(8), inputs_hi, hi);
+                        if full {
+                            _mm256_storeu_si256(to.cast(), lo);
+                            _mm256_storeu_si256(to.add(8).cast(), hi);
+                        } else {
+                            _mm256_maskstore_epi32(to, inputs_lo, lo);
+                            _mm256_maskstore_epi32(to.wrapping_add(8), inputs_hi, hi);
+                        }
                     }
                 }
             }

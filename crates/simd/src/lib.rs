@@ -178,7 +178,7 @@ impl VectorisedRows {
                 row_indices,
                 split,
                 cached: slots,
-                row_taps: self.simd != Simd::Portable,
+                row_taps: self.simd == Simd::Avx512,
             })
         };
         // Stack arrays are zeroed on every call, so short rows get short ones. Longer ones were reserved

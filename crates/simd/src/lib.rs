@@ -178,7 +178,7 @@ impl VectorisedRows {
                 row_indices,
                 split,
                 cached: slots,
-                row_taps: self.simd == Simd::Avx512,
+                row_taps: self.simd != Simd::Portable,
             })
         };
         // Stack arrays are zeroed on every call, so short rows get short ones. Longer ones were reserved
@@ -234,8 +234,8 @@ struct Rows<'a, 'w, T, I> {
     split: &'a mut [T],
     /// Which input row each slot of cached row winners holds, `usize::MAX` for none.
     cached: &'a mut [usize],
-    /// Whether [`row_taps`] may be used: without AVX2 its loop does not vectorise, and there it measured slower on
-    /// W3 than the sweeps (see `BENCHMARKS.md`).
+    /// Whether [`row_taps`] may be used: without AVX2 it measured slower on W3 than the sweeps (see
+    /// `BENCHMARKS.md`).
     row_taps: bool,
 }
 
@@ -518,7 +518,7 @@ fn sweep_row<T: Element, I: FlatIndex>(
 ) {
     let n = best.len();
     if row_taps_allowed && (kw, sw, dw) == (3, 1, 1) {
-        return row_taps::<T, I, 3>(&row[start..start + n + 2], row_index + start, best, index);
+        return row_taps(&row[start..start + n + 2], row_index + start, best, index);
     }
     for b in 0..kw {
         let c0 = start + b * dw;
@@ -533,30 +533,28 @@ fn sweep_row<T: Element, I: FlatIndex>(
     }
 }
 
-/// [`sweep_row`] for `KW`-wide windows at stride 1 without dilation: one pass along the row,
-/// each output's running winner kept in registers while its taps are merged, then stored once. `src` holds
-/// the row from the first window's first column, `first` its flat index.
+/// [`sweep_row`] for three-wide windows at stride 1 without dilation: one pass along the row, each output's
+/// running winner kept in registers while its taps are merged, then stored once. `src` holds the row from the
+/// first window's first column (`values.len() + 2` elements), `first` its flat index. The three taps are read as
+/// three slices cut to the same length, so the loop vectorises without bounds checks.
 #[inline(always)]
-fn row_taps<T: Element, I: FlatIndex, const KW: usize>(
+fn row_taps<T: Element, I: FlatIndex>(
     src: &[T],
     first: usize,
     values: &mut [T],
     indices: &mut [I],
 ) {
+    let n = values.len();
+    let indices = &mut indices[..n];
+    let (t0, t1, t2) = (&src[..n], &src[1..n + 1], &src[2..n + 2]);
     let first = I::from_usize(first);
-    // `windows` and `zip` rather than indexing: no bounds checks, so no scalar tail beyond the remainder.
-    for (k, ((taps, value), index)) in src
-        .windows(KW)
-        .zip(values.iter_mut())
-        .zip(indices.iter_mut())
-        .enumerate()
-    {
+    for k in 0..n {
         let candidate = first.plus(k);
-        let (mut v, mut i) = (taps[0], candidate);
-        for (b, &tap) in taps.iter().enumerate().skip(1) {
-            merge(&mut v, &mut i, tap, candidate.plus(b));
-        }
-        (*value, *index) = (v, i);
+        let (mut v, mut i) = (t0[k], candidate);
+        merge(&mut v, &mut i, t1[k], candidate.plus(1));
+        merge(&mut v, &mut i, t2[k], candidate.plus(2));
+        values[k] = v;
+        indices[k] = i;
     }
 }
 

@@ -222,7 +222,16 @@ impl Strip {
         assert!(at + k <= values.len());
         // SAFETY: lanes 0..k from `at` lie inside `values` (checked; k >= 1, so `at` does too); masked-off lanes
         // are not written.
-        unsafe { _mm512_mask_storeu_ps(values.as_mut_ptr().add(at), lanes, best) };
+        // Whole vectors without masks: masked stores are slow on AMD's CPUs.
+        let full = k == 16;
+        unsafe {
+            let to = values.as_mut_ptr().add(at);
+            if full {
+                _mm512_storeu_ps(to, best)
+            } else {
+                _mm512_mask_storeu_ps(to, lanes, best)
+            }
+        };
         if let Some(indices) = indices {
             assert!(at + k <= indices.len());
             let lane_offsets =
@@ -238,8 +247,13 @@ impl Strip {
             // empty: wrapping arithmetic.
             unsafe {
                 let to = indices.as_mut_ptr().add(at);
-                _mm512_mask_storeu_epi64(to, lanes as u8, lo);
-                _mm512_mask_storeu_epi64(to.wrapping_add(8), (lanes >> 8) as u8, hi);
+                if full {
+                    _mm512_storeu_si512(to.cast(), lo);
+                    _mm512_storeu_si512(to.add(8).cast(), hi);
+                } else {
+                    _mm512_mask_storeu_epi64(to, lanes as u8, lo);
+                    _mm512_mask_storeu_epi64(to.wrapping_add(8), (lanes >> 8) as u8, hi);
+                }
             }
         }
     }
@@ -298,6 +312,9 @@ impl Strip {
 struct Half {
     /// Whether all four loads lie inside the row, so that plain loads can take them.
     plain: bool,
+    /// Whether the half holds 8 windows, so that plain stores can write them (masked stores are microcoded on
+    /// AMD's CPUs).
+    full: bool,
     loads: [__m256i; 4],
     inside: [__m256; 3],
     windows: __m256i,
@@ -328,6 +345,7 @@ impl Strip {
             .map(|m| _mm256_castsi256_ps(bits(u32::from(m) >> (8 * h))));
         Half {
             plain: c0 >= 0 && c0 + 18 <= self.width as isize,
+            full: self.k >= 8 * (h as usize + 1),
             loads: [
                 bits(a >> (16 * h)),
                 bits(a >> (16 * h + 8)),
@@ -387,7 +405,15 @@ impl Strip {
         // this half's mask keeps only those of them it holds (windows 8H..k); masked-off lanes are not written. The
         // pointers are formed with wrapping arithmetic: where they lie past the end (the second half of a strip of
         // fewer than 8 windows; the upper four indices of a half holding fewer than 4), their masks are empty.
-        unsafe { _mm256_maskstore_ps(values.as_mut_ptr().wrapping_add(at), half.windows, best) };
+        // A full half's 8 windows are all inside `values`, so a plain store writes only them.
+        unsafe {
+            let to = values.as_mut_ptr().wrapping_add(at);
+            if half.full {
+                _mm256_storeu_ps(to, best)
+            } else {
+                _mm256_maskstore_ps(to, half.windows, best)
+            }
+        };
         if let Some(indices) = indices {
             let base = _mm256_set1_epi64x((w.start * width) as i64 + self.c0 as i64);
             let columns = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
@@ -409,8 +435,13 @@ impl Strip {
             // SAFETY: as for `values`.
             unsafe {
                 let to = indices.as_mut_ptr().wrapping_add(at);
-                _mm256_maskstore_epi64(to, mask_lo, lo);
-                _mm256_maskstore_epi64(to.wrapping_add(4), mask_hi, hi);
+                if half.full {
+                    _mm256_storeu_si256(to.cast(), lo);
+                    _mm256_storeu_si256(to.wrapping_add(4).cast(), hi);
+                } else {
+                    _mm256_maskstore_epi64(to, mask_lo, lo);
+                    _mm256_maskstore_epi64(to.wrapping_add(4), mask_hi, hi);
+                }
             }
         }
     }

@@ -12,6 +12,7 @@ use crate::element::{Element, Float};
 use crate::engine::Parties;
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
+use crate::simd::{Simd, Vectorised};
 use crate::technique::{try_reserve, Scratch, Technique, Winners, Work};
 use crate::tensor::{
     check_index_type, IndexElement, IndexFormat, IndicesMut, IndicesRef, Layout, RowEncoder,
@@ -301,6 +302,7 @@ pub(crate) fn forward_planes<K: Technique, T: Element>(
     let parties = Parties::reserve(&team, reserve)?;
     let encoder = RowEncoder::new(format, g, layout.shape)?;
     let encoder = &encoder;
+    let simd = technique.simd();
     let (out_h, out_w) = (g.out_height(), g.out_width());
     let targets = &targets;
     let ran = team.run(planes, &|units: Range<usize>, party: usize| {
@@ -361,9 +363,15 @@ pub(crate) fn forward_planes<K: Technique, T: Element>(
                 if !indices_in_place {
                     let idx = &buffers.indices;
                     match *target {
-                        IndexTarget::I64(p) => unsafe { encode(encoder, out_w, l, p, pn, pc, idx) },
-                        IndexTarget::I32(p) => unsafe { encode(encoder, out_w, l, p, pn, pc, idx) },
-                        IndexTarget::U8(p) => unsafe { encode(encoder, out_w, l, p, pn, pc, idx) },
+                        IndexTarget::I64(p) => unsafe {
+                            encode(simd, encoder, out_w, l, p, pn, pc, idx)
+                        },
+                        IndexTarget::I32(p) => unsafe {
+                            encode(simd, encoder, out_w, l, p, pn, pc, idx)
+                        },
+                        IndexTarget::U8(p) => unsafe {
+                            encode(simd, encoder, out_w, l, p, pn, pc, idx)
+                        },
                     }
                 }
             }
@@ -402,11 +410,58 @@ fn gather<T: Element>(input: &TensorRef<'_, T>, n: usize, c: usize, plane: &mut 
     }
 }
 
-/// Writes the plane indices `idx` (output row-major) of plane (n, c) as `I`s through `layout`, by `encoder`.
+/// Writes the plane indices `idx` (output row-major) of plane (n, c) as `I`s through `layout`, by `encoder`;
+/// run by [`Simd::run`], so that the row loops are compiled for the plan's instruction set.
+struct Encode<'a, 'g, I> {
+    encoder: &'a RowEncoder<'g>,
+    out_w: usize,
+    layout: &'a Layout,
+    ptr: *mut I,
+    n: usize,
+    c: usize,
+    idx: &'a [i64],
+}
+
+impl<I: IndexElement> Vectorised for Encode<'_, '_, I> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let Encode {
+            encoder,
+            out_w,
+            layout,
+            ptr,
+            n,
+            c,
+            idx,
+        } = self;
+        for (oh, row) in idx.chunks_exact(out_w).enumerate() {
+            // SAFETY (both): the indices tensor at `ptr` with `layout` was checked, and plane (n, c) is this
+            // thread's (`encode`'s promise), so the row's elements are inside the tensor and this thread's.
+            let at = unsafe { ptr.add(layout.offset([n, c, oh, 0])) };
+            if layout.strides[3] == 1 {
+                let out = unsafe { std::slice::from_raw_parts_mut(at, out_w) };
+                encoder.row([n, c, oh, 0], row, out);
+            } else {
+                for (ow, &p) in row.iter().enumerate() {
+                    let mut v = [I::default()];
+                    encoder.row([n, c, oh, ow], &[p], &mut v);
+                    unsafe { *at.add(ow * layout.strides[3]) = v[0] };
+                }
+            }
+        }
+    }
+}
+
+/// Writes the plane indices `idx` (output row-major) of plane (n, c) as `I`s through `layout`, by `encoder`,
+/// compiled for `simd`.
 ///
 /// # Safety
 /// The indices tensor at `ptr` with `layout` was checked, and plane (n, c) is this thread's.
+#[allow(clippy::too_many_arguments)]
 unsafe fn encode<I: IndexElement>(
+    simd: Simd,
     encoder: &RowEncoder<'_>,
     out_w: usize,
     layout: &Layout,
@@ -415,20 +470,15 @@ unsafe fn encode<I: IndexElement>(
     c: usize,
     idx: &[i64],
 ) {
-    for (oh, row) in idx.chunks_exact(out_w).enumerate() {
-        // SAFETY (both): by the caller's promise, the row's elements are inside the tensor and this thread's.
-        let at = unsafe { ptr.add(layout.offset([n, c, oh, 0])) };
-        if layout.strides[3] == 1 {
-            let out = unsafe { std::slice::from_raw_parts_mut(at, out_w) };
-            encoder.row([n, c, oh, 0], row, out);
-        } else {
-            for (ow, &p) in row.iter().enumerate() {
-                let mut v = [I::default()];
-                encoder.row([n, c, oh, ow], &[p], &mut v);
-                unsafe { *at.add(ow * layout.strides[3]) = v[0] };
-            }
-        }
-    }
+    simd.run(Encode {
+        encoder,
+        out_w,
+        layout,
+        ptr,
+        n,
+        c,
+        idx,
+    })
 }
 
 /// The backward pass on tensors: zeroes `grad_input` (N, C, H, W), then for every output element in order

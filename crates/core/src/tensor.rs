@@ -279,7 +279,7 @@ impl<'g> RowEncoder<'g> {
 
     /// Writes into `out` the indices of outputs (oh, first..) of the (n, c) plane, whose plane indices are
     /// `plane` (as long as `out`). The format's largest index fits `I` (checked with the call).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn row<I: IndexElement>(
         &self,
         [n, c, oh, first]: [usize; 4],
@@ -314,6 +314,18 @@ impl<'g> RowEncoder<'g> {
                 let origin = (oh as i64 * params.stride[0] as i64 - params.padding.top as i64) * w
                     - params.padding.left as i64
                     + first as i64 * sw;
+                // Undilated windows of up to 4 rows: the tap's row is how many whole plane rows `d` spans,
+                // found by compares, so the loop vectorises; `d − i·W` is then its column.
+                let kw = params.kernel[1] as i64;
+                let fits = w.checked_mul(4).is_some_and(|x| x <= i64::from(i32::MAX));
+                match (params.kernel[0], params.dilation) {
+                    _ if !fits => {}
+                    (1, [1, 1]) => return window_codes::<I, 1>(plane, out, origin, sw, w, kw),
+                    (2, [1, 1]) => return window_codes::<I, 2>(plane, out, origin, sw, w, kw),
+                    (3, [1, 1]) => return window_codes::<I, 3>(plane, out, origin, sw, w, kw),
+                    (4, [1, 1]) => return window_codes::<I, 4>(plane, out, origin, sw, w, kw),
+                    _ => {}
+                }
                 for (ow, (o, &p)) in out.iter_mut().zip(plane).enumerate() {
                     let d = p - origin - ow as i64 * sw;
                     *o = I::from_u64(u64::from(self.taps[d as usize]));
@@ -324,6 +336,34 @@ impl<'g> RowEncoder<'g> {
         for (o, &p) in out.iter_mut().zip(plane) {
             *o = I::from_u64(p as u64 * scale + offset);
         }
+    }
+}
+
+/// Window codes of a row of winners for undilated windows of `KH` rows, `kw` taps wide, in a plane `w` wide
+/// (`kw ≤ w`, so that each offset from a window's first tap names one tap, and `KH · w` fits an `i32`): the
+/// winner at plane index `p` of window `ow` lies `d = p − origin − ow·sw` past the window's first tap, in row `i`
+/// = the number of whole rows in `d`, column `d − i·w`; its code is `i·kw + d − i·w`. In `i32`, with compares
+/// and no multiplication, so that the loop vectorises 8 lanes wide with AVX2.
+#[inline(always)]
+fn window_codes<I: IndexElement, const KH: usize>(
+    plane: &[i64],
+    out: &mut [I],
+    origin: i64,
+    sw: i64,
+    w: i64,
+    kw: i64,
+) {
+    let (w, step) = (w as i32, (kw - w) as i32);
+    let mut start = origin;
+    for (o, &p) in out.iter_mut().zip(plane) {
+        // Within the window, so less than KH·w.
+        let d = (p - start) as i32;
+        start += sw;
+        let mut code = d;
+        for k in 1..KH as i32 {
+            code += if d >= k * w { step } else { 0 };
+        }
+        *o = I::from_u64(code as u64);
     }
 }
 
@@ -1016,6 +1056,29 @@ mod tests {
                 Params::rect(3, 2).with_dilation_hw(1, 3).with_stride(2),
                 8,
                 7,
+            ),
+            (Params::new(2), 6, 8),
+            (
+                Params::rect(4, 3)
+                    .with_stride_hw(1, 2)
+                    .with_padding_sides(Padding {
+                        top: 2,
+                        bottom: 1,
+                        left: 1,
+                        right: 1,
+                    }),
+                9,
+                7,
+            ),
+            (
+                Params::rect(1, 3).with_padding_sides(Padding {
+                    top: 0,
+                    bottom: 0,
+                    left: 1,
+                    right: 1,
+                }),
+                2,
+                5,
             ),
             // A window wider than the plane: its taps' offsets are not distinct, so no table.
             (

@@ -331,8 +331,10 @@ fn miri_tensor_calls_with_gaps() {
         tensor_calls_with_gaps(&params, [n, c, h, w], apart);
     }
     // Enough channels for the hand-written channels-last kernels' whole vectors (AVX2: one pair of 8 and one 8)
-    // and the portable loops' rest.
+    // and the portable loops' rest; and a multiple of 8 with two interior windows a row, which the AVX2 kernel
+    // pools a row at a time.
     tensor_calls_with_gaps(&params, [1, 27, 3, 4], 1);
+    tensor_calls_with_gaps(&params, [1, 16, 3, 6], 1);
 }
 
 fn tensor_calls_with_gaps(params: &Params, [n, c, h, w]: [usize; 4], apart: usize) {
@@ -390,6 +392,22 @@ fn tensor_calls_with_gaps(params: &Params, [n, c, h, w]: [usize; 4], apart: usiz
         }
         for (k, &m) in e.multiplier.iter().enumerate() {
             assert_eq!(multiplier[at(&layout, k)], m, "{backend}: multiplier {k}");
+        }
+        // Without the multiplier (which kernels take other ways): the same values and indices.
+        let (mut values_only, mut indices_only) = (
+            vec![0.0f32; out.span().unwrap()],
+            vec![0u8; out.span().unwrap()],
+        );
+        plan.forward_tensor(
+            TensorRef::new(&placed, layout),
+            TensorOutputs::new(TensorMut::new(&mut values_only, out))
+                .with_indices(TensorMut::new(&mut indices_only, out), IndexFormat::Window),
+        )
+        .unwrap();
+        for k in 0..e.indices.len() {
+            let o = at(&out, k);
+            assert_eq!(indices_only[o], indices[o], "{backend}: winner {k}");
+            assert_eq!(values_only[o].to_bits(), values[o].to_bits());
         }
         let grad = vec![1.0f32; out.span().unwrap()];
         let mut grad_input = vec![5.0f32; layout.span().unwrap()];

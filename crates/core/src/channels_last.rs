@@ -249,7 +249,80 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                     let step = (next.first - base.first, next.code.wrapping_sub(base.code));
                     (base, next.cw.start - base.cw.start, step)
                 });
+                // The row's interior windows in one call of the AVX2 kernel, when it writes them all in place.
+                #[cfg(target_arch = "x86_64")]
+                let batched = match moved {
+                    Some((base, _, (first_step, code_step)))
+                        if fast == Fast::Avx2F32
+                            && targets.multiplier.is_none()
+                            && values_in_place
+                            && c % 8 == 0
+                            && (indices.is_none() || indices_in_place) =>
+                    {
+                        let (rows, cols) = (rw.taps, base.cw.taps);
+                        let (da, db) = (
+                            rw.step * layout.strides[2],
+                            base.cw.step * layout.strides[3],
+                        );
+                        let (n, ow0) = (interior.len(), interior.start);
+                        let run = |k: usize, a: usize, b: usize| unsafe {
+                            input
+                                .as_ptr()
+                                .add(base.first + k * first_step + a * da + b * db)
+                                .cast::<f32>()
+                        };
+                        let best = |k: usize| unsafe {
+                            vp.add(vl.offset([pn, 0, oh, ow0 + k])).cast::<f32>()
+                        };
+                        // SAFETY: `Fast::Avx2F32` is only made for `f32` on a CPU with AVX2; every window's taps
+                        // are runs of `c` channels, `c` is a multiple of 8, and its outputs are runs of `c` in
+                        // place.
+                        match indices {
+                            None => unsafe {
+                                avx2::windows(
+                                    n,
+                                    run,
+                                    rows,
+                                    cols,
+                                    |_, _, _| (),
+                                    c,
+                                    best,
+                                    |_| std::ptr::null_mut(),
+                                )
+                            },
+                            Some((ip, il)) => {
+                                let (code_a, code_b) = (base.code_a, base.code_b);
+                                let code = |k: usize, a: usize, b: usize| {
+                                    I::from_u64(
+                                        base.code.wrapping_add(k as u64 * code_step)
+                                            + a as u64 * code_a
+                                            + b as u64 * code_b,
+                                    )
+                                };
+                                let index =
+                                    |k: usize| unsafe { ip.add(il.offset([pn, 0, oh, ow0 + k])) };
+                                unsafe { avx2::windows(n, run, rows, cols, code, c, best, index) };
+                                if step != 0 {
+                                    for k in 0..n {
+                                        let index =
+                                            unsafe { std::slice::from_raw_parts_mut(index(k), c) };
+                                        for (pc, i) in index.iter_mut().enumerate() {
+                                            *i = I::from_u64(i.to_i64() as u64 + pc as u64 * step);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        true
+                    }
+                    _ => false,
+                };
+                #[cfg(not(target_arch = "x86_64"))]
+                let batched = false;
                 for ow in 0..g.out_width() {
+                    if batched && interior.contains(&ow) {
+                        continue;
+                    }
                     let Setup {
                         cw,
                         first,
@@ -920,7 +993,52 @@ mod avx2 {
         index: *mut J,
     ) -> usize {
         // SAFETY: as the caller promised; only whole vectors inside the `c` channels are read and written.
-        unsafe {
+        unsafe { body!(run, rows, cols, code, c, best, index) }
+    }
+
+    /// [`window`] for `n` windows alike but for where they are: window `k`'s taps at `run(k, a, b)`, their
+    /// codes `code(k, a, b)`, its outputs at `best(k)` and `index(k)`. One call for a row of windows, so that
+    /// the loop over them is compiled with AVX2 too and nothing is called per window.
+    ///
+    /// # Safety
+    /// As [`window`]'s, for every window; `c` is a multiple of 8.
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn windows<J: Codes8>(
+        n: usize,
+        run: impl Fn(usize, usize, usize) -> *const f32,
+        rows: usize,
+        cols: usize,
+        code: impl Fn(usize, usize, usize) -> J,
+        c: usize,
+        best: impl Fn(usize) -> *mut f32,
+        index: impl Fn(usize) -> *mut J,
+    ) {
+        debug_assert_eq!(c % 8, 0);
+        for k in 0..n {
+            // SAFETY: as the caller promised; only whole vectors inside the `c` channels are read and written.
+            unsafe {
+                body!(
+                    |a, b| run(k, a, b),
+                    rows,
+                    cols,
+                    |a, b| code(k, a, b),
+                    c,
+                    best(k),
+                    index(k)
+                )
+            };
+        }
+    }
+
+    /// [`window`]'s work, written out in the functions compiled with AVX2 that use it: a macro rather than a
+    /// function, so that its closures are compiled with AVX2 too (an inlined function's closures are not, and
+    /// its intrinsics are then calls). Evaluates to the channels done. `$index` may be null with codes of `()`:
+    /// it is only offset (wrapping) and never written. `J` is the caller's type of codes.
+    macro_rules! body {
+        ($run:expr, $rows:expr, $cols:expr, $code:expr, $c:expr, $best:expr, $index:expr) => {{
+            let (run, rows, cols, code, c, best, index) =
+                ($run, $rows, $cols, $code, $c, $best, $index);
             let mut s = 0;
             while c - s >= 16 {
                 let first = run(0, 0);
@@ -942,8 +1060,8 @@ mod avx2 {
                 });
                 _mm256_storeu_ps(best.add(s), b0);
                 _mm256_storeu_ps(best.add(s + 8), b1);
-                J::store(index.add(s), i0);
-                J::store(index.add(s + 8), i1);
+                J::store(index.wrapping_add(s), i0);
+                J::store(index.wrapping_add(s + 8), i1);
                 s += 16;
             }
             if c - s >= 8 {
@@ -957,10 +1075,11 @@ mod avx2 {
                     i0 = J::select(m0, J::splat(code(a, t)), i0);
                 });
                 _mm256_storeu_ps(best.add(s), b0);
-                J::store(index.add(s), i0);
+                J::store(index.wrapping_add(s), i0);
                 s += 8;
             }
             s
-        }
+        }};
     }
+    use body;
 }

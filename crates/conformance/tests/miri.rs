@@ -409,6 +409,21 @@ fn tensor_calls_with_gaps(params: &Params, [n, c, h, w]: [usize; 4], apart: usiz
             assert_eq!(indices_only[o], indices[o], "{backend}: winner {k}");
             assert_eq!(values_only[o].to_bits(), values[o].to_bits());
         }
+        // And with i64 plane indices, which the AVX2 kernel selects as 32-bit offsets.
+        let mut plane_indices = vec![0i64; out.span().unwrap()];
+        plan.forward_tensor(
+            TensorRef::new(&placed, layout),
+            TensorOutputs::new(TensorMut::new(&mut values_only, out))
+                .with_indices(TensorMut::new(&mut plane_indices, out), IndexFormat::Plane),
+        )
+        .unwrap();
+        for (k, &ix) in e.indices.iter().enumerate() {
+            assert_eq!(
+                plane_indices[at(&out, k)],
+                ix,
+                "{backend}: plane winner {k}"
+            );
+        }
         let grad = vec![1.0f32; out.span().unwrap()];
         let mut grad_input = vec![5.0f32; layout.span().unwrap()];
         plan.backward_tensor(

@@ -290,6 +290,38 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                                     |_| std::ptr::null_mut(),
                                 )
                             },
+                            Some((ip, il))
+                                if I::DTYPE == DType::I64
+                                    && rows * cols > WIDEN_AFTER
+                                    && ((rows - 1) as u64)
+                                        .checked_mul(base.code_a)
+                                        .zip(((cols - 1) as u64).checked_mul(base.code_b))
+                                        .and_then(|(x, y)| x.checked_add(y))
+                                        .is_some_and(|m| m <= u64::from(u32::MAX)) =>
+                            {
+                                let (code_a, code_b) = (base.code_a, base.code_b);
+                                let first = |k: usize| base.code.wrapping_add(k as u64 * code_step);
+                                let offset = |a: usize, b: usize| {
+                                    (a as u64 * code_a + b as u64 * code_b) as u32
+                                };
+                                // `I` is `i64`.
+                                let index = |k: usize| unsafe {
+                                    ip.add(il.offset([pn, 0, oh, ow0 + k])).cast::<i64>()
+                                };
+                                unsafe {
+                                    avx2::windows_wide(
+                                        n,
+                                        run,
+                                        rows,
+                                        cols,
+                                        (first, offset, step),
+                                        c,
+                                        best,
+                                        index,
+                                        &mut tap_scratch[..],
+                                    )
+                                };
+                            }
                             Some((ip, il)) => {
                                 let (code_a, code_b) = (base.code_a, base.code_b);
                                 let code = |k: usize, a: usize, b: usize| {
@@ -542,6 +574,11 @@ impl<T> Codes for T {}
 /// The most taps a window may have for the multiplier to be counted tap by tap over whole runs of channels:
 /// beyond it, one increment per channel costs less than a pass over every tap's run.
 const COUNT_BY_TAP: usize = 16;
+
+/// Windows of more taps than this select `i64` codes as 32-bit offsets, widened once per window
+/// (`avx2::windows_wide`); with fewer, the widening measured costlier than the selects it saves (2×2 windows,
+/// W2).
+const WIDEN_AFTER: usize = 4;
 
 /// How many channels [`window`] keeps in registers while the taps go by: two AVX-512 vectors of `f32`.
 const BLOCK: usize = 32;
@@ -1028,6 +1065,49 @@ mod avx2 {
                     index(k)
                 )
             };
+        }
+    }
+
+    /// [`windows`] with `i64` codes, `base(k) + offset(a, b)` for window `k`'s tap (a, b), plus `step` a channel:
+    /// the offsets, which must fit a `u32`, are selected as 32-bit lanes (half the work of 64-bit ones) into
+    /// `offsets` (`c` long), then widened once per window as the indices are written.
+    ///
+    /// # Safety
+    /// As [`windows`]'s.
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn windows_wide(
+        n: usize,
+        run: impl Fn(usize, usize, usize) -> *const f32,
+        rows: usize,
+        cols: usize,
+        (base, offset, step): (impl Fn(usize) -> u64, impl Fn(usize, usize) -> u32, u64),
+        c: usize,
+        best: impl Fn(usize) -> *mut f32,
+        index: impl Fn(usize) -> *mut i64,
+        offsets: &mut [u32],
+    ) {
+        type J = u32;
+        debug_assert!(c.is_multiple_of(8) && offsets.len() >= c);
+        for k in 0..n {
+            // SAFETY: as the caller promised; only whole vectors inside the `c` channels are read and written,
+            // and `offsets` holds `c`.
+            let out = unsafe {
+                body!(
+                    |a, b| run(k, a, b),
+                    rows,
+                    cols,
+                    &offset,
+                    c,
+                    best(k),
+                    offsets.as_mut_ptr()
+                );
+                std::slice::from_raw_parts_mut(index(k), c)
+            };
+            let base = base(k);
+            for (pc, (o, &d)) in out.iter_mut().zip(&offsets[..c]).enumerate() {
+                *o = (base + u64::from(d) + pc as u64 * step) as i64;
+            }
         }
     }
 

@@ -198,6 +198,9 @@ fn run_linked(exe: &Path, link: Link, args: &[&str], env: &[(&str, &str)]) -> St
         valgrind
             .args([
                 "--quiet",
+                // Valgrind runs one thread at a time; with its default lock a thread that calls in a tight loop
+                // (threads.c's toggler) can keep it for minutes while the pooling threads wait.
+                "--fair-sched=yes",
                 "--error-exitcode=99",
                 "--leak-check=full",
                 "--errors-for-leak-kinds=definite",

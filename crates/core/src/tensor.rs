@@ -230,10 +230,22 @@ pub(crate) struct RowEncoder<'g> {
     format: IndexFormat,
     geometry: &'g Geometry,
     shape: [usize; 4],
-    /// For `window`: the tap code of each offset `d = p − origin` of a winner from its window's first tap (in
-    /// plane-index units, the first tap possibly in the padding); empty when the taps' offsets are not all
-    /// distinct or the table would be too long, and then `window` encodes element by element.
-    taps: Vec<u32>,
+    /// How `window` codes are worked out (unused by the other formats).
+    window: WindowCodes,
+}
+
+/// How a [`RowEncoder`] works out `window` codes from the offset `d = p − origin` of a winner from its window's
+/// first tap (in plane-index units, the first tap possibly in the padding), chosen once per call.
+#[derive(Debug)]
+enum WindowCodes {
+    /// Element by element, by [`IndexFormat::encode`]: the taps' offsets are not all distinct, or the table
+    /// would be too long.
+    PerElement,
+    /// Undilated windows of `KH` ≤ 4 rows whose offsets fit an `i32`: the tap's row by compares
+    /// ([`window_codes`]), which vectorise.
+    Compares { rows: usize },
+    /// The tap code of each offset.
+    Table(Vec<u32>),
 }
 
 impl<'g> RowEncoder<'g> {
@@ -246,19 +258,27 @@ impl<'g> RowEncoder<'g> {
         geometry: &'g Geometry,
         shape: [usize; 4],
     ) -> Result<Self> {
-        let mut taps = Vec::new();
+        let mut window = WindowCodes::PerElement;
         if format == IndexFormat::Window {
             let params = geometry.params();
             let ([kh, kw], [dh, dw]) = (params.kernel, params.dilation);
-            // Tap (i, j) lies `i·dh·W + j·dw` past the first; these are distinct, and a table indexed by them
-            // decodes, when a row of taps spans less than `dh` rows of the plane.
+            // Tap (i, j) lies `i·dh·W + j·dw` past the first; these are distinct, and decode, when a row of taps
+            // spans less than `dh` rows of the plane.
             let row_step = dh.checked_mul(geometry.width());
             let distinct =
                 row_step.is_some_and(|s| (kw - 1).checked_mul(dw).is_some_and(|x| x < s));
             let len = row_step
                 .and_then(|s| (kh - 1).checked_mul(s))
                 .and_then(|x| x.checked_add((kw - 1) * dw + 1));
-            if let (true, Some(len)) = (distinct, len.filter(|&l| l <= Self::MAX_TAPS_TABLE)) {
+            let fits_i32 = geometry
+                .width()
+                .checked_mul(4)
+                .is_some_and(|x| x <= i32::MAX as usize);
+            if distinct && [dh, dw] == [1, 1] && kh <= 4 && fits_i32 {
+                window = WindowCodes::Compares { rows: kh };
+            } else if let (true, Some(len)) = (distinct, len.filter(|&l| l <= Self::MAX_TAPS_TABLE))
+            {
+                let mut taps = Vec::new();
                 try_reserve(&mut taps, len, "the table of window taps")?;
                 taps.resize(len, 0);
                 let s = row_step.unwrap_or(0);
@@ -267,13 +287,14 @@ impl<'g> RowEncoder<'g> {
                         taps[i * s + j * dw] = (i * kw + j) as u32;
                     }
                 }
+                window = WindowCodes::Table(taps);
             }
         }
         Ok(RowEncoder {
             format,
             geometry,
             shape,
-            taps,
+            window,
         })
     }
 
@@ -297,15 +318,6 @@ impl<'g> RowEncoder<'g> {
                 n as u64 * plane_len * channels as u64 + c as u64,
             ),
             IndexFormat::FlatHwc => (channels as u64, c as u64),
-            IndexFormat::Window if self.taps.is_empty() => {
-                for (ow, (o, &p)) in (first..).zip(out.iter_mut().zip(plane)) {
-                    *o = I::from_u64(
-                        self.format
-                            .encode(g, self.shape, [n, c, oh, ow], p as usize),
-                    );
-                }
-                return;
-            }
             IndexFormat::Window => {
                 // The first tap of window (oh, ow), in plane-index units: `origin + ow·sw`.
                 let params = g.params();
@@ -314,21 +326,36 @@ impl<'g> RowEncoder<'g> {
                 let origin = (oh as i64 * params.stride[0] as i64 - params.padding.top as i64) * w
                     - params.padding.left as i64
                     + first as i64 * sw;
-                // Undilated windows of up to 4 rows: the tap's row is how many whole plane rows `d` spans,
-                // found by compares, so the loop vectorises; `d − i·W` is then its column.
                 let kw = params.kernel[1] as i64;
-                let fits = w.checked_mul(4).is_some_and(|x| x <= i64::from(i32::MAX));
-                match (params.kernel[0], params.dilation) {
-                    _ if !fits => {}
-                    (1, [1, 1]) => return window_codes::<I, 1>(plane, out, origin, sw, w, kw),
-                    (2, [1, 1]) => return window_codes::<I, 2>(plane, out, origin, sw, w, kw),
-                    (3, [1, 1]) => return window_codes::<I, 3>(plane, out, origin, sw, w, kw),
-                    (4, [1, 1]) => return window_codes::<I, 4>(plane, out, origin, sw, w, kw),
-                    _ => {}
-                }
-                for (ow, (o, &p)) in out.iter_mut().zip(plane).enumerate() {
-                    let d = p - origin - ow as i64 * sw;
-                    *o = I::from_u64(u64::from(self.taps[d as usize]));
+                match &self.window {
+                    WindowCodes::PerElement => {
+                        for (ow, (o, &p)) in (first..).zip(out.iter_mut().zip(plane)) {
+                            *o = I::from_u64(self.format.encode(
+                                g,
+                                self.shape,
+                                [n, c, oh, ow],
+                                p as usize,
+                            ));
+                        }
+                    }
+                    WindowCodes::Compares { rows: 1 } => {
+                        window_codes::<I, 1>(plane, out, origin, sw, w, kw)
+                    }
+                    WindowCodes::Compares { rows: 2 } => {
+                        window_codes::<I, 2>(plane, out, origin, sw, w, kw)
+                    }
+                    WindowCodes::Compares { rows: 3 } => {
+                        window_codes::<I, 3>(plane, out, origin, sw, w, kw)
+                    }
+                    WindowCodes::Compares { .. } => {
+                        window_codes::<I, 4>(plane, out, origin, sw, w, kw)
+                    }
+                    WindowCodes::Table(taps) => {
+                        for (ow, (o, &p)) in out.iter_mut().zip(plane).enumerate() {
+                            let d = p - origin - ow as i64 * sw;
+                            *o = I::from_u64(u64::from(taps[d as usize]));
+                        }
+                    }
                 }
                 return;
             }

@@ -1,8 +1,8 @@
 //! The channels-last kernel: for an input whose channels are contiguous (NHWC, and any layout with a channel
 //! stride of 1), each window tap is one run of C elements, so every channel's winner comes from the same
 //! element-wise compare and select over the run, with no gathering of planes and no shuffles. Threads split
-//! (n, output row) pairs, so a batch of one still uses every thread; with the multiplier they split images,
-//! whose counts windows of neighbouring rows share.
+//! (n, output row) pairs, so a batch of one still uses every thread. The multiplier is counted after, from the
+//! indices ([`count`]), with threads splitting (n, input row) pairs.
 //!
 //! Written once for every element and index type, in loops the compiler vectorises, compiled for the plan's
 //! instruction set ([`Simd::run`]). The winners follow [`beats`](crate::semantics::beats), the indices
@@ -17,7 +17,7 @@ use crate::element::{DType, Element};
 use crate::engine::Parties;
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
-use crate::semantics::{beats, Window};
+use crate::semantics::{beats, Window, Windows};
 use crate::simd::{Simd, Vectorised};
 use crate::strided::{IndexTarget, Targets, TensorOutputs};
 use crate::technique::try_reserve;
@@ -52,9 +52,7 @@ pub(crate) fn forward<T: Element>(
 ) -> Result<()> {
     let format = out.index_format;
     let targets = Targets::of(out);
-    let indices = targets.indices;
-    match indices {
-        None => run::<T, u8>(g, simd, threads, input, &targets, None, format),
+    match targets.indices {
         Some((IndexTarget::I64(p), l)) => {
             run::<T, i64>(g, simd, threads, input, &targets, Some((p, l)), format)
         }
@@ -64,7 +62,54 @@ pub(crate) fn forward<T: Element>(
         Some((IndexTarget::U8(p), l)) => {
             run::<T, u8>(g, simd, threads, input, &targets, Some((p, l)), format)
         }
+        None if targets.multiplier.is_some() => {
+            // The multiplier is counted from indices: without the caller's, from scratch ones of the smallest
+            // format, the tap within the window.
+            let largest = IndexFormat::Window
+                .largest(g, input.layout().shape)
+                .unwrap_or(u64::MAX);
+            if largest <= u64::from(u8::MAX) {
+                with_scratch::<T, u8>(g, simd, threads, input, &targets)
+            } else if largest <= i32::MAX as u64 {
+                with_scratch::<T, i32>(g, simd, threads, input, &targets)
+            } else {
+                with_scratch::<T, i64>(g, simd, threads, input, &targets)
+            }
+        }
+        None => run::<T, u8>(g, simd, threads, input, &targets, None, format),
     }
+}
+
+/// [`run`] with scratch `window` indices of type `I` in place of the caller's, for the multiplier to be counted
+/// from.
+fn with_scratch<T: Element, I: Tally + Codes>(
+    g: &Geometry,
+    simd: Simd,
+    threads: usize,
+    input: TensorRef<'_, T>,
+    targets: &Targets<T>,
+) -> Result<()> {
+    let [n, c, _, _] = input.layout().shape;
+    let layout = Layout::nhwc(n, g.out_height(), g.out_width(), c);
+    // As many as the values, which were checked.
+    let len = n * g.out_height() * g.out_width() * c;
+    let mut scratch = Vec::new();
+    try_reserve(
+        &mut scratch,
+        len,
+        "the indices the multiplier is counted from",
+    )?;
+    scratch.resize(len, I::default());
+    let indices = Some((scratch.as_mut_ptr(), layout));
+    run::<T, I>(
+        g,
+        simd,
+        threads,
+        input,
+        targets,
+        indices,
+        IndexFormat::Window,
+    )
 }
 
 /// A thread's working storage: a row of channels' winners and their indices or taps, for outputs that cannot
@@ -73,14 +118,10 @@ struct Scratch<T, I> {
     best: Vec<T>,
     index: Vec<I>,
     taps: Vec<u32>,
-    /// Each of the window's taps' index, encoded for channel 0.
-    codes: Vec<u64>,
-    /// Each of the window's taps' offset in the multiplier, for channel 0.
-    counts: Vec<usize>,
 }
 
 /// [`forward`] with indices of type `I` (ignored when there are none).
-fn run<T: Element, I: IndexElement + Codes>(
+fn run<T: Element, I: Tally + Codes>(
     g: &Geometry,
     simd: Simd,
     threads: usize,
@@ -92,35 +133,25 @@ fn run<T: Element, I: IndexElement + Codes>(
     let layout = *input.layout();
     let [n, c, _, _] = layout.shape;
     let out_h = g.out_height();
-    let counting = targets.multiplier.is_some();
-    // With the multiplier, whole images: windows of neighbouring rows can share a winner, whose count must not
-    // race.
-    let units = if counting { n } else { n * out_h };
+    let units = n * out_h;
     let team = Team::new(threads, units);
-    let taps = window_taps(g);
     let reserve = || -> Result<_> {
         let what = "the channels-last kernel's row of winners";
         let mut s = Scratch {
             best: Vec::new(),
             index: Vec::new(),
             taps: Vec::new(),
-            codes: Vec::new(),
-            counts: Vec::new(),
         };
         try_reserve(&mut s.best, c, what)?;
         try_reserve(&mut s.index, c, what)?;
         try_reserve(&mut s.taps, c, what)?;
-        try_reserve(&mut s.codes, taps, what)?;
-        try_reserve(&mut s.counts, taps, what)?;
         s.best.resize(c, T::default());
         s.index.resize(c, I::default());
         s.taps.resize(c, 0);
         Ok(s)
     };
     let parties = Parties::reserve(&team, reserve)?;
-    // Every format is affine in the channel: the step from one channel's index to the next.
-    let shape = layout.shape;
-    let step = format.encode(g, shape, [0, 1, 0, 0], 0) - format.encode(g, shape, [0, 0, 0, 0], 0);
+    let step = encode_step(format, g, layout.shape);
     let indices = Shared(indices);
     let fast = Fast::choose::<T>(simd);
     let ran = team.run(units, &|units: Range<usize>, party: usize| {
@@ -134,12 +165,23 @@ fn run<T: Element, I: IndexElement + Codes>(
             format,
             step,
             units,
-            counting,
             fast,
             scratch: &mut guard,
         })
     });
-    ran.map_err(Error::Internal)
+    ran.map_err(Error::Internal)?;
+    match (targets.multiplier, indices.get()) {
+        (Some(multiplier), Some((ip, il))) => count(
+            g,
+            simd,
+            threads,
+            layout.shape,
+            (ip.cast_const(), il),
+            format,
+            multiplier,
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// The indices' place, shared by the threads, which write disjoint parts of it.
@@ -166,7 +208,6 @@ struct Units<'a, T, I> {
     format: IndexFormat,
     step: u64,
     units: Range<usize>,
-    counting: bool,
     fast: Fast,
     scratch: &'a mut Scratch<T, I>,
 }
@@ -184,12 +225,11 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
             format,
             step,
             units,
-            counting,
             fast,
             scratch,
         } = self;
         let layout = *input.layout();
-        let [_, c, h, w] = layout.shape;
+        let [_, c, _, w] = layout.shape;
         let out_h = g.out_height();
         let (vp, vl) = targets.values;
         let values_in_place = vl.strides[1] == 1;
@@ -198,296 +238,451 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
             best: best_scratch,
             index: index_scratch,
             taps: tap_scratch,
-            codes,
-            counts,
         } = scratch;
         // The indices of a call without them: nothing, one per channel.
         let mut no_indices = vec![(); c];
         for unit in units {
-            let (pn, rows) = if counting {
-                (unit, 0..out_h)
-            } else {
-                (unit / out_h, unit % out_h..unit % out_h + 1)
-            };
+            let (pn, oh) = (unit / out_h, unit % out_h);
             // SAFETY (every block below): the call was checked, so each offset is one of its tensor's elements,
             // a run of channels whose stride is 1 is C distinct elements in a row, the outputs' elements are
-            // distinct and overlap nothing, and this unit's rows (or image) are this thread's alone.
-            if let Some((p, l)) = targets.multiplier {
-                let [_, sc, sh, sw] = l.strides;
-                if sc == 1 && sw == c && sh == w * c {
-                    // A dense channels-last image: one run.
-                    let at = unsafe { p.add(l.offset([pn, 0, 0, 0])) };
-                    unsafe { std::slice::from_raw_parts_mut(at, h * w * c) }.fill(0);
-                } else {
-                    zero_image(p, &l, pn);
-                }
-            }
-            for oh in rows {
-                let rw = g.row_windows().get(oh);
-                // Each tap's run of channels, and its index for channel 0, are affine in the tap's place (a, b)
-                // in the window: from the first tap, a rows and b columns on.
-                let setup = |ow: usize| {
-                    let cw = g.col_windows().get(ow);
-                    let encode = |a: usize, b: usize| {
-                        let (row, col) = (rw.start + a * rw.step, cw.start + b * cw.step);
-                        format.encode(g, layout.shape, [pn, 0, oh, ow], row * w + col)
-                    };
-                    let code = encode(0, 0);
-                    Setup {
-                        cw,
-                        first: layout.offset([pn, 0, rw.start, cw.start]),
-                        code,
-                        code_a: if rw.taps > 1 { encode(1, 0) - code } else { 0 },
-                        code_b: if cw.taps > 1 { encode(0, 1) - code } else { 0 },
-                    }
+            // distinct and overlap nothing, and this unit's row is this thread's alone.
+            let rw = g.row_windows().get(oh);
+            // Each tap's run of channels, and its index for channel 0, are affine in the tap's place (a, b)
+            // in the window: from the first tap, a rows and b columns on.
+            let setup = |ow: usize| {
+                let cw = g.col_windows().get(ow);
+                let encode = |a: usize, b: usize| {
+                    let (row, col) = (rw.start + a * rw.step, cw.start + b * cw.step);
+                    format.encode(g, layout.shape, [pn, 0, oh, ow], row * w + col)
                 };
-                // Windows wholly inside the input's columns are alike but for where they start: each one's
-                // setup is the first's moved on, rather than worked out afresh.
-                let interior = g.interior_cols();
-                let moved = (interior.len() >= 2).then(|| {
-                    let (base, next) = (setup(interior.start), setup(interior.start + 1));
-                    let step = (next.first - base.first, next.code.wrapping_sub(base.code));
-                    (base, next.cw.start - base.cw.start, step)
-                });
-                // The row's interior windows in one call of the AVX2 kernel, when it writes them all in place.
-                #[cfg(target_arch = "x86_64")]
-                let batched = match moved {
-                    Some((base, _, (first_step, code_step)))
-                        if fast == Fast::Avx2F32
-                            && targets.multiplier.is_none()
-                            && values_in_place
-                            && c % 8 == 0
-                            && (indices.is_none() || indices_in_place) =>
-                    {
-                        let (rows, cols) = (rw.taps, base.cw.taps);
-                        let (da, db) = (
-                            rw.step * layout.strides[2],
-                            base.cw.step * layout.strides[3],
-                        );
-                        let (n, ow0) = (interior.len(), interior.start);
-                        let run = |k: usize, a: usize, b: usize| unsafe {
-                            input
-                                .as_ptr()
-                                .add(base.first + k * first_step + a * da + b * db)
-                                .cast::<f32>()
-                        };
-                        let best = |k: usize| unsafe {
-                            vp.add(vl.offset([pn, 0, oh, ow0 + k])).cast::<f32>()
-                        };
-                        // SAFETY: `Fast::Avx2F32` is only made for `f32` on a CPU with AVX2; every window's taps
-                        // are runs of `c` channels, `c` is a multiple of 8, and its outputs are runs of `c` in
-                        // place.
-                        match indices {
-                            None => unsafe {
-                                avx2::windows(
+                let code = encode(0, 0);
+                Setup {
+                    cw,
+                    first: layout.offset([pn, 0, rw.start, cw.start]),
+                    code,
+                    code_a: if rw.taps > 1 { encode(1, 0) - code } else { 0 },
+                    code_b: if cw.taps > 1 { encode(0, 1) - code } else { 0 },
+                }
+            };
+            // Windows wholly inside the input's columns are alike but for where they start: each one's
+            // setup is the first's moved on, rather than worked out afresh.
+            let interior = g.interior_cols();
+            let moved = (interior.len() >= 2).then(|| {
+                let (base, next) = (setup(interior.start), setup(interior.start + 1));
+                let step = (next.first - base.first, next.code.wrapping_sub(base.code));
+                (base, next.cw.start - base.cw.start, step)
+            });
+            // The row's interior windows in one call of the AVX2 kernel, when it writes them all in place.
+            #[cfg(target_arch = "x86_64")]
+            let batched = match moved {
+                Some((base, _, (first_step, code_step)))
+                    if fast == Fast::Avx2F32
+                        && values_in_place
+                        && c % 8 == 0
+                        && (indices.is_none() || indices_in_place) =>
+                {
+                    let (rows, cols) = (rw.taps, base.cw.taps);
+                    let (da, db) = (
+                        rw.step * layout.strides[2],
+                        base.cw.step * layout.strides[3],
+                    );
+                    let (n, ow0) = (interior.len(), interior.start);
+                    let run = |k: usize, a: usize, b: usize| unsafe {
+                        input
+                            .as_ptr()
+                            .add(base.first + k * first_step + a * da + b * db)
+                            .cast::<f32>()
+                    };
+                    let best =
+                        |k: usize| unsafe { vp.add(vl.offset([pn, 0, oh, ow0 + k])).cast::<f32>() };
+                    // SAFETY: `Fast::Avx2F32` is only made for `f32` on a CPU with AVX2; every window's taps
+                    // are runs of `c` channels, `c` is a multiple of 8, and its outputs are runs of `c` in
+                    // place.
+                    match indices {
+                        None => unsafe {
+                            avx2::windows(
+                                n,
+                                run,
+                                rows,
+                                cols,
+                                |_, _, _| (),
+                                c,
+                                best,
+                                |_| std::ptr::null_mut(),
+                            )
+                        },
+                        Some((ip, il))
+                            if I::DTYPE == DType::I64
+                                && rows * cols > WIDEN_AFTER
+                                && ((rows - 1) as u64)
+                                    .checked_mul(base.code_a)
+                                    .zip(((cols - 1) as u64).checked_mul(base.code_b))
+                                    .and_then(|(x, y)| x.checked_add(y))
+                                    .is_some_and(|m| m <= u64::from(u32::MAX)) =>
+                        {
+                            let (code_a, code_b) = (base.code_a, base.code_b);
+                            let first = |k: usize| base.code.wrapping_add(k as u64 * code_step);
+                            let offset =
+                                |a: usize, b: usize| (a as u64 * code_a + b as u64 * code_b) as u32;
+                            // `I` is `i64`.
+                            let index = |k: usize| unsafe {
+                                ip.add(il.offset([pn, 0, oh, ow0 + k])).cast::<i64>()
+                            };
+                            unsafe {
+                                avx2::windows_wide(
                                     n,
                                     run,
                                     rows,
                                     cols,
-                                    |_, _, _| (),
+                                    (first, offset, step),
                                     c,
                                     best,
-                                    |_| std::ptr::null_mut(),
+                                    index,
+                                    &mut tap_scratch[..],
                                 )
-                            },
-                            Some((ip, il))
-                                if I::DTYPE == DType::I64
-                                    && rows * cols > WIDEN_AFTER
-                                    && ((rows - 1) as u64)
-                                        .checked_mul(base.code_a)
-                                        .zip(((cols - 1) as u64).checked_mul(base.code_b))
-                                        .and_then(|(x, y)| x.checked_add(y))
-                                        .is_some_and(|m| m <= u64::from(u32::MAX)) =>
-                            {
-                                let (code_a, code_b) = (base.code_a, base.code_b);
-                                let first = |k: usize| base.code.wrapping_add(k as u64 * code_step);
-                                let offset = |a: usize, b: usize| {
-                                    (a as u64 * code_a + b as u64 * code_b) as u32
-                                };
-                                // `I` is `i64`.
-                                let index = |k: usize| unsafe {
-                                    ip.add(il.offset([pn, 0, oh, ow0 + k])).cast::<i64>()
-                                };
-                                unsafe {
-                                    avx2::windows_wide(
-                                        n,
-                                        run,
-                                        rows,
-                                        cols,
-                                        (first, offset, step),
-                                        c,
-                                        best,
-                                        index,
-                                        &mut tap_scratch[..],
-                                    )
-                                };
-                            }
-                            Some((ip, il)) => {
-                                let (code_a, code_b) = (base.code_a, base.code_b);
-                                let code = |k: usize, a: usize, b: usize| {
-                                    I::from_u64(
-                                        base.code.wrapping_add(k as u64 * code_step)
-                                            + a as u64 * code_a
-                                            + b as u64 * code_b,
-                                    )
-                                };
-                                let index =
-                                    |k: usize| unsafe { ip.add(il.offset([pn, 0, oh, ow0 + k])) };
-                                unsafe { avx2::windows(n, run, rows, cols, code, c, best, index) };
-                                if step != 0 {
-                                    for k in 0..n {
-                                        let index =
-                                            unsafe { std::slice::from_raw_parts_mut(index(k), c) };
-                                        for (pc, i) in index.iter_mut().enumerate() {
-                                            *i = I::from_u64(i.to_i64() as u64 + pc as u64 * step);
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                        true
-                    }
-                    _ => false,
-                };
-                #[cfg(not(target_arch = "x86_64"))]
-                let batched = false;
-                for ow in 0..g.out_width() {
-                    if batched && interior.contains(&ow) {
-                        continue;
-                    }
-                    let Setup {
-                        cw,
-                        first,
-                        code,
-                        code_a,
-                        code_b,
-                    } = match moved {
-                        Some((base, col_step, (first_step, code_step)))
-                            if interior.contains(&ow) =>
-                        {
-                            let k = ow - interior.start;
-                            Setup {
-                                cw: Window {
-                                    start: base.cw.start + k * col_step,
-                                    ..base.cw
-                                },
-                                first: base.first + k * first_step,
-                                code: base.code.wrapping_add(k as u64 * code_step),
-                                ..base
-                            }
-                        }
-                        _ => setup(ow),
-                    };
-                    let at = [pn, 0, oh, ow];
-                    let (da, db) = (rw.step * layout.strides[2], cw.step * layout.strides[3]);
-                    let run =
-                        |a: usize, b: usize| unsafe { input.as_ptr().add(first + a * da + b * db) };
-                    let best = if values_in_place {
-                        unsafe { std::slice::from_raw_parts_mut(vp.add(vl.offset(at)), c) }
-                    } else {
-                        &mut best_scratch[..]
-                    };
-                    let (rows, cols) = (rw.taps, cw.taps);
-                    let taps = rows * cols;
-                    match (indices, targets.multiplier) {
-                        (None, None) => {
-                            window(fast, run, rows, cols, |_, _| (), best, &mut no_indices);
-                        }
-                        (Some((ip, il)), None) => {
-                            let index = if indices_in_place {
-                                unsafe { std::slice::from_raw_parts_mut(ip.add(il.offset(at)), c) }
-                            } else {
-                                &mut index_scratch[..]
                             };
-                            let tap_code = |a: usize, b: usize| {
-                                I::from_u64(code + a as u64 * code_a + b as u64 * code_b)
+                        }
+                        Some((ip, il)) => {
+                            let (code_a, code_b) = (base.code_a, base.code_b);
+                            let code = |k: usize, a: usize, b: usize| {
+                                I::from_u64(
+                                    base.code.wrapping_add(k as u64 * code_step)
+                                        + a as u64 * code_a
+                                        + b as u64 * code_b,
+                                )
                             };
-                            window(fast, run, rows, cols, tap_code, best, index);
+                            let index =
+                                |k: usize| unsafe { ip.add(il.offset([pn, 0, oh, ow0 + k])) };
+                            unsafe { avx2::windows(n, run, rows, cols, code, c, best, index) };
                             if step != 0 {
-                                for (pc, i) in index.iter_mut().enumerate() {
-                                    *i = I::from_u64(i.to_i64() as u64 + pc as u64 * step);
-                                }
-                            }
-                            if !indices_in_place {
-                                for (pc, &i) in index.iter().enumerate() {
-                                    unsafe { *ip.add(il.offset([pn, pc, oh, ow])) = i };
-                                }
-                            }
-                        }
-                        (_, Some((mp, ml))) => {
-                            // Taps won are counted through tables of each tap's index and place in the
-                            // multiplier.
-                            codes.clear();
-                            counts.clear();
-                            let m_first = ml.offset([pn, 0, rw.start, cw.start]);
-                            let (ma, mb) = (rw.step * ml.strides[2], cw.step * ml.strides[3]);
-                            for a in 0..rows {
-                                for b in 0..cols {
-                                    codes.push(code + a as u64 * code_a + b as u64 * code_b);
-                                    counts.push(m_first + a * ma + b * mb);
-                                }
-                            }
-                            let taps_won = &mut tap_scratch[..];
-                            window(
-                                fast,
-                                run,
-                                rows,
-                                cols,
-                                |a, b| (a * cols + b) as u32,
-                                best,
-                                taps_won,
-                            );
-                            if ml.strides[1] == 1 && taps <= COUNT_BY_TAP {
-                                // Contiguous counts: each tap's run gains one where it won, a whole run
-                                // at a time, so that it vectorises, rather than one scattered increment
-                                // per channel.
-                                for (t, &at) in counts.iter().enumerate() {
-                                    let run =
-                                        unsafe { std::slice::from_raw_parts_mut(mp.add(at), c) };
-                                    for (m, &won) in run.iter_mut().zip(taps_won.iter()) {
-                                        *m += u32::from(won == t as u32);
-                                    }
-                                }
-                            } else {
-                                for (pc, &t) in taps_won.iter().enumerate() {
-                                    unsafe {
-                                        *mp.add(counts[t as usize] + pc * ml.strides[1]) += 1
-                                    };
-                                }
-                            }
-                            if let Some((ip, il)) = indices {
-                                let index = |pc: usize, t: u32| {
-                                    I::from_u64(codes[t as usize] + pc as u64 * step)
-                                };
-                                if indices_in_place {
-                                    let out = unsafe {
-                                        std::slice::from_raw_parts_mut(ip.add(il.offset(at)), c)
-                                    };
-                                    for (pc, (o, &t)) in
-                                        out.iter_mut().zip(taps_won.iter()).enumerate()
-                                    {
-                                        *o = index(pc, t);
-                                    }
-                                } else {
-                                    for (pc, &t) in taps_won.iter().enumerate() {
-                                        unsafe {
-                                            *ip.add(il.offset([pn, pc, oh, ow])) = index(pc, t)
-                                        };
+                                for k in 0..n {
+                                    let index =
+                                        unsafe { std::slice::from_raw_parts_mut(index(k), c) };
+                                    for (pc, i) in index.iter_mut().enumerate() {
+                                        *i = I::from_u64(i.to_i64() as u64 + pc as u64 * step);
                                     }
                                 }
                             }
                         }
                     }
-                    if !values_in_place {
-                        for (pc, &v) in best.iter().enumerate() {
-                            unsafe { *vp.add(vl.offset([pn, pc, oh, ow])) = v };
+                    true
+                }
+                _ => false,
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let batched = false;
+            for ow in 0..g.out_width() {
+                if batched && interior.contains(&ow) {
+                    continue;
+                }
+                let Setup {
+                    cw,
+                    first,
+                    code,
+                    code_a,
+                    code_b,
+                } = match moved {
+                    Some((base, col_step, (first_step, code_step))) if interior.contains(&ow) => {
+                        let k = ow - interior.start;
+                        Setup {
+                            cw: Window {
+                                start: base.cw.start + k * col_step,
+                                ..base.cw
+                            },
+                            first: base.first + k * first_step,
+                            code: base.code.wrapping_add(k as u64 * code_step),
+                            ..base
                         }
+                    }
+                    _ => setup(ow),
+                };
+                let at = [pn, 0, oh, ow];
+                let (da, db) = (rw.step * layout.strides[2], cw.step * layout.strides[3]);
+                let run =
+                    |a: usize, b: usize| unsafe { input.as_ptr().add(first + a * da + b * db) };
+                let best = if values_in_place {
+                    unsafe { std::slice::from_raw_parts_mut(vp.add(vl.offset(at)), c) }
+                } else {
+                    &mut best_scratch[..]
+                };
+                let (rows, cols) = (rw.taps, cw.taps);
+                match indices {
+                    None => {
+                        window(fast, run, rows, cols, |_, _| (), best, &mut no_indices);
+                    }
+                    Some((ip, il)) => {
+                        let index = if indices_in_place {
+                            unsafe { std::slice::from_raw_parts_mut(ip.add(il.offset(at)), c) }
+                        } else {
+                            &mut index_scratch[..]
+                        };
+                        let tap_code = |a: usize, b: usize| {
+                            I::from_u64(code + a as u64 * code_a + b as u64 * code_b)
+                        };
+                        window(fast, run, rows, cols, tap_code, best, index);
+                        if step != 0 {
+                            for (pc, i) in index.iter_mut().enumerate() {
+                                *i = I::from_u64(i.to_i64() as u64 + pc as u64 * step);
+                            }
+                        }
+                        if !indices_in_place {
+                            for (pc, &i) in index.iter().enumerate() {
+                                unsafe { *ip.add(il.offset([pn, pc, oh, ow])) = i };
+                            }
+                        }
+                    }
+                }
+                if !values_in_place {
+                    for (pc, &v) in best.iter().enumerate() {
+                        unsafe { *vp.add(vl.offset([pn, pc, oh, ow])) = v };
                     }
                 }
             }
         }
     }
 }
+
+/// Counts the multiplier of a call whose winners' `indices` (laid out as `il`, in `format`, channels at a
+/// step of `step` from one to the next) are written: each input element, a run of channels at a time, counts
+/// the windows it lies in whose index is its own. Every format's index is a part given by the element's row and
+/// the window's, plus one given by its column and the window's (and the image's and channel's, added after), so
+/// those parts are worked out once per row and column. Threads split (n, input row) pairs, and every count is
+/// written once, with no increments scattered into memory and no fill before.
+fn count<I: Tally>(
+    g: &Geometry,
+    simd: Simd,
+    threads: usize,
+    shape: [usize; 4],
+    indices: (*const I, Layout),
+    format: IndexFormat,
+    multiplier: (*mut u32, Layout),
+) -> Result<()> {
+    let [n, c, h, w] = shape;
+    let (row_windows, col_windows) = (g.row_windows(), g.col_windows());
+    // Every window has a tap inside the input (checked when the geometry was made).
+    let (row0, col0) = (row_windows.get(0).start, col_windows.get(0).start);
+    let encode = |pn: usize, oh: usize, ow: usize, row: usize, col: usize| {
+        format.encode(g, shape, [pn, 0, oh, ow], row * w + col)
+    };
+    let origin = encode(0, 0, 0, row0, col0);
+    let rows = Lines::of(row_windows, h, |oh, row| encode(0, oh, 0, row, col0))?;
+    let cols = Lines::of(col_windows, w, |ow, col| {
+        encode(0, 0, ow, row0, col).wrapping_sub(origin)
+    })?;
+    let image = encode(1, 0, 0, row0, col0).wrapping_sub(origin);
+    let step = encode_step(format, g, shape);
+    let units = n * h;
+    let team = Team::new(threads, units);
+    let parties = Parties::reserve(&team, || {
+        let mut counts = Vec::new();
+        try_reserve(&mut counts, c, "the channels-last kernel's row of counts")?;
+        counts.resize(c, 0u32);
+        Ok(counts)
+    })?;
+    let shared = Shared(Some(multiplier));
+    let indices = Shared(Some((indices.0.cast_mut(), indices.1)));
+    let ran = team.run(units, &|units: Range<usize>, party: usize| {
+        let mut counts = parties.lock(party);
+        simd.run(Counts {
+            rows: &rows,
+            cols: &cols,
+            indices: indices.get().map(|(p, l)| (p.cast_const(), l)),
+            multiplier: shared.get(),
+            image,
+            step,
+            units,
+            shape,
+            counts: &mut counts,
+        })
+    });
+    ran.map_err(Error::Internal)
+}
+
+/// The step from one channel's index to the next, in `format`: every format is affine in the channel.
+fn encode_step(format: IndexFormat, g: &Geometry, shape: [usize; 4]) -> u64 {
+    format.encode(g, shape, [0, 1, 0, 0], 0) - format.encode(g, shape, [0, 0, 0, 0], 0)
+}
+
+/// A window that an input row (or column) lies in, and the part of the winner's index that the two give.
+type Part = (usize, u64);
+
+/// For each input row (or column), the windows it lies in, each with the part of the winner's index that the
+/// row and window give: positions `starts[k]..starts[k + 1]` of `entries` are row `k`'s.
+struct Lines {
+    starts: Vec<usize>,
+    entries: Vec<Part>,
+}
+
+impl Lines {
+    /// The lines of an axis of `len` positions whose windows are `windows`, each entry's part `part(o, pos)`.
+    fn of(windows: &Windows, len: usize, part: impl Fn(usize, usize) -> u64) -> Result<Lines> {
+        let what = "the channels-last kernel's table of windows";
+        let mut starts = Vec::new();
+        try_reserve(&mut starts, len + 1, what)?;
+        starts.resize(len + 1, 0);
+        let taps = |o: usize| {
+            let win = windows.get(o);
+            (0..win.taps).map(move |a| win.start + a * win.step)
+        };
+        for o in 0..windows.len() {
+            taps(o).for_each(|pos| starts[pos + 1] += 1);
+        }
+        for k in 0..len {
+            starts[k + 1] += starts[k];
+        }
+        let mut entries = Vec::new();
+        try_reserve(&mut entries, starts[len], what)?;
+        entries.resize(starts[len], (0, 0));
+        let mut next = starts.clone();
+        for o in 0..windows.len() {
+            for pos in taps(o) {
+                entries[next[pos]] = (o, part(o, pos));
+                next[pos] += 1;
+            }
+        }
+        Ok(Lines { starts, entries })
+    }
+
+    /// Line `k`'s windows and parts.
+    #[inline(always)]
+    fn get(&self, k: usize) -> &[Part] {
+        &self.entries[self.starts[k]..self.starts[k + 1]]
+    }
+}
+
+/// One thread's share of [`count`], compiled for an instruction set ([`Simd::run`]).
+struct Counts<'a, I> {
+    rows: &'a Lines,
+    cols: &'a Lines,
+    indices: Option<(*const I, Layout)>,
+    multiplier: Option<(*mut u32, Layout)>,
+    image: u64,
+    step: u64,
+    units: Range<usize>,
+    shape: [usize; 4],
+    counts: &'a mut [u32],
+}
+
+impl<I: Tally> Vectorised for Counts<'_, I> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let Counts {
+            rows,
+            cols,
+            indices,
+            multiplier,
+            image,
+            step,
+            units,
+            shape,
+            counts: scratch,
+        } = self;
+        let (Some((ip, il)), Some((mp, ml))) = (indices, multiplier) else {
+            return;
+        };
+        let [_, c, h, w] = shape;
+        for unit in units {
+            let (pn, row) = (unit / h, unit % h);
+            let base = image.wrapping_mul(pn as u64);
+            for col in 0..w {
+                let at = [pn, 0, row, col];
+                // SAFETY (every block below): the call was checked, so each offset is one of its tensor's
+                // elements, a run of channels whose stride is 1 is C distinct elements in a row, the multiplier's
+                // elements are distinct and overlap nothing, and this unit's row is this thread's alone.
+                let counts = if ml.strides[1] == 1 {
+                    unsafe { std::slice::from_raw_parts_mut(mp.add(ml.offset(at)), c) }
+                } else {
+                    &mut scratch[..]
+                };
+                let pairs = (rows.get(row), cols.get(col));
+                let mut s = 0;
+                if il.strides[1] == 1 && step == 0 {
+                    // Blocks of channels whose counts stay in registers, as wide as the indices (so never
+                    // narrowed between windows), while every window's run goes by.
+                    while c - s >= TALLY {
+                        let mut tally = [I::Lane::default(); TALLY];
+                        each_pair(pairs, base, |oh, ow, own| {
+                            if own <= I::MAX {
+                                let own = I::from_u64(own);
+                                let at = il.offset([pn, s, oh, ow]);
+                                let run = unsafe { &*ip.add(at).cast::<[I; TALLY]>() };
+                                for (t, &i) in tally.iter_mut().zip(run) {
+                                    *t = I::add(*t, i == own);
+                                }
+                            }
+                        });
+                        for (m, t) in counts[s..s + TALLY].iter_mut().zip(tally) {
+                            *m = I::total(t);
+                        }
+                        s += TALLY;
+                    }
+                }
+                // The rest, and indices whose channels are apart or whose index steps from one to the next.
+                let (rest, sc) = (&mut counts[s..], il.strides[1]);
+                rest.fill(0);
+                each_pair(pairs, base, |oh, ow, own| {
+                    let from = il.offset([pn, s, oh, ow]);
+                    for (pc, m) in rest.iter_mut().enumerate() {
+                        let i = unsafe { *ip.add(from + pc * sc) };
+                        *m += u32::from(i.to_i64() as u64 == own + (s + pc) as u64 * step);
+                    }
+                });
+                if ml.strides[1] != 1 {
+                    for (pc, &m) in counts.iter().enumerate() {
+                        unsafe { *mp.add(ml.offset([pn, pc, row, col])) = m };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How many channels [`count`] tallies at a time in registers.
+const TALLY: usize = 16;
+
+/// Calls `f(oh, ow, own)` for every window (oh, ow) that an input element lies in, given its row's and
+/// column's windows and parts of the index ([`Lines::get`]), with `own` the element's index in that window,
+/// for channel 0 of an image whose part is `base`.
+#[inline(always)]
+fn each_pair((rows, cols): (&[Part], &[Part]), base: u64, mut f: impl FnMut(usize, usize, u64)) {
+    for &(oh, r) in rows {
+        for &(ow, k) in cols {
+            f(oh, ow, base.wrapping_add(r).wrapping_add(k));
+        }
+    }
+}
+
+/// Counting in lanes as wide as the index type, so that a compare's result is added without narrowing.
+trait Tally: IndexElement {
+    /// A count, in a lane as wide as `Self` (at least 16 bits).
+    type Lane: Copy + Default;
+    /// `lane`, plus one if `hit`.
+    fn add(lane: Self::Lane, hit: bool) -> Self::Lane;
+    /// The count (which fits a `u32`: the call's counts were checked to).
+    fn total(lane: Self::Lane) -> u32;
+}
+
+macro_rules! tallies {
+    ($($t:ty => $lane:ty),*) => {$(
+        impl Tally for $t {
+            type Lane = $lane;
+            #[inline(always)]
+            fn add(lane: $lane, hit: bool) -> $lane {
+                lane.wrapping_add(<$lane>::from(hit))
+            }
+            #[inline(always)]
+            fn total(lane: $lane) -> u32 {
+                lane as u32
+            }
+        }
+    )*};
+}
+
+// `u8` indices are taps of windows of at most 256, and an element lies in at most one window per tap: its
+// count fits 16 bits.
+tallies!(i64 => u64, i32 => u32, u8 => u16);
 
 /// Where a window's taps are and what their indices are: its columns, the offset of its first tap's run of
 /// channels, and that tap's index for channel 0 with the steps to the next row and column of taps.
@@ -498,23 +693,6 @@ struct Setup {
     code: u64,
     code_a: u64,
     code_b: u64,
-}
-
-/// Zeroes image `pn` of the multiplier at `p`, laid out as `l`, run of channels by run.
-fn zero_image(p: *mut u32, l: &Layout, pn: usize) {
-    let [_, c, h, w] = l.shape;
-    for row in 0..h {
-        for col in 0..w {
-            // SAFETY: the multiplier was checked: every offset is one of its elements, and image `pn` is this
-            // thread's alone.
-            let at = unsafe { p.add(l.offset([pn, 0, row, col])) };
-            if l.strides[1] == 1 {
-                unsafe { std::slice::from_raw_parts_mut(at, c) }.fill(0);
-            } else {
-                (0..c).for_each(|pc| unsafe { *at.add(pc * l.strides[1]) = 0 });
-            }
-        }
-    }
 }
 
 /// Calls `f(a, b)` for every tap of a `rows × cols` window but the first, in scan order.
@@ -570,10 +748,6 @@ impl<T: avx512::Codes16 + avx2::Codes8> Codes for T {}
 trait Codes {}
 #[cfg(not(target_arch = "x86_64"))]
 impl<T> Codes for T {}
-
-/// The most taps a window may have for the multiplier to be counted tap by tap over whole runs of channels:
-/// beyond it, one increment per channel costs less than a pass over every tap's run.
-const COUNT_BY_TAP: usize = 16;
 
 /// Windows of more taps than this select `i64` codes as 32-bit offsets, widened once per window
 /// (`avx2::windows_wide`); with fewer, the widening measured costlier than the selects it saves (2×2 windows,

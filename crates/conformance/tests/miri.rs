@@ -424,6 +424,21 @@ fn tensor_calls_with_gaps(params: &Params, [n, c, h, w]: [usize; 4], apart: usiz
                 "{backend}: plane winner {k}"
             );
         }
+        // And the multiplier alone, which the channels-last kernel counts from scratch indices of its own.
+        let mut counts_only = vec![7u32; layout.span().unwrap()];
+        plan.forward_tensor(
+            TensorRef::new(&placed, layout),
+            TensorOutputs::new(TensorMut::new(&mut values_only, out))
+                .with_multiplier(TensorMut::new(&mut counts_only, layout)),
+        )
+        .unwrap();
+        for (k, &m) in e.multiplier.iter().enumerate() {
+            assert_eq!(
+                counts_only[at(&layout, k)],
+                m,
+                "{backend}: multiplier alone {k}"
+            );
+        }
         let grad = vec![1.0f32; out.span().unwrap()];
         let mut grad_input = vec![5.0f32; layout.span().unwrap()];
         plan.backward_tensor(

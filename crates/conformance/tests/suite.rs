@@ -466,6 +466,9 @@ macro_rules! conformance_suite {
             }
 
             #[test]
+            fn channel_runs_f32() { channel_runs(BACKEND); }
+
+            #[test]
             fn bands_f32() { bands::<f32>(BACKEND); }
 
             #[test]
@@ -536,6 +539,35 @@ fn large_cases(backend: Backend) {
         let outcome = check_case(backend, &case).map_err(TestCaseError::fail);
         maxpool::set_num_threads(0).unwrap();
         tally.record(outcome?);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{backend}: {e}");
+    }
+    tally.finish(backend);
+}
+
+/// Cases with many planes, so that the channels-last layout has runs of channels as long as the hand-written
+/// kernels' vectors: multiples of 8 (which the AVX2 kernel pools a row of windows at a time, i64 codes widened
+/// from 32-bit offsets), and lengths with a rest for the portable loops. The other cases have at most 3.
+fn channel_runs(backend: Backend) {
+    let tally = Tally::new("channel runs");
+    let mut runner = TestRunner::new(Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    // Planes split into two images of C channels when even: C = 8, 16, 24, 32, 17, and 27 in one image.
+    const PLANES: [usize; 6] = [16, 32, 48, 64, 34, 27];
+    let strategy = any::<u64>().prop_map(|seed| {
+        let src = &mut Seeded::new(seed);
+        let params = params(src);
+        let planes = PLANES[src.below(PLANES.len() as u64) as usize];
+        let (height, width) = (src.range(1, 12), src.range(1, 12));
+        drawn_case::<f32>(src, params, planes, height, width)
+    });
+    let result = runner.run(&strategy, |case| {
+        tally.record(check_case(backend, &case).map_err(TestCaseError::fail)?);
         Ok(())
     });
     if let Err(e) = result {

@@ -151,7 +151,9 @@ fn run<T: Element, I: Tally + Codes>(
         Ok(s)
     };
     let parties = Parties::reserve(&team, reserve)?;
-    let step = encode_step(format, g, layout.shape);
+    // Every format is affine in the channel: the step from one channel's index to the next.
+    let shape = layout.shape;
+    let step = format.encode(g, shape, [0, 1, 0, 0], 0) - format.encode(g, shape, [0, 0, 0, 0], 0);
     let indices = Shared(indices);
     let fast = Fast::choose::<T>(simd);
     let ran = team.run(units, &|units: Range<usize>, party: usize| {
@@ -177,7 +179,7 @@ fn run<T: Element, I: Tally + Codes>(
             threads,
             layout.shape,
             (ip.cast_const(), il),
-            format,
+            (format, step),
             multiplier,
         ),
         _ => Ok(()),
@@ -442,19 +444,20 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
     }
 }
 
-/// Counts the multiplier of a call whose winners' `indices` (laid out as `il`, in `format`, channels at a
-/// step of `step` from one to the next) are written: each input element, a run of channels at a time, counts
-/// the windows it lies in whose index is its own. Every format's index is a part given by the element's row and
-/// the window's, plus one given by its column and the window's (and the image's and channel's, added after), so
-/// those parts are worked out once per row and column. Threads split (n, input row) pairs, and every count is
-/// written once, with no increments scattered into memory and no fill before.
+/// Counts the multiplier of a call whose winners' `indices` are written, in `format`, each channel's index
+/// `step` past the one before: each input element, a run of channels at a time, counts the windows it lies in
+/// whose index is its own. Every format's index is a part given by the element's row and the window's, plus
+/// one given by its column and the window's (and the image's and channel's, added after), so those parts are
+/// worked out once per row and column. Threads split (n, input row) pairs, and every count is written once,
+/// with no fill before. `plane` indices of elements that lie in many windows are counted by increments instead
+/// ([`scatter`]).
 fn count<I: Tally>(
     g: &Geometry,
     simd: Simd,
     threads: usize,
     shape: [usize; 4],
     indices: (*const I, Layout),
-    format: IndexFormat,
+    (format, step): (IndexFormat, u64),
     multiplier: (*mut u32, Layout),
 ) -> Result<()> {
     let [n, c, h, w] = shape;
@@ -478,7 +481,6 @@ fn count<I: Tally>(
         encode(0, 0, ow, row0, col).wrapping_sub(origin)
     })?;
     let image = encode(1, 0, 0, row0, col0).wrapping_sub(origin);
-    let step = encode_step(format, g, shape);
     let units = n * h;
     let team = Team::new(threads, units);
     let parties = Parties::reserve(&team, || {
@@ -564,11 +566,6 @@ fn scatter<I: IndexElement>(
         }
     });
     ran.map_err(Error::Internal)
-}
-
-/// The step from one channel's index to the next, in `format`: every format is affine in the channel.
-fn encode_step(format: IndexFormat, g: &Geometry, shape: [usize; 4]) -> u64 {
-    format.encode(g, shape, [0, 1, 0, 0], 0) - format.encode(g, shape, [0, 0, 0, 0], 0)
 }
 
 /// A window that an input row (or column) lies in, and the part of the winner's index that the two give.

@@ -47,6 +47,13 @@ impl Technique for BlockReshape {
         self.simd
     }
 
+    fn writes_taps<T: Element>(&self, g: &Geometry) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return x86::writes_taps::<T>(self.simd, g);
+        #[cfg(not(target_arch = "x86_64"))]
+        return false;
+    }
+
     /// A row of whole blocks' winners being found.
     fn work(&self, g: &Geometry) -> WorkSize {
         WorkSize {

@@ -10,8 +10,21 @@ use std::arch::x86_64::*;
 use std::ops::Range;
 
 use maxpool_core::semantics::{beats_f32x16, beats_f32x8, flat_index};
-use maxpool_core::simd::low_lanes;
-use maxpool_core::{as_type, as_type_mut, Element, Geometry, Simd, Winners};
+use maxpool_core::simd::{low_lanes, store_bytes_avx2};
+use maxpool_core::{as_type, as_type_mut, DType, Element, Geometry, IndexRun, Simd, Winners};
+
+/// Whether [`two_by_two_f32`] pools every window of planes of `T` with `g` at `simd` and writes tap codes when
+/// asked ([`Technique::writes_taps`](maxpool_core::Technique::writes_taps)): 2×2 tiles of `f32` that cover the
+/// plane, no window cut by its edge, on AVX2. The AVX-512 kernel writes flat indices only.
+pub(crate) fn writes_taps<T: Element>(simd: Simd, g: &Geometry) -> bool {
+    simd == Simd::Avx2
+        && simd.is_available()
+        && T::DTYPE == DType::F32
+        && g.params().kernel == [2, 2]
+        && g.params().is_tiling()
+        && g.interior_rows() == (0..g.out_height())
+        && g.interior_cols() == (0..g.out_width())
+}
 
 /// The whole 2×2 blocks in output rows `rows` and columns `cols`, when `T` is `f32`, by the kernel for `simd`
 /// (AVX-512 or AVX2); the first output of row `i` goes to `start(i)`. Returns false, doing nothing, for other
@@ -58,6 +71,10 @@ pub(crate) fn two_by_two_f32<T: Element>(
             // SAFETY: the CPU has the level (checked above).
             unsafe {
                 if wide {
+                    let indices = indices.map(|ix| match ix {
+                        IndexRun::Flat(ix) => ix,
+                        IndexRun::Taps(_) => unreachable!("tap codes are written at AVX2 only"),
+                    });
                     rows_2x2_f32(plane, width, n, first as i64, values, indices, counts)
                 } else {
                     rows_2x2_f32_avx2(plane, width, n, first as i64, values, indices, counts)
@@ -235,25 +252,35 @@ pub fn rows_2x2_f32_avx2(
     n: usize,
     index: i64,
     values: &mut [f32],
-    mut indices: Option<&mut [i64]>,
+    indices: Option<IndexRun<'_>>,
     mut counts: Option<&mut [u32]>,
 ) {
     if n == 0 {
         return;
     }
+    let (mut indices, mut taps) = match indices {
+        Some(IndexRun::Flat(ix)) => (Some(ix), None),
+        Some(IndexRun::Taps(t)) => (None, Some(t)),
+        None => (None, None),
+    };
     let iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     // Lanes 0..count of 8, as a mask vector for maskload and maskstore.
     let first = |count: usize| _mm256_cmpgt_epi32(_mm256_set1_epi32(count.min(8) as i32), iota);
     let lanes_lo = _mm256_setr_epi64x(0, 2, 4, 6);
     let lanes_hi = _mm256_setr_epi64x(8, 10, 12, 14);
     let down = _mm256_set1_epi64x(width as i64);
-    let ones = _mm256_set1_epi32(1);
+    let (ones, twos) = (_mm256_set1_epi32(1), _mm256_set1_epi32(2));
     for (r, values) in values.chunks_exact_mut(n).enumerate() {
         let (top, bottom, index, mut indices) =
             row_of_blocks(plane, width, n, index, r, indices.as_deref_mut());
         #[allow(clippy::manual_map)]
         let mut counts = match counts.as_deref_mut() {
             Some(c) => Some(c[2 * r * width..].split_at_mut(width)),
+            None => None,
+        };
+        #[allow(clippy::manual_map)]
+        let mut taps = match taps.as_deref_mut() {
+            Some(t) => Some(&mut t[r * n..(r + 1) * n]),
             None => None,
         };
         let mut j = 0;
@@ -317,6 +344,16 @@ pub fn rows_2x2_f32_avx2(
                     _mm256_maskstore_ps(to, blocks, best)
                 }
             };
+            if let Some(taps) = taps.as_deref_mut() {
+                // Tap `2·below + right` of the block's four, from the all-ones lanes.
+                let code = _mm256_or_si256(
+                    _mm256_and_si256(_mm256_castps_si256(right), ones),
+                    _mm256_and_si256(_mm256_castps_si256(below), twos),
+                );
+                assert!(j + k <= taps.len());
+                // SAFETY: lanes 0..k from j lie inside `taps` (checked).
+                unsafe { store_bytes_avx2(code, taps.as_mut_ptr().add(j), k) };
+            }
             if let Some(indices) = indices.as_deref_mut() {
                 let base = _mm256_set1_epi64x(index + 2 * j as i64);
                 let widen = |m: __m256, half: i32| {

@@ -28,7 +28,7 @@ pub use geometry::Geometry;
 pub use params::{Padding, Params};
 pub use simd::{Simd, Vectorised, SIMD_ENV};
 pub use strided::{backward_tensor, TensorOutputs};
-pub use technique::{IndexBuffers, Technique, Winners, Work, WorkSize, BAND};
+pub use technique::{IndexBuffers, IndexRun, Technique, Winners, Work, WorkSize, BAND};
 pub use tensor::{
     check_index_type, IndexElement, IndexFormat, IndicesMut, IndicesRef, Layout, TensorMut,
     TensorRef, UnknownIndexFormat,

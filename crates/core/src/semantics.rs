@@ -97,6 +97,16 @@ impl Windows {
         }
     }
 
+    /// Which of window `o`'s taps its first covered input position ([`Window::start`] of `window`, which must be
+    /// [`get(o)`](Windows::get)) is, counted from the window's first tap with padding included: how many taps
+    /// the leading padding cuts off. The `window` index format and [`tap_code`] count taps this way.
+    #[inline]
+    pub fn first_tap(&self, o: usize, window: &Window) -> usize {
+        // The window's first tap, o·s − pad_before, may lie in the padding; `start` is a whole number of
+        // dilations past it.
+        (window.start + self.spec.pad_before - o * self.spec.stride) / self.spec.dilation
+    }
+
     /// The windows of output positions `range`, in order.
     #[inline]
     pub fn range(&self, range: Range<usize>) -> impl Iterator<Item = Window> + Clone + '_ {

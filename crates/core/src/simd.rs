@@ -149,3 +149,29 @@ impl fmt::Display for Simd {
         f.write_str(self.name())
     }
 }
+
+/// Stores the low byte of each of the first `k` (at most 8) 32-bit lanes of `lanes`, each below 256, at `to`: one
+/// tap code a window ([`IndexRun::Taps`](crate::IndexRun::Taps)) from lanes that hold them as `i32`.
+///
+/// # Safety
+/// The CPU has AVX2, and `to..to + k` is writable.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+pub unsafe fn store_bytes_avx2(lanes: std::arch::x86_64::__m256i, to: *mut u8, k: usize) {
+    use std::arch::x86_64::*;
+    let words = _mm_packus_epi32(
+        _mm256_castsi256_si128(lanes),
+        _mm256_extracti128_si256::<1>(lanes),
+    );
+    let bytes = _mm_packus_epi16(words, words);
+    // SAFETY: the caller's.
+    unsafe {
+        if k >= 8 {
+            _mm_storel_epi64(to.cast(), bytes)
+        } else {
+            let bytes = (_mm_cvtsi128_si64(bytes) as u64).to_le_bytes();
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), to, k)
+        }
+    }
+}

@@ -268,6 +268,15 @@ pub(crate) fn forward_planes<K: Technique, T: Element>(
         .is_some_and(|(_, l)| l.planes_dense());
     let want_multiplier = targets.multiplier.is_some();
     let want_indices = targets.indices.is_some();
+    // One-byte window codes the technique's kernels write themselves, in place, rather than flat indices that
+    // are then encoded; not with the multiplier, which is counted from flat indices.
+    let taps_in_place = format == IndexFormat::Window
+        && !want_multiplier
+        && technique.writes_taps::<T>(g)
+        && targets
+            .indices
+            .as_ref()
+            .is_some_and(|(t, l)| matches!(t, IndexTarget::U8(_)) && l.planes_dense());
 
     let team = Team::new(threads, planes);
     let work = technique.work(g);
@@ -289,7 +298,7 @@ pub(crate) fn forward_planes<K: Technique, T: Element>(
             try_reserve(&mut buffers.values, out_len, what)?;
             buffers.values.resize(out_len, T::default());
         }
-        if want_indices && !indices_in_place {
+        if want_indices && !indices_in_place && !taps_in_place {
             try_reserve(&mut buffers.indices, out_len, what)?;
             buffers.indices.resize(out_len, 0);
         }
@@ -331,21 +340,31 @@ pub(crate) fn forward_planes<K: Technique, T: Element>(
             } else {
                 &mut buffers.values
             };
-            let indices: Option<&mut [i64]> = match &targets.indices {
-                None => None,
-                Some((IndexTarget::I64(p), l)) if indices_in_place => Some(unsafe {
+            let mut winners = if taps_in_place {
+                let Some((IndexTarget::U8(p), l)) = &targets.indices else {
+                    unreachable!("tap codes are written in place only to u8 indices")
+                };
+                let taps = unsafe {
                     std::slice::from_raw_parts_mut(p.add(l.plane_offset(pn, pc)), out_len)
-                }),
-                Some(_) => Some(&mut buffers.indices),
+                };
+                Winners::with_taps(values, taps, scratch)
+            } else {
+                let indices: Option<&mut [i64]> = match &targets.indices {
+                    None => None,
+                    Some((IndexTarget::I64(p), l)) if indices_in_place => Some(unsafe {
+                        std::slice::from_raw_parts_mut(p.add(l.plane_offset(pn, pc)), out_len)
+                    }),
+                    Some(_) => Some(&mut buffers.indices),
+                };
+                let multiplier: Option<&mut [u32]> = match targets.multiplier {
+                    None => None,
+                    Some((p, l)) if multiplier_in_place => Some(unsafe {
+                        std::slice::from_raw_parts_mut(p.add(l.plane_offset(pn, pc)), plane_len)
+                    }),
+                    Some(_) => Some(&mut buffers.multiplier),
+                };
+                Winners::new(values, indices, multiplier, disjoint, coding, scratch)
             };
-            let multiplier: Option<&mut [u32]> = match targets.multiplier {
-                None => None,
-                Some((p, l)) if multiplier_in_place => Some(unsafe {
-                    std::slice::from_raw_parts_mut(p.add(l.plane_offset(pn, pc)), plane_len)
-                }),
-                Some(_) => Some(&mut buffers.multiplier),
-            };
-            let mut winners = Winners::new(values, indices, multiplier, disjoint, coding, scratch);
             technique.pool_rows(g, plane, 0..out_h, &mut winners, work);
             winners.finish();
             // The outputs the plane could not be given in place.
@@ -360,7 +379,7 @@ pub(crate) fn forward_planes<K: Technique, T: Element>(
                 }
             }
             if let Some((target, l)) = &targets.indices {
-                if !indices_in_place {
+                if !indices_in_place && !taps_in_place {
                     let idx = &buffers.indices;
                     match *target {
                         IndexTarget::I64(p) => unsafe {

@@ -43,6 +43,15 @@ pub trait Technique: Sized + Send + Sync + 'static {
     /// compares the two ways.
     const CHANNELS_LAST: bool = false;
 
+    /// Whether [`pool_rows`](Technique::pool_rows), on planes of `T` with `geometry`, hands every window of
+    /// every row it is given to [`Winners::write_rows`]' kernel and never to [`Winners::put`] or
+    /// [`Winners::put_run`], and that kernel writes [`IndexRun::Taps`] when given them: the `window` index
+    /// format, one byte a window, written in place of the flat indices the engine would otherwise encode.
+    /// Decided once per call, before any plane is pooled. None by default.
+    fn writes_taps<T: Element>(&self, _geometry: &Geometry) -> bool {
+        false
+    }
+
     /// The instruction-set level the technique's kernels, and the channels-last kernel on its behalf, run at.
     fn simd(&self) -> Simd {
         Simd::Portable
@@ -159,6 +168,8 @@ pub(crate) fn try_reserve<E>(v: &mut Vec<E>, len: usize, what: &'static str) -> 
 pub struct Winners<'a, T> {
     values: &'a mut [T],
     indices: Option<&'a mut [i64]>,
+    /// Tap codes wanted in place of `indices` ([`Technique::writes_taps`]), without the multiplier.
+    taps: Option<&'a mut [u8]>,
     multiplier: Option<&'a mut [u32]>,
     /// The multiplier still holds the caller's contents: it is zeroed when the first window is counted, while
     /// the plane is in cache and on the thread that counts it, unless a technique takes it to write it whole
@@ -230,12 +241,25 @@ impl<'a, T: Element> Winners<'a, T> {
         Winners {
             values,
             indices,
+            taps: None,
             unzeroed: multiplier.is_some() && coded.is_none(),
             multiplier,
             disjoint,
             scratch: index_scratch,
             coded,
         }
+    }
+
+    /// A sink for one run of output rows that records each winner's tap code ([`IndexRun::Taps`]) in `taps`,
+    /// with the values, and no multiplier: for techniques that write them ([`Technique::writes_taps`]).
+    pub(crate) fn with_taps(
+        values: &'a mut [T],
+        taps: &'a mut [u8],
+        scratch: &'a mut Scratch,
+    ) -> Self {
+        let mut winners = Winners::new(values, None, None, false, None, scratch);
+        winners.taps = Some(taps);
+        winners
     }
 
     /// Ends the run: the input rows left are counted from codes, or a multiplier nothing has counted into or
@@ -281,6 +305,7 @@ impl<'a, T: Element> Winners<'a, T> {
             self.coded.is_none(),
             "a technique with WHOLE_ROWS put one window"
         );
+        self.no_taps();
         self.values[position] = value;
         if let Some(indices) = self.indices.as_deref_mut() {
             indices[position] = index as i64;
@@ -295,6 +320,7 @@ impl<'a, T: Element> Winners<'a, T> {
     /// indices in `indices` (as long as `values`). The vectorising backends find a row of winners at a time.
     #[inline(always)]
     pub fn put_run<I: FlatIndex>(&mut self, position: usize, values: &[T], indices: &[I]) {
+        self.no_taps();
         let n = values.len();
         self.values[position..position + n].copy_from_slice(values);
         if let Some(out) = self.indices.as_deref_mut() {
@@ -317,12 +343,62 @@ impl<'a, T: Element> Winners<'a, T> {
     }
 }
 
+impl<T> Winners<'_, T> {
+    /// Refuses a winner put by position when tap codes are wanted: only [`Winners::write_rows`]' kernels write
+    /// them, and a technique says so ([`Technique::writes_taps`]) only when its kernels take every window. A
+    /// broken promise is a bug, which the call reports as [`Error::Internal`] (its threads catch panics).
+    #[inline(always)]
+    fn no_taps(&self) {
+        assert!(
+            self.taps.is_none(),
+            "a technique that writes tap codes put a window by position"
+        );
+    }
+}
+
+/// Where [`Winners::write_rows`]' kernel writes the indices of the outputs it is handed, one per output.
+pub enum IndexRun<'a> {
+    /// Each winner's [`flat_index`](crate::semantics::flat_index).
+    Flat(&'a mut [i64]),
+    /// Each winner's [`tap_code`](crate::semantics::tap_code), its tap within its window counted from the
+    /// window's first row and column with padding included: the `window` index format. Given only to
+    /// techniques that say they write them ([`Technique::writes_taps`]).
+    Taps(&'a mut [u8]),
+}
+
+impl IndexRun<'_> {
+    /// The outputs from `from` on.
+    #[inline(always)]
+    pub fn rest(&mut self, from: usize) -> IndexRun<'_> {
+        match self {
+            IndexRun::Flat(ix) => IndexRun::Flat(&mut ix[from..]),
+            IndexRun::Taps(ix) => IndexRun::Taps(&mut ix[from..]),
+        }
+    }
+
+    /// How many outputs.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        match self {
+            IndexRun::Flat(ix) => ix.len(),
+            IndexRun::Taps(ix) => ix.len(),
+        }
+    }
+
+    /// Never true for a run a kernel is handed with outputs.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl<T: Element> Winners<'_, T> {
     /// For kernels that write outputs in place: the outputs of `rows` consecutive runs of `row_len` (output
     /// rows, or the same part of each), from `position` on, are handed to `write` in bands of rows. `write(band,
     /// values, indices)` gets the band's rows (counted from the first) and their values and, when indices or the
     /// multiplier are wanted, their indices; it must set every one of them to its window's winner, the value
-    /// and the [`flat_index`](crate::semantics::flat_index). The multiplier is then counted from those indices.
+    /// and the [`flat_index`](crate::semantics::flat_index), or the tap code when given [`IndexRun::Taps`]. The
+    /// multiplier is then counted from those indices.
     /// This saves [`Winners::put_run`]'s copy of each row. A band is all the rows, unless the multiplier is
     /// wanted without the indices: the indices to count from then need room, for at most [`BAND`] outputs.
     /// When the multiplier is counted from codes ([`Technique::WHOLE_ROWS`]), the runs must be whole output rows,
@@ -333,7 +409,7 @@ impl<T: Element> Winners<'_, T> {
         position: usize,
         rows: usize,
         row_len: usize,
-        mut write: impl FnMut(Range<usize>, &mut [T], Option<&mut [i64]>),
+        mut write: impl FnMut(Range<usize>, &mut [T], Option<IndexRun<'_>>),
     ) {
         let band = if self.indices.is_none() && self.multiplier.is_some() {
             (BAND / row_len.max(1)).max(1)
@@ -344,6 +420,7 @@ impl<T: Element> Winners<'_, T> {
         let Winners {
             values,
             indices,
+            taps,
             multiplier,
             disjoint,
             scratch,
@@ -354,6 +431,11 @@ impl<T: Element> Winners<'_, T> {
             let band = first..(first + band).min(rows);
             let run = position + first * row_len..position + band.end * row_len;
             let values = &mut values[run.clone()];
+            if let Some(taps) = taps.as_deref_mut() {
+                // No multiplier with tap codes (`Winners::with_taps`).
+                write(band, values, Some(IndexRun::Taps(&mut taps[run])));
+                continue;
+            }
             let indices = match (indices.as_deref_mut(), &multiplier) {
                 (Some(indices), _) => &mut indices[run.clone()],
                 (None, Some(_)) => {
@@ -367,7 +449,7 @@ impl<T: Element> Winners<'_, T> {
                     continue;
                 }
             };
-            write(band, values, Some(&mut *indices));
+            write(band, values, Some(IndexRun::Flat(&mut *indices)));
             match (coded.as_mut(), multiplier.as_deref_mut()) {
                 (Some(coded), Some(multiplier)) => {
                     debug_assert!(
@@ -488,8 +570,10 @@ mod tests {
                     out.write_rows(0, g.out_height(), ow, |band, vals, ixs| {
                         let run = band.start * ow..band.end * ow;
                         vals.copy_from_slice(&values[run.clone()]);
-                        ixs.expect("indices to count from")
-                            .copy_from_slice(&indices[run]);
+                        let Some(IndexRun::Flat(ixs)) = ixs else {
+                            panic!("flat indices to count from")
+                        };
+                        ixs.copy_from_slice(&indices[run]);
                     });
                 }
                 out.finish();

@@ -47,6 +47,13 @@ impl Technique for VectorisedRows {
         self.simd
     }
 
+    fn writes_taps<T: Element>(&self, g: &Geometry) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return x86::writes_taps::<T>(self.simd, g);
+        #[cfg(not(target_arch = "x86_64"))]
+        return false;
+    }
+
     fn plan(g: &Geometry) -> Result<Self> {
         let simd = Simd::for_plan(Self::NAME)?;
         let interior = g.interior_cols();

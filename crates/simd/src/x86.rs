@@ -13,12 +13,30 @@ use std::arch::x86_64::*;
 use std::ops::Range;
 
 use maxpool_core::semantics::{beats_f32x16, beats_f32x8, Window};
-use maxpool_core::simd::low_lanes;
-use maxpool_core::{as_type, as_type_mut, Element, Geometry, Params, Simd, Winners};
+use maxpool_core::simd::{low_lanes, store_bytes_avx2};
+use maxpool_core::{
+    as_type, as_type_mut, DType, Element, Geometry, IndexRun, Params, Simd, Winners,
+};
 
 /// Whether [`three_by_three_s2_f32`] pools these parameters: 3×3 windows, stride 2, no dilation.
 fn handles(p: &Params) -> bool {
     (p.kernel, p.stride, p.dilation) == ([3, 3], [2, 2], [1, 1])
+}
+
+/// Whether [`three_by_three_s2_f32`] pools planes of `f32` with `g` at `simd`: AVX-512 or AVX2, which the CPU
+/// has, windows [`handles`] takes, and a width that keeps in-window offsets within `i32`.
+fn takes(simd: Simd, g: &Geometry) -> bool {
+    matches!(simd, Simd::Avx512 | Simd::Avx2)
+        && simd.is_available()
+        && handles(g.params())
+        && g.width() < 1 << 28
+}
+
+/// Whether [`three_by_three_s2_f32`] pools planes of `T` with `g` at `simd` and writes tap codes when asked
+/// ([`Technique::writes_taps`](maxpool_core::Technique::writes_taps)): on AVX2. The AVX-512 kernel writes flat
+/// indices only.
+pub(crate) fn writes_taps<T: Element>(simd: Simd, g: &Geometry) -> bool {
+    simd == Simd::Avx2 && T::DTYPE == DType::F32 && takes(simd, g)
 }
 
 /// Pools output rows `rows` of `plane` (the whole run of outputs, from its first), when `simd` is AVX-512 or AVX2
@@ -31,14 +49,10 @@ pub(crate) fn three_by_three_s2_f32<T: Element>(
     rows: Range<usize>,
     out: &mut Winners<'_, T>,
 ) -> bool {
-    let Some(plane) = as_type::<T, f32>(plane) else {
+    let Some(plane) = as_type::<T, f32>(plane).filter(|_| takes(simd, g)) else {
         return false;
     };
     let width = g.width();
-    let levels = matches!(simd, Simd::Avx512 | Simd::Avx2) && simd.is_available();
-    if !levels || !handles(g.params()) || width >= 1 << 28 {
-        return false;
-    }
     let (ow, row_windows) = (g.out_width(), g.row_windows());
     let left = g.params().padding.left as isize;
     out.write_rows(0, rows.len(), ow, |band, values, mut indices| {
@@ -52,10 +66,14 @@ pub(crate) fn three_by_three_s2_f32<T: Element>(
                 *strip = Strip::new(2 * j as isize - left, (ow - j).min(16), width);
             }
             let (strips, values) = (&strips[..n], &mut values[first..]);
-            let indices = indices.as_deref_mut().map(|ix| &mut ix[first..]);
+            let indices = indices.as_mut().map(|ix| ix.rest(first));
             // SAFETY: the CPU has the level (checked above).
             unsafe {
                 if simd == Simd::Avx512 {
+                    let indices = indices.map(|ix| match ix {
+                        IndexRun::Flat(ix) => ix,
+                        IndexRun::Taps(_) => unreachable!("tap codes are written at AVX2 only"),
+                    });
                     pool_block(
                         strips,
                         plane,
@@ -65,14 +83,12 @@ pub(crate) fn three_by_three_s2_f32<T: Element>(
                         ow,
                     )
                 } else {
-                    pool_block_avx2(
-                        strips,
-                        plane,
-                        row_windows.range(band.clone()),
-                        values,
-                        indices,
-                        ow,
-                    )
+                    // Each window with which of its taps its first row inside the input is.
+                    let windows = band.clone().map(|o| {
+                        let w = row_windows.get(o);
+                        (w, row_windows.first_tap(o, &w))
+                    });
+                    pool_block_avx2(strips, plane, windows, values, indices, ow)
                 }
             };
         }
@@ -114,9 +130,9 @@ fn pool_block(
 fn pool_block_avx2(
     strips: &[Strip],
     plane: &[f32],
-    row_windows: impl Iterator<Item = Window>,
+    row_windows: impl Iterator<Item = (Window, usize)>,
     values: &mut [f32],
-    mut indices: Option<&mut [i64]>,
+    mut indices: Option<IndexRun<'_>>,
     stride: usize,
 ) {
     let mut halves = [[Half::NONE; 2]; BLOCK];
@@ -126,15 +142,16 @@ fn pool_block_avx2(
     let zero = (_mm256_setzero_ps(), _mm256_setzero_si256());
     let mut kept = [[zero; 2]; BLOCK];
     let mut kept_row = None;
-    for (q, w) in row_windows.enumerate() {
+    for (q, (w, first_tap)) in row_windows.enumerate() {
         for (s, strip) in strips.iter().enumerate() {
             let at = q * stride + 16 * s;
             // Each half is its own copy of the code (`H`), in registers: both at once spilled.
             let ([h0, h1], [k0, k1]) = (&halves[s], &mut kept[s]);
-            let out = (&mut *values, indices.as_deref_mut(), at);
-            strip.half_window::<0>(plane, &w, h0, kept_row, k0, out);
-            let out = (&mut *values, indices.as_deref_mut(), at);
-            strip.half_window::<1>(plane, &w, h1, kept_row, k1, out);
+            let window = (&w, first_tap);
+            let out = (&mut *values, indices.as_mut().map(|ix| ix.rest(0)), at);
+            strip.half_window::<0>(plane, window, h0, kept_row, k0, out);
+            let out = (&mut *values, indices.as_mut().map(|ix| ix.rest(0)), at);
+            strip.half_window::<1>(plane, window, h1, kept_row, k1, out);
         }
         kept_row = Some(w.start + w.taps - 1);
     }
@@ -359,23 +376,28 @@ impl Strip {
 
     /// Half `H` (windows `8H..8H + 8`) of [`Strip::window`] on AVX2: merges window `w`'s rows, taking
     /// the kept row's winners in `kept` when it is `kept_row` and keeping its last row's there, and stores the
-    /// winners at `at + 8H` in `values` and `indices`.
+    /// winners at `at + 8H` in `values` and `indices`. `first_tap`: which of the window's rows `w.start` is
+    /// ([`Windows::first_tap`](maxpool_core::semantics::Windows::first_tap)), for tap codes.
     #[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
     #[inline]
     fn half_window<const H: usize>(
         &self,
         plane: &[f32],
-        w: &Window,
+        (w, first_tap): (&Window, usize),
         half: &Half,
         kept_row: Option<usize>,
         kept: &mut (__m256, __m256i),
-        (values, indices, at): (&mut [f32], Option<&mut [i64]>, usize),
+        (values, indices, at): (&mut [f32], Option<IndexRun<'_>>, usize),
     ) {
-        let (width, row_step) = (self.width, _mm256_set1_epi32(self.width as i32));
+        let width = self.width;
+        // `offset` counts a row down as `width` elements for flat indices, and as the kernel's 3 taps for codes.
+        let taps = matches!(indices, Some(IndexRun::Taps(_)));
+        let step = if taps { 3 } else { width };
+        let row_step = _mm256_set1_epi32(step as i32);
         assert!(at + self.k <= values.len());
         assert!(indices.as_ref().is_none_or(|ix| at + self.k <= ix.len()));
         let (mut best, mut offset) = (_mm256_setzero_ps(), _mm256_setzero_si256());
-        let mut down = _mm256_setzero_si256();
+        let mut down = _mm256_set1_epi32(if taps { 3 * first_tap as i32 } else { 0 });
         for a in 0..w.taps {
             let r = w.start + a;
             let (v, o) = if kept_row == Some(r) {
@@ -414,7 +436,11 @@ impl Strip {
                 _mm256_maskstore_ps(to, half.windows, best)
             }
         };
-        if let Some(indices) = indices {
+        if let Some(IndexRun::Taps(taps)) = indices {
+            let k = self.k.saturating_sub(8 * H).min(8);
+            // SAFETY: the strip's windows 0..k from `at` lie inside `taps` (checked), this half's k of them too.
+            unsafe { store_bytes_avx2(offset, taps.as_mut_ptr().wrapping_add(at), k) };
+        } else if let Some(IndexRun::Flat(indices)) = indices {
             let base = _mm256_set1_epi64x((w.start * width) as i64 + self.c0 as i64);
             let columns = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
             let offset = _mm256_add_epi32(

@@ -285,6 +285,11 @@ pub fn rows_2x2_f32_avx2(
         };
         let mut j = 0;
         while j < n {
+            // A short last group of a row of at least 8 blocks is taken as the row's last 8 instead, which
+            // overlap the group before: their outputs are written twice, alike.
+            if n - j < 8 && n >= 8 {
+                j = n - 8;
+            }
             let k = (n - j).min(8);
             // Whole vectors are loaded and stored without masks: masked stores are slow on AMD's CPUs
             // (microcoded on Zen 2 and 3).

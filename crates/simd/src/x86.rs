@@ -357,9 +357,12 @@ impl Strip {
         };
         let [a, b] = self.loads;
         let c0 = self.c0 + 16 * h as isize;
-        let [t0, t1, t2] = self
-            .inside
-            .map(|m| _mm256_castsi256_ps(bits(u32::from(m) >> (8 * h))));
+        // The row passes keep windows in `vshufps`' order (`ORDER`): lane l holds window ORDER[l].
+        let shuffled = _mm256_setr_epi32(1, 2, 16, 32, 4, 8, 64, 128);
+        let [t0, t1, t2] = self.inside.map(|m| {
+            let b = _mm256_set1_epi32((u32::from(m) >> (8 * h)) as i32);
+            _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(b, shuffled), shuffled))
+        });
         Half {
             plain: c0 >= 0 && c0 + 18 <= self.width as isize,
             full: self.k >= 8 * (h as usize + 1),
@@ -422,6 +425,12 @@ impl Strip {
             }
             down = _mm256_add_epi32(down, row_step);
         }
+        // The windows in order (see `row_winners_avx2`).
+        let order = |v: __m256| {
+            _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)))
+        };
+        let best = order(best);
+        let offset = _mm256_castps_si256(order(_mm256_castsi256_ps(offset)));
         let at = at + 8 * H;
         // SAFETY: the strip's windows 0..k from the first `at` lie inside `values` and `indices` (checked), and
         // this half's mask keeps only those of them it holds (windows 8H..k); masked-off lanes are not written. The
@@ -494,15 +503,13 @@ impl Strip {
                 ]
             }
         };
-        // Even and odd columns: vshufps takes them pairwise within 128-bit lanes; the permute puts the lanes in
-        // order.
-        let order = |v: __m256| {
-            _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)))
-        };
+        // Even and odd columns: vshufps takes them pairwise within 128-bit lanes, which leaves the windows in
+        // the order [0, 1, 4, 5, 2, 3, 6, 7]. They stay so until the window's rows are merged
+        // ([`Strip::half_window`] puts them in order once), as the masks in `half` expect.
         let taps = [
-            order(_mm256_shuffle_ps::<0b10_00_10_00>(a0, a1)),
-            order(_mm256_shuffle_ps::<0b11_01_11_01>(a0, a1)),
-            order(_mm256_shuffle_ps::<0b10_00_10_00>(b0, b1)),
+            _mm256_shuffle_ps::<0b10_00_10_00>(a0, a1),
+            _mm256_shuffle_ps::<0b11_01_11_01>(a0, a1),
+            _mm256_shuffle_ps::<0b10_00_10_00>(b0, b1),
         ];
         let mut best = taps[0];
         let mut offset = _mm256_setzero_si256();

@@ -457,3 +457,47 @@ fn tensor_calls_with_gaps(params: &Params, [n, c, h, w]: [usize; 4], apart: usiz
         }
     }
 }
+
+/// Dense NCHW with one-byte window indices, which the AVX2 3×3/2 and 2×2 kernels write themselves into the
+/// caller's planes: strips and rows of blocks with short last groups, and rows of fewer than 8 blocks; each
+/// tensor in an allocation of exactly its length. The winners are the reference's.
+#[test]
+fn miri_tensor_window_codes_in_place() {
+    let cases = [
+        (Params::new(3).with_stride(2).with_padding(1), [1, 2, 5, 35]),
+        (Params::new(2), [1, 2, 4, 20]),
+        (Params::new(2), [2, 1, 2, 6]),
+    ];
+    for (params, [n, c, h, w]) in cases {
+        let input: Vec<f32> = elements(&mut Seeded::new(11), n * c * h * w);
+        let e = reference(&params, n * c, h, w, &input).unwrap();
+        let (oh, ow) = (e.out_height, e.out_width);
+        let (layout, out) = (Layout::nchw(n, c, h, w), Layout::nchw(n, c, oh, ow));
+        for backend in Backend::CONCRETE {
+            let Ok(plan) = Plan::new(backend, &params, h, w) else {
+                continue;
+            };
+            let mut values = vec![0.0f32; n * c * oh * ow];
+            let mut indices = vec![0u8; n * c * oh * ow];
+            plan.forward_tensor(
+                TensorRef::new(&input, layout),
+                TensorOutputs::new(TensorMut::new(&mut values, out))
+                    .with_indices(TensorMut::new(&mut indices, out), IndexFormat::Window),
+            )
+            .unwrap();
+            for (k, &ix) in e.indices.iter().enumerate() {
+                let (p, o) = (k / (oh * ow), k % (oh * ow));
+                let decoded = IndexFormat::Window
+                    .decode(
+                        plan.geometry(),
+                        layout.shape,
+                        [p / c, p % c, o / ow, o % ow],
+                        indices[k] as i64,
+                    )
+                    .unwrap();
+                assert_eq!(decoded as i64, ix, "{backend}: winner {k} of {params:?}");
+                assert_eq!(values[k].to_bits(), e.values[k].to_bits());
+            }
+        }
+    }
+}

@@ -335,6 +335,8 @@ fn miri_tensor_calls_with_gaps() {
     // pools a row at a time.
     tensor_calls_with_gaps(&params, [1, 27, 3, 4], 1);
     tensor_calls_with_gaps(&params, [1, 16, 3, 6], 1);
+    // Stride 1 without padding, which the AVX2 kernel pools separably, through its ring of row winners.
+    tensor_calls_with_gaps(&Params::new(3).with_stride(1), [2, 16, 5, 6], 1);
 }
 
 fn tensor_calls_with_gaps(params: &Params, [n, c, h, w]: [usize; 4], apart: usize) {

@@ -573,6 +573,38 @@ fn channel_runs(backend: Backend) {
     if let Err(e) = result {
         panic!("{backend}: {e}");
     }
+    // Geometries the channels-last kernel pools separably at AVX2 (column stride 1, no dilation, no column
+    // padding, whole vectors of channels), which random parameters reach seldom: rows padded or strided, and
+    // kernels taller and wider than they are long.
+    let rows_padded = Padding {
+        top: 1,
+        bottom: 1,
+        left: 0,
+        right: 0,
+    };
+    let separable = [
+        (Params::new(3).with_stride(1), 32, 7, 9),
+        (
+            Params::rect(2, 3)
+                .with_stride(1)
+                .with_padding_sides(rows_padded),
+            16,
+            6,
+            10,
+        ),
+        (Params::new(3).with_stride_hw(2, 1), 48, 9, 8),
+        (Params::rect(4, 2).with_stride(1), 16, 8, 5),
+        (Params::new(3).with_stride(1).with_ceil_mode(true), 64, 5, 3),
+    ];
+    for (k, (params, planes, height, width)) in separable.into_iter().enumerate() {
+        for seed in 0..4 {
+            let src = &mut Seeded::new(1000 * k as u64 + seed);
+            let case = drawn_case::<f32>(src, params, planes, height, width);
+            let checked = check_case(backend, &case)
+                .unwrap_or_else(|e| panic!("{backend}: {params:?} {planes}×{height}×{width}: {e}"));
+            tally.record(checked);
+        }
+    }
     tally.finish(backend);
 }
 

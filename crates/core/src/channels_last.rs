@@ -118,6 +118,83 @@ struct Scratch<T, I> {
     best: Vec<T>,
     index: Vec<I>,
     taps: Vec<u32>,
+    /// The row winners of [`Separable`] pooling: `kh` rows of `out_w · c` values and their offsets.
+    ring: (Vec<f32>, Vec<u32>),
+}
+
+/// Separable pooling of interior output rows, with AVX2 for `f32`: each input row's winners along its windows'
+/// columns are found once ([`avx2::row_winners`]) and kept in a ring of `kh` rows while output rows need them,
+/// and each output row merges its `kh` rows' ([`avx2::merge_rows`]). A window's first maximum in scan order is
+/// the first maximum of the first row holding one, so this is the window's winner; it costs `kw − 1 + kh − 1`
+/// merges a window instead of `kh · kw − 1`. For column stride 1 and no dilation, whole windows along the
+/// columns, whole vectors of channels and indices whose per-channel step is 0 (`plane`, `window`), written
+/// in place.
+#[derive(Clone, Copy, Debug)]
+struct Separable {
+    kh: usize,
+    kw: usize,
+    /// The code's step from one tap row, and from one tap column, to the next.
+    code_a: u32,
+    code_b: u32,
+}
+
+/// The most rows a [`Separable`] ring holds (it keeps their tags on the stack).
+const MAX_RING: usize = 8;
+
+/// The most bytes a thread's [`Separable`] ring takes: beyond this the windows are pooled one by one, so that
+/// a call's working storage stays small.
+const MAX_RING_BYTES: usize = 1 << 20;
+
+impl Separable {
+    /// Whether, and how, a call pools its interior output rows separably (see [`Separable`]).
+    fn choose(
+        g: &Geometry,
+        fast: Fast,
+        layout: &Layout,
+        (values, indices): (&Layout, Option<&Layout>),
+        (format, step): (IndexFormat, u64),
+    ) -> Option<Separable> {
+        let p = g.params();
+        let [kh, kw] = p.kernel;
+        let [_, c, _, w] = layout.shape;
+        let (out_w, interior) = (g.out_width(), g.interior_rows());
+        let ring_bytes = kh
+            .checked_mul(out_w)
+            .and_then(|x| x.checked_mul(c))
+            .and_then(|x| x.checked_mul(8));
+        let fits = fast == Fast::Avx2F32
+            && p.stride[1] == 1
+            && p.dilation == [1, 1]
+            && kh >= 2
+            && kw >= 2
+            && kh * kw > WIDEN_AFTER
+            && kh <= MAX_RING
+            && c.is_multiple_of(8)
+            && values.strides[1] == 1
+            && indices.is_none_or(|l| l.strides[1] == 1)
+            && step == 0
+            && g.interior_cols() == (0..out_w)
+            && !interior.is_empty()
+            && ring_bytes.is_some_and(|b| b <= MAX_RING_BYTES);
+        if !fits {
+            return None;
+        }
+        // The codes' steps between taps, the same for every window of these formats.
+        let (oh, shape) = (interior.start, layout.shape);
+        let r = g.row_windows().get(oh).start;
+        let code = |row: usize, col: usize| format.encode(g, shape, [0, 0, oh, 0], row * w + col);
+        let (code_a, code_b) = (code(r + 1, 0) - code(r, 0), code(r, 1) - code(r, 0));
+        let largest = ((kh - 1) as u64)
+            .checked_mul(code_a)
+            .zip(((kw - 1) as u64).checked_mul(code_b))
+            .and_then(|(x, y)| x.checked_add(y))?;
+        (largest <= u64::from(u32::MAX)).then_some(Separable {
+            kh,
+            kw,
+            code_a: code_a as u32,
+            code_b: code_b as u32,
+        })
+    }
 }
 
 /// [`forward`] with indices of type `I` (ignored when there are none).
@@ -135,12 +212,24 @@ fn run<T: Element, I: Tally + Codes>(
     let out_h = g.out_height();
     let units = n * out_h;
     let team = Team::new(threads, units);
+    // Every format is affine in the channel: the step from one channel's index to the next.
+    let shape = layout.shape;
+    let step = format.encode(g, shape, [0, 1, 0, 0], 0) - format.encode(g, shape, [0, 0, 0, 0], 0);
+    let fast = Fast::choose::<T>(simd);
+    let separable = Separable::choose(
+        g,
+        fast,
+        &layout,
+        (&targets.values.1, indices.as_ref().map(|(_, l)| l)),
+        (format, step),
+    );
     let reserve = || -> Result<_> {
         let what = "the channels-last kernel's row of winners";
         let mut s = Scratch {
             best: Vec::new(),
             index: Vec::new(),
             taps: Vec::new(),
+            ring: (Vec::new(), Vec::new()),
         };
         try_reserve(&mut s.best, c, what)?;
         try_reserve(&mut s.index, c, what)?;
@@ -148,14 +237,18 @@ fn run<T: Element, I: Tally + Codes>(
         s.best.resize(c, T::default());
         s.index.resize(c, I::default());
         s.taps.resize(c, 0);
+        if let Some(sep) = separable {
+            let len = sep.kh * g.out_width() * c;
+            let what = "the channels-last kernel's ring of row winners";
+            try_reserve(&mut s.ring.0, len, what)?;
+            try_reserve(&mut s.ring.1, len, what)?;
+            s.ring.0.resize(len, 0.0);
+            s.ring.1.resize(len, 0);
+        }
         Ok(s)
     };
     let parties = Parties::reserve(&team, reserve)?;
-    // Every format is affine in the channel: the step from one channel's index to the next.
-    let shape = layout.shape;
-    let step = format.encode(g, shape, [0, 1, 0, 0], 0) - format.encode(g, shape, [0, 0, 0, 0], 0);
     let indices = Shared(indices);
-    let fast = Fast::choose::<T>(simd);
     let ran = team.run(units, &|units: Range<usize>, party: usize| {
         let mut guard = parties.lock(party);
         let indices = indices.get();
@@ -168,6 +261,7 @@ fn run<T: Element, I: Tally + Codes>(
             step,
             units,
             fast,
+            separable,
             scratch: &mut guard,
         })
     });
@@ -211,6 +305,7 @@ struct Units<'a, T, I> {
     step: u64,
     units: Range<usize>,
     fast: Fast,
+    separable: Option<Separable>,
     scratch: &'a mut Scratch<T, I>,
 }
 
@@ -228,10 +323,11 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
             step,
             units,
             fast,
+            separable,
             scratch,
         } = self;
         let layout = *input.layout();
-        let [_, c, _, w] = layout.shape;
+        let [_, c, h, w] = layout.shape;
         let out_h = g.out_height();
         let (vp, vl) = targets.values;
         let values_in_place = vl.strides[1] == 1;
@@ -240,15 +336,86 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
             best: best_scratch,
             index: index_scratch,
             taps: tap_scratch,
+            ring,
         } = scratch;
         // The indices of a call without them: nothing, one per channel.
         let mut no_indices = vec![(); c];
+        // Which input row (image · height + row) each slot of the separable ring holds.
+        let mut held = [usize::MAX; MAX_RING];
         for unit in units {
             let (pn, oh) = (unit / out_h, unit % out_h);
             // SAFETY (every block below): the call was checked, so each offset is one of its tensor's elements,
             // a run of channels whose stride is 1 is C distinct elements in a row, the outputs' elements are
             // distinct and overlap nothing, and this unit's row is this thread's alone.
             let rw = g.row_windows().get(oh);
+            #[cfg(target_arch = "x86_64")]
+            if let Some(sep) = separable.filter(|_| g.interior_rows().contains(&oh)) {
+                let (out_w, slot_len) = (g.out_width(), g.out_width() * c);
+                let mut rows = [0; MAX_RING];
+                for (a, at) in rows.iter_mut().enumerate().take(sep.kh) {
+                    let r = rw.start + a;
+                    let slot = r % sep.kh;
+                    *at = slot * slot_len;
+                    if held[slot] != pn * h + r {
+                        // SAFETY: `Separable::choose` made sure of AVX2, whole windows along the row, whole
+                        // vectors of channels and a ring of `kh` slots of `out_w · c`.
+                        unsafe {
+                            avx2::row_winners(
+                                input.as_ptr().add(layout.offset([pn, 0, r, 0])).cast(),
+                                layout.strides[3],
+                                out_w,
+                                sep.kw,
+                                sep.code_b,
+                                c,
+                                ring.0.as_mut_ptr().add(*at),
+                                ring.1.as_mut_ptr().add(*at),
+                            )
+                        };
+                        held[slot] = pn * h + r;
+                    }
+                }
+                let code = |ow: usize| {
+                    let col = g.col_windows().get(ow).start;
+                    format.encode(g, layout.shape, [pn, 0, oh, ow], rw.start * w + col)
+                };
+                let base = code(0);
+                let base_step = if out_w > 1 {
+                    code(1).wrapping_sub(base)
+                } else {
+                    0
+                };
+                let best = (
+                    unsafe { vp.add(vl.offset([pn, 0, oh, 0])).cast::<f32>() },
+                    vl.strides[3],
+                );
+                let (rows, geometry) = (&rows[..sep.kh], (out_w, c, sep.code_a));
+                let (values, offsets) = (ring.0.as_ptr(), ring.1.as_ptr());
+                // SAFETY: as above; the outputs are in place (`Separable::choose`), and every code fits `I`
+                // (checked with the call).
+                unsafe {
+                    match indices {
+                        None => avx2::merge_rows::<()>(
+                            values,
+                            offsets,
+                            rows,
+                            geometry,
+                            (base, base_step),
+                            best,
+                            (std::ptr::null_mut(), 0),
+                        ),
+                        Some((ip, il)) => avx2::merge_rows::<I>(
+                            values,
+                            offsets,
+                            rows,
+                            geometry,
+                            (base, base_step),
+                            best,
+                            (ip.add(il.offset([pn, 0, oh, 0])), il.strides[3]),
+                        ),
+                    }
+                }
+                continue;
+            }
             // Each tap's run of channels, and its index for channel 0, are affine in the tap's place (a, b)
             // in the window: from the first tap, a rows and b columns on.
             let setup = |ow: usize| {
@@ -1156,6 +1323,8 @@ mod avx2 {
         unsafe fn select(m: __m256, new: Self::V, old: Self::V) -> Self::V;
         /// Stores the 8 lanes at `p`.
         unsafe fn store(p: *mut Self, v: Self::V);
+        /// `base + offsets`, lane by lane, as codes: the offsets are `u32`, and each sum fits the type.
+        unsafe fn at(base: u64, offsets: __m256i) -> Self::V;
     }
 
     impl Codes8 for () {
@@ -1163,6 +1332,7 @@ mod avx2 {
         unsafe fn splat(_: ()) {}
         unsafe fn select(_: __m256, _: (), _: ()) {}
         unsafe fn store(_: *mut (), _: ()) {}
+        unsafe fn at(_: u64, _: __m256i) {}
     }
 
     /// Selects 32-bit lanes.
@@ -1192,6 +1362,10 @@ mod avx2 {
                 #[inline(always)]
                 unsafe fn store(p: *mut $t, v: __m256i) {
                     unsafe { _mm256_storeu_si256(p.cast(), v) }
+                }
+                #[inline(always)]
+                unsafe fn at(base: u64, offsets: __m256i) -> __m256i {
+                    unsafe { _mm256_add_epi32(_mm256_set1_epi32(base as i32), offsets) }
                 }
             }
         )*};
@@ -1224,6 +1398,19 @@ mod avx2 {
                 _mm256_storeu_si256(p.wrapping_add(4).cast(), v.1);
             }
         }
+        #[inline(always)]
+        unsafe fn at(base: u64, offsets: __m256i) -> Self::V {
+            unsafe {
+                let base = _mm256_set1_epi64x(base as i64);
+                (
+                    _mm256_add_epi64(base, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(offsets))),
+                    _mm256_add_epi64(
+                        base,
+                        _mm256_cvtepu32_epi64(_mm256_extracti128_si256::<1>(offsets)),
+                    ),
+                )
+            }
+        }
     }
 
     /// Bytes are selected as 32-bit lanes (a compare's mask is in those) and narrowed when stored.
@@ -1236,6 +1423,10 @@ mod avx2 {
         #[inline(always)]
         unsafe fn select(m: __m256, new: __m256i, old: __m256i) -> __m256i {
             unsafe { blend32(m, new, old) }
+        }
+        #[inline(always)]
+        unsafe fn at(base: u64, offsets: __m256i) -> __m256i {
+            unsafe { _mm256_add_epi32(_mm256_set1_epi32(base as i32), offsets) }
         }
         #[inline(always)]
         unsafe fn store(p: *mut u8, v: __m256i) {
@@ -1346,6 +1537,102 @@ mod avx2 {
             let base = base(k);
             for (pc, (o, &d)) in out.iter_mut().zip(&offsets[..c]).enumerate() {
                 *o = (base + u64::from(d) + pc as u64 * step) as i64;
+            }
+        }
+    }
+
+    /// One input row's winners along its windows' columns, for separable pooling at column stride 1
+    /// ([`Separable`]): for each of `out_w` windows and each of the first `c` channels (a multiple of 8), the
+    /// first of its `kw` taps' values that no later one beats, to `values`, and that tap's `b · code_b` to
+    /// `offsets` (each `out_w · c` long, window after window). Window `ow`'s tap `b` is the pixel at `row`
+    /// plus `(ow + b) · pixel`.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; `row` points at `out_w + kw − 1` pixels of `c` readable channels, `pixel` apart, and
+    /// `values` and `offsets` at `out_w · c` writable elements.
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn row_winners(
+        row: *const f32,
+        pixel: usize,
+        out_w: usize,
+        kw: usize,
+        code_b: u32,
+        c: usize,
+        values: *mut f32,
+        offsets: *mut u32,
+    ) {
+        debug_assert!(c.is_multiple_of(8));
+        // SAFETY: as the caller promised; only whole vectors inside the `c` channels are read and written.
+        unsafe {
+            for ow in 0..out_w {
+                let p = row.add(ow * pixel);
+                let (v, o) = (values.add(ow * c), offsets.add(ow * c));
+                let mut s = 0;
+                while s < c {
+                    let mut best = _mm256_loadu_ps(p.add(s));
+                    let mut offset = _mm256_setzero_si256();
+                    for b in 1..kw {
+                        let x = _mm256_loadu_ps(p.add(b * pixel + s));
+                        let m = beats_f32x8(x, best);
+                        best = _mm256_blendv_ps(best, x, m);
+                        offset = blend32(m, _mm256_set1_epi32((b as u32 * code_b) as i32), offset);
+                    }
+                    _mm256_storeu_ps(v.add(s), best);
+                    _mm256_storeu_si256(o.add(s).cast(), offset);
+                    s += 8;
+                }
+            }
+        }
+    }
+
+    /// The windows of one output row from the row winners of their `rows.len()` input rows ([`row_winners`]):
+    /// row `a`'s at `values[rows[a]..]` and `offsets[rows[a]..]`, merged in order, its offsets plus
+    /// `a · code_a`. Window `ow`'s winners go to `best` plus `ow · best_step` and its codes, `base + ow ·
+    /// base_step` plus the winning offset, to `index` plus `ow · index_step`.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; each of `rows` starts `out_w · c` readable elements of `values` and `offsets`, `c` is a
+    /// multiple of 8, and `best` and `index` point at `c` writable elements for each window (`index` may be
+    /// null with codes of `()`); every code fits `J`.
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn merge_rows<J: Codes8>(
+        values: *const f32,
+        offsets: *const u32,
+        rows: &[usize],
+        (out_w, c, code_a): (usize, usize, u32),
+        (base, base_step): (u64, u64),
+        (best, best_step): (*mut f32, usize),
+        (index, index_step): (*mut J, usize),
+    ) {
+        // SAFETY: as the caller promised; only whole vectors inside the `c` channels are read and written.
+        unsafe {
+            for ow in 0..out_w {
+                let at = ow * c;
+                let (to, codes) = (
+                    best.add(ow * best_step),
+                    index.wrapping_add(ow * index_step),
+                );
+                let base = base.wrapping_add(ow as u64 * base_step);
+                let mut s = 0;
+                while s < c {
+                    let first = rows[0] + at + s;
+                    let mut v = _mm256_loadu_ps(values.add(first));
+                    let mut o = _mm256_loadu_si256(offsets.add(first).cast());
+                    for (a, &row) in rows.iter().enumerate().skip(1) {
+                        let x = _mm256_loadu_ps(values.add(row + at + s));
+                        let xo = _mm256_loadu_si256(offsets.add(row + at + s).cast());
+                        let xo =
+                            _mm256_add_epi32(xo, _mm256_set1_epi32((a as u32 * code_a) as i32));
+                        let m = beats_f32x8(x, v);
+                        v = _mm256_blendv_ps(v, x, m);
+                        o = blend32(m, xo, o);
+                    }
+                    _mm256_storeu_ps(to.add(s), v);
+                    J::store(codes.wrapping_add(s), J::at(base, o));
+                    s += 8;
+                }
             }
         }
     }

@@ -1430,15 +1430,7 @@ mod avx2 {
         }
         #[inline(always)]
         unsafe fn store(p: *mut u8, v: __m256i) {
-            unsafe {
-                // Within each 128-bit half: 4 words, then 4 bytes, at the start of the half.
-                let w = _mm256_packus_epi32(v, v);
-                let b = _mm256_packus_epi16(w, w);
-                let lo = _mm256_cvtsi256_si32(b) as u32;
-                let hi = _mm256_extract_epi32::<4>(b) as u32;
-                p.cast::<u64>()
-                    .write_unaligned(u64::from(lo) | (u64::from(hi) << 32));
-            }
+            unsafe { crate::simd::store_bytes_avx2(v, p, 8) }
         }
     }
 

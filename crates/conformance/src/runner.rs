@@ -270,7 +270,13 @@ fn check_arrays<T: Sample>(plan: &Plan, case: &Case<T>, e: &Expected<T>) -> Resu
         "{}",
         diff("Fortran-order values", &values, &e.values)
     );
-    let indices: Vec<i64> = got.indices.expect("asked for").iter().copied().collect();
+    let indices: Vec<i64> = got
+        .indices
+        .as_ref()
+        .expect("asked for")
+        .iter()
+        .copied()
+        .collect();
     ensure!(
         indices == e.indices,
         "{}",
@@ -280,6 +286,70 @@ fn check_arrays<T: Sample>(plan: &Plan, case: &Case<T>, e: &Expected<T>) -> Resu
     ensure!(
         multiplier == e.multiplier,
         "Fortran-order multiplier differs"
+    );
+    // The backward of ones is the multiplier, read in place from Fortran-order arrays and made in their order.
+    let ones = got.values.mapv(|_| 1.0f64);
+    let grad = plan
+        .backward_with(
+            ones.view(),
+            got.indices.as_ref().expect("asked for").view(),
+            IndexFormat::Plane,
+        )
+        .map_err(|e| format!("array backward failed: {e}"))?;
+    // (An output with an axis of one element has no one memory order to follow.)
+    ensure!(
+        ones.shape().contains(&1) || grad.view().reversed_axes().is_standard_layout(),
+        "array backward strides {:?}, not Fortran order like its gradient",
+        grad.strides()
+    );
+    ensure!(
+        grad.iter()
+            .zip(&e.multiplier)
+            .all(|(&g, &m)| g == f64::from(m)),
+        "array backward of ones is not the multiplier"
+    );
+
+    // The planes as the channels of one channels-last image, (H, W, C), pooled and its backward run in place.
+    let hwc = c_order.view().permuted_axes([1, 2, 0]);
+    let got = plan
+        .pool_nhwc::<T, _, i64>(hwc, Want::ALL, IndexFormat::Plane)
+        .map_err(|e| format!("channels-last array pool failed: {e}"))?;
+    ensure!(
+        got.values.shape() == [e.out_height, e.out_width, case.planes],
+        "channels-last output shape {:?}",
+        got.values.shape()
+    );
+    let values: Vec<T> = got
+        .values
+        .view()
+        .permuted_axes([2, 0, 1])
+        .iter()
+        .copied()
+        .collect();
+    ensure!(
+        same_bits(&values, &e.values),
+        "{}",
+        diff("channels-last values", &values, &e.values)
+    );
+    let ones = got.values.mapv(|_| 1.0f64);
+    let grad = plan
+        .backward_nhwc(
+            ones.view(),
+            got.indices.expect("asked for").view(),
+            IndexFormat::Plane,
+        )
+        .map_err(|e| format!("channels-last array backward failed: {e}"))?;
+    ensure!(
+        grad.shape() == [case.height, case.width, case.planes],
+        "channels-last backward shape {:?}",
+        grad.shape()
+    );
+    let grad: Vec<f64> = grad.permuted_axes([2, 0, 1]).iter().copied().collect();
+    ensure!(
+        grad.iter()
+            .zip(&e.multiplier)
+            .all(|(&g, &m)| g == f64::from(m)),
+        "channels-last backward of ones is not the multiplier"
     );
 
     let reversed = c_order.slice(s![.., ..;-1, ..]);

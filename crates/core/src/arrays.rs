@@ -98,3 +98,41 @@ pub(crate) fn filled_like<E: Clone, D: Dimension>(
     Ok(Array::from_shape_vec(dim.strides(strides), elements)
         .expect("dense strides in some order fit as many elements as the shape holds"))
 }
+
+/// For an array of `nd` axes whose last three are (height, width, channels): the axes that make it
+/// (…, channels, height, width), and those that make that back. Fewer than 3 axes is an error naming `what`.
+pub(crate) fn channels_last_axes<D: Dimension>(nd: usize, what: &str) -> Result<(D, D)> {
+    if nd < 3 {
+        return Err(Error::ArrayShape(format!(
+            "a channels-last {what} has at least 3 axes, (height, width, channels); this one has {nd}"
+        )));
+    }
+    let mut to_planes = D::zeros(nd);
+    let mut back = D::zeros(nd);
+    for a in 0..nd - 3 {
+        to_planes[a] = a;
+        back[a] = a;
+    }
+    to_planes[nd - 3] = nd - 1;
+    to_planes[nd - 2] = nd - 3;
+    to_planes[nd - 1] = nd - 2;
+    back[nd - 3] = nd - 2;
+    back[nd - 2] = nd - 1;
+    back[nd - 1] = nd - 3;
+    Ok((to_planes, back))
+}
+
+/// The tensor layout an array is pooled in place with: its last two axes (height, width), or with
+/// `channels_last` its last three (height, width, channels); the axes before are N. `None` when the array has
+/// no such layout (a negative stride, leading axes that cannot be merged, or fewer axes than that), and is
+/// copied to row-major order first.
+pub fn array_layout<E, D: Dimension>(
+    view: ArrayView<'_, E, D>,
+    channels_last: bool,
+) -> Option<Layout> {
+    if !channels_last {
+        return (view.ndim() >= 2).then(|| layout_of(&view)).flatten();
+    }
+    let (to_planes, _) = channels_last_axes::<D>(view.ndim(), "input").ok()?;
+    layout_of(&view.permuted_axes(to_planes))
+}

@@ -104,6 +104,25 @@ macro_rules! with_dtype {
     };
 }
 
+/// Evaluates `$body` with `$T` naming the float type a run-time [`DType`] names, as `Some(body)`; `None` for a
+/// type without a backward pass. `with_float_dtype!(dtype, T => f::<T>(a))`.
+#[macro_export]
+macro_rules! with_float_dtype {
+    ($dtype:expr, $T:ident => $body:expr) => {
+        match $dtype {
+            $crate::DType::F32 => {
+                type $T = f32;
+                Some($body)
+            }
+            $crate::DType::F64 => {
+                type $T = f64;
+                Some($body)
+            }
+            _ => None,
+        }
+    };
+}
+
 elements! {
     f32 => F32, true;
     f64 => F64, true;

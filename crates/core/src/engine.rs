@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use ndarray::{Array, ArrayView, CowArray, Dimension};
 
-use crate::arrays::{filled, filled_like, layout_of};
+use crate::arrays::{channels_last_axes, filled_like, layout_of};
 use crate::backward::backward;
 use crate::channels_last;
 use crate::coded::Coding;
@@ -137,16 +137,7 @@ pub trait Pool {
     ) -> Result<Pooled<T, D, I>> {
         let g = self.geometry();
         let (_, out_dim) = batch_shape(g, input.raw_dim(), "input")?;
-        let copy;
-        let (input, layout) = match layout_of(&input) {
-            Some(layout) => (input, layout),
-            None => {
-                copy = standard_layout(input, "a row-major copy of the input")?;
-                let view = copy.view();
-                let layout = layout_of(&view).expect("a row-major array has a layout");
-                (view, layout)
-            }
-        };
+        let (input, layout) = in_place(input, "a row-major copy of the input")?;
         let (shape, strides) = (input.shape(), input.strides());
         let mut values = filled_like(out_dim.clone(), shape, strides, T::default(), "the values")?;
         let mut indices = want
@@ -184,25 +175,7 @@ pub trait Pool {
         want: Want,
         format: IndexFormat,
     ) -> Result<Pooled<T, D, I>> {
-        let nd = input.ndim();
-        if nd < 3 {
-            return Err(Error::ArrayShape(format!(
-                "a channels-last input has at least 3 axes, (height, width, channels); this one has {nd}"
-            )));
-        }
-        // (…, H, W, C) seen as (…, C, H, W), and the outputs back.
-        let mut to_planes = D::zeros(nd);
-        let mut back = D::zeros(nd);
-        for a in 0..nd - 3 {
-            to_planes[a] = a;
-            back[a] = a;
-        }
-        to_planes[nd - 3] = nd - 1;
-        to_planes[nd - 2] = nd - 3;
-        to_planes[nd - 1] = nd - 2;
-        back[nd - 3] = nd - 2;
-        back[nd - 2] = nd - 1;
-        back[nd - 1] = nd - 3;
+        let (to_planes, back) = channels_last_axes::<D>(input.ndim(), "input")?;
         let pooled = self.pool_with::<T, D, I>(input.permuted_axes(to_planes), want, format)?;
         Ok(Pooled {
             values: pooled.values.permuted_axes(back.clone()),
@@ -236,11 +209,24 @@ pub trait Pool {
     }
 
     /// The backward pass on arrays shaped like the forward call's `values` and `indices`; returns the gradient
-    /// shaped like its input.
+    /// shaped like its input. [`backward_with`](Pool::backward_with) with `plane` indices.
     fn backward_array<T: Float, D: Dimension>(
         &self,
         grad_output: ArrayView<'_, T, D>,
         indices: ArrayView<'_, i64, D>,
+    ) -> Result<Array<T, D>> {
+        self.backward_with(grad_output, indices, IndexFormat::Plane)
+    }
+
+    /// The backward pass on arrays whose last two axes are the output plane, with any strides and any number of
+    /// leading axes, read in place: `indices` in `format`, as `I`, shaped like `grad_output`. Returns the
+    /// gradient shaped like the forward call's input, in `grad_output`'s memory order (channels-last in,
+    /// channels-last out). N and C as in [`pool_with`](Pool::pool_with).
+    fn backward_with<T: Float, D: Dimension, I: IndexElement>(
+        &self,
+        grad_output: ArrayView<'_, T, D>,
+        indices: ArrayView<'_, I, D>,
+        format: IndexFormat,
     ) -> Result<Array<T, D>> {
         let g = self.geometry();
         if grad_output.shape() != indices.shape() {
@@ -258,24 +244,67 @@ pub trait Pool {
                 grad_output.shape()
             )));
         }
-        let planes = grad_output.shape()[..n - 2].iter().product();
-        let grad_output = standard_layout(grad_output, "a row-major copy of grad_output")?;
-        let indices = standard_layout(indices, "a row-major copy of the indices")?;
+        let (grad_output, grad_layout) = in_place(grad_output, "a row-major copy of grad_output")?;
+        let (indices, index_layout) = in_place(indices, "a row-major copy of the indices")?;
         let mut dim = grad_output.raw_dim();
         dim.slice_mut()[n - 2..].copy_from_slice(&[g.height(), g.width()]);
-        let mut grad_input = filled(dim, T::ZERO, "grad_input")?;
-        backward(
-            g,
-            planes,
-            grad_output
-                .as_slice()
-                .expect("standard layout is contiguous"),
-            indices.as_slice().expect("standard layout is contiguous"),
-            grad_input
-                .as_slice_mut()
-                .expect("new arrays are contiguous"),
+        let (shape, strides) = (grad_output.shape(), grad_output.strides());
+        let mut grad_input = filled_like(dim, shape, strides, T::ZERO, "grad_input")?;
+        // SAFETY: each layout is its view's own, so its elements may be read while the view lives.
+        let (grad_output, indices) = unsafe {
+            (
+                TensorRef::from_raw(grad_output.as_ptr(), grad_layout),
+                TensorRef::from_raw(indices.as_ptr(), index_layout),
+            )
+        };
+        self.backward_tensor(
+            grad_output,
+            I::indices_ref(indices),
+            format,
+            tensor_mut(&mut grad_input),
         )?;
         Ok(grad_input)
+    }
+
+    /// [`backward_with`](Pool::backward_with) on channels-last arrays, whose last three axes are (out_height,
+    /// out_width, channels), as [`pool_nhwc`](Pool::pool_nhwc) makes them; the gradient is (…, height, width,
+    /// channels).
+    fn backward_nhwc<T: Float, D: Dimension, I: IndexElement>(
+        &self,
+        grad_output: ArrayView<'_, T, D>,
+        indices: ArrayView<'_, I, D>,
+        format: IndexFormat,
+    ) -> Result<Array<T, D>> {
+        let (to_planes, back) = channels_last_axes::<D>(grad_output.ndim(), "grad_output")?;
+        if indices.ndim() != grad_output.ndim() {
+            return Err(Error::ArrayShape(format!(
+                "grad_output has shape {:?} but indices has shape {:?}",
+                grad_output.shape(),
+                indices.shape()
+            )));
+        }
+        let grad_input = self.backward_with(
+            grad_output.permuted_axes(to_planes.clone()),
+            indices.permuted_axes(to_planes),
+            format,
+        )?;
+        Ok(grad_input.permuted_axes(back))
+    }
+}
+
+/// `view` with its layout, read in place; a row-major copy (its allocation failing is [`Error::OutOfMemory`]
+/// for `what`) when the view has no layout (a negative stride, or leading axes that cannot be merged).
+fn in_place<'a, E: Clone, D: Dimension>(
+    view: ArrayView<'a, E, D>,
+    what: &'static str,
+) -> Result<(CowArray<'a, E, D>, Layout)> {
+    match layout_of(&view) {
+        Some(layout) => Ok((CowArray::from(view), layout)),
+        None => {
+            let copy = standard_layout(view, what)?;
+            let layout = layout_of(&copy.view()).expect("a row-major array has a layout");
+            Ok((copy, layout))
+        }
     }
 }
 

@@ -20,6 +20,7 @@ mod technique;
 mod tensor;
 mod threads;
 
+pub use arrays::array_layout;
 pub use backward::backward;
 pub use element::{as_type, as_type_mut, DType, Element, Float, UnknownDType};
 pub use engine::{supports, Outputs, Planned, Pool, Pooled, Want};

@@ -491,6 +491,28 @@ macro_rules! index_elements {
     )*};
 }
 index_elements!(i64 => I64, i32 => I32, u8 => U8);
+/// Evaluates `$body` with `$I` naming the [`IndexElement`] type a run-time [`DType`] names, as `Some(body)`;
+/// `None` for a type indices are never written in. `with_index_dtype!(dtype, I => f::<T, I>(a))`.
+#[macro_export]
+macro_rules! with_index_dtype {
+    ($dtype:expr, $I:ident => $body:expr) => {
+        match $dtype {
+            $crate::DType::I64 => {
+                type $I = i64;
+                Some($body)
+            }
+            $crate::DType::I32 => {
+                type $I = i32;
+                Some($body)
+            }
+            $crate::DType::U8 => {
+                type $I = u8;
+                Some($body)
+            }
+            _ => None,
+        }
+    };
+}
 
 /// Checks that indices of type `dtype` can hold every index `format` writes for a call on `shape`: `i64` any
 /// format, `i32` when the largest fits, `u8` the `window` format only, when the largest fits.

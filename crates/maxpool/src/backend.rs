@@ -507,6 +507,28 @@ impl Plan {
     ) -> Result<Array<T, D>> {
         caught(|| Pool::backward_array(self, grad_output, indices))
     }
+
+    /// The backward pass on arrays of any strides, with indices in any format and type; the gradient comes back
+    /// in `grad_output`'s memory order. See [`Pool::backward_with`].
+    pub fn backward_with<T: Float, D: Dimension, I: IndexElement>(
+        &self,
+        grad_output: ArrayView<'_, T, D>,
+        indices: ArrayView<'_, I, D>,
+        format: IndexFormat,
+    ) -> Result<Array<T, D>> {
+        caught(|| Pool::backward_with(self, grad_output, indices, format))
+    }
+
+    /// The backward pass on channels-last arrays, (…, out_height, out_width, channels), as
+    /// [`pool_nhwc`](Plan::pool_nhwc) makes them. See [`Pool::backward_nhwc`].
+    pub fn backward_nhwc<T: Float, D: Dimension, I: IndexElement>(
+        &self,
+        grad_output: ArrayView<'_, T, D>,
+        indices: ArrayView<'_, I, D>,
+        format: IndexFormat,
+    ) -> Result<Array<T, D>> {
+        caught(|| Pool::backward_nhwc(self, grad_output, indices, format))
+    }
 }
 
 impl Pool for Plan {

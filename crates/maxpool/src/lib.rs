@@ -53,10 +53,10 @@ mod backend;
 
 pub use backend::{Backend, Plan, BACKEND_ENV};
 pub use maxpool_core::{
-    num_threads, set_num_threads, Axis, DType, Element, Error, ErrorKind, Float, IndexElement,
-    IndexFormat, IndicesMut, IndicesRef, Layout, Outputs, Padding, Params, Pool, Pooled, Result,
-    TensorMut, TensorOutputs, TensorRef, UnknownDType, UnknownIndexFormat, Want, MAX_THREADS,
-    NUM_THREADS_ENV, SIMD_ENV,
+    array_layout, num_threads, set_num_threads, Axis, DType, Element, Error, ErrorKind, Float,
+    IndexElement, IndexFormat, IndicesMut, IndicesRef, Layout, Outputs, Padding, Params, Pool,
+    Pooled, Result, TensorMut, TensorOutputs, TensorRef, UnknownDType, UnknownIndexFormat, Want,
+    MAX_THREADS, NUM_THREADS_ENV, SIMD_ENV,
 };
 pub use ndarray;
 
@@ -66,11 +66,11 @@ pub mod technique {
     //! [`semantics`], the SIMD levels), and the four implementations. Users of the library need none of it:
     //! [`Plan`](crate::Plan) and [`pool`](crate::pool) run any backend.
     pub use maxpool_block::BlockReshape;
-    pub use maxpool_core::with_dtype;
     pub use maxpool_core::{
         as_type, as_type_mut, backward, semantics, supports, Geometry, Planned, Simd, Technique,
         Vectorised, Winners, BAND,
     };
+    pub use maxpool_core::{with_dtype, with_float_dtype, with_index_dtype};
     pub use maxpool_lookup::SlidingWindowLookup;
     pub use maxpool_naive::NaiveLoop;
     pub use maxpool_simd::VectorisedRows;

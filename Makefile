@@ -29,9 +29,27 @@ VERSION := $(shell sed -n 's/^version = "\([^"]*\)"/\1/p' Cargo.toml | head -n 1
 NATIVE_STATIC_LIBS := -lutil -lrt -lpthread -lm -ldl
 STRIP_INSTALLED := $(if $(filter dev,$(PROFILE)),:,$(STRIP))
 
-.PHONY: all build install uninstall bench-c bench-onednn
+.PHONY: all build install uninstall test test-python bench-c bench-onednn
 
 all: build
+
+# Every test: Rust (unit, conformance, C and C++, CLI, doc examples), then the Python package's.
+test:
+	$(CARGO) test --workspace
+	$(MAKE) test-python
+
+# The Python package as a new user gets it: a fresh virtual environment, `pip install ./python` (which builds the
+# native module from source with maturin, in release), then its pytest suite. -rs prints why a test was skipped
+# (the PyTorch tests, when PyTorch is absent). PYTHON picks the interpreter; PYTHON_VENV where the environment goes.
+PYTHON ?= python3
+PYTHON_VENV ?= $(CARGO_TARGET_DIR)/python-venv
+test-python:
+	rm -rf $(PYTHON_VENV)
+	$(PYTHON) -m venv $(PYTHON_VENV)
+	$(PYTHON_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON_VENV)/bin/python -m pip install --quiet numpy pytest
+	$(PYTHON_VENV)/bin/python -m pip install ./python
+	cd python/tests && $(abspath $(PYTHON_VENV))/bin/python -m pytest -rs -q .
 
 # Builds the libraries, and gives the shared one its soname link beside it, so that a program linked with
 # -L$(BUILD_DIR) -lmaxpool also runs from there (with -Wl,-rpath or LD_LIBRARY_PATH).

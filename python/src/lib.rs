@@ -7,7 +7,7 @@
 use maxpool::technique::{with_dtype, with_float_dtype, with_index_dtype};
 use maxpool::{
     Backend, DType, Element, Error, ErrorKind, Float, IndexElement, IndexFormat, Padding, Params,
-    Want,
+    PooledMut, Want,
 };
 use numpy::{
     PyArray, PyArrayDescr, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray,
@@ -15,7 +15,7 @@ use numpy::{
 };
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PySequence, PyString, PyTuple};
+use pyo3::types::{PyList, PySequence, PyString, PyTuple};
 
 /// The library's error as a Python exception with its message: `MemoryError` for a failed allocation,
 /// `RuntimeError` for a caught bug, `ValueError` for everything a caller can get wrong (parameters, shapes,
@@ -260,11 +260,13 @@ fn as_like<'py>(
 }
 
 /// What a forward call returns, and how.
-struct Asked {
+struct Asked<'py> {
     want: Want,
     axes: Axes,
     format: IndexFormat,
     index_type: DType,
+    /// Arrays to write into (`out=`): values, then indices and multiplier if asked for.
+    out: Option<Vec<Bound<'py, PyUntypedArray>>>,
 }
 
 /// Pools `x` with `plan`, the GIL released: the values, then the indices and the multiplier if asked for, as
@@ -272,14 +274,18 @@ struct Asked {
 fn forward<'py, T: Element + numpy::Element, I: IndexElement + numpy::Element>(
     plan: &maxpool::Plan,
     x: &Bound<'py, PyUntypedArray>,
-    asked: &Asked,
+    asked: &Asked<'py>,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    if let Some(out) = &asked.out {
+        forward_into::<T, I>(plan, x, asked, out)?;
+        return Ok(out.iter().map(|a| a.clone().into_any()).collect());
+    }
     let py = x.py();
     let x = x.cast::<PyArrayDyn<T>>()?.try_readonly()?;
     let view = x.as_array();
-    let (want, format) = (asked.want, asked.format);
+    let (want, format, axes) = (asked.want, asked.format, asked.axes);
     let pooled = py
-        .detach(|| match asked.axes {
+        .detach(|| match axes {
             Axes::Nchw => plan.pool_with::<T, _, I>(view, want, format),
             Axes::Nhwc => plan.pool_nhwc::<T, _, I>(view, want, format),
         })
@@ -292,6 +298,120 @@ fn forward<'py, T: Element + numpy::Element, I: IndexElement + numpy::Element>(
         out.push(PyArray::from_owned_array(py, multiplier).into_any());
     }
     Ok(out)
+}
+
+/// Pools `x` into the caller's arrays `out` (values, then indices and multiplier if asked for), whose element
+/// types have been checked; the GIL released.
+fn forward_into<'py, T: Element + numpy::Element, I: IndexElement + numpy::Element>(
+    plan: &maxpool::Plan,
+    x: &Bound<'py, PyUntypedArray>,
+    asked: &Asked<'py>,
+    out: &[Bound<'py, PyUntypedArray>],
+) -> PyResult<()> {
+    let py = x.py();
+    let written = |e: numpy::BorrowError| {
+        PyValueError::new_err(format!(
+            "out: {e}; the arrays written must be writeable and share no memory with the input or each other"
+        ))
+    };
+    let x = x.cast::<PyArrayDyn<T>>()?.try_readonly().map_err(written)?;
+    let mut outs = out.iter();
+    let mut next = || outs.next().expect("as many arrays as results, checked");
+    let mut values = next()
+        .cast::<PyArrayDyn<T>>()?
+        .try_readwrite()
+        .map_err(written)?;
+    let mut indices = match asked.want.indices {
+        true => Some(
+            next()
+                .cast::<PyArrayDyn<I>>()?
+                .try_readwrite()
+                .map_err(written)?,
+        ),
+        false => None,
+    };
+    let mut multiplier = match asked.want.multiplier {
+        true => Some(
+            next()
+                .cast::<PyArrayDyn<u32>>()?
+                .try_readwrite()
+                .map_err(written)?,
+        ),
+        false => None,
+    };
+    let view = x.as_array();
+    let out = PooledMut {
+        values: values.as_array_mut(),
+        indices: indices.as_mut().map(|a| a.as_array_mut()),
+        multiplier: multiplier.as_mut().map(|a| a.as_array_mut()),
+    };
+    let (axes, format) = (asked.axes, asked.format);
+    py.detach(|| match axes {
+        Axes::Nchw => plan.pool_into(view, out, format),
+        Axes::Nhwc => plan.pool_nhwc_into(view, out, format),
+    })
+    .map_err(to_py)
+}
+
+/// The objects `out=` holds: a tuple's or a list's items, or itself.
+fn out_items<'py>(out: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    if out.is_instance_of::<PyTuple>() || out.is_instance_of::<PyList>() {
+        out.try_iter()?.collect()
+    } else {
+        Ok(vec![out.clone()])
+    }
+}
+
+/// `out=` as arrays, one per result (values, then indices and multiplier as `want` asks), each of the element
+/// type it will hold: the input's, an index type (returned), `uint32`.
+fn out_arrays<'py>(
+    out: &Bound<'py, PyAny>,
+    want: Want,
+    input_type: DType,
+) -> PyResult<(Vec<Bound<'py, PyUntypedArray>>, Option<DType>)> {
+    let items = out_items(out)?;
+    let names: Vec<&str> = ["values"]
+        .into_iter()
+        .chain(want.indices.then_some("indices"))
+        .chain(want.multiplier.then_some("multiplier"))
+        .collect();
+    if items.len() != names.len() {
+        return Err(PyValueError::new_err(format!(
+            "out has {} arrays; this call returns {} ({})",
+            items.len(),
+            names.len(),
+            names.join(", ")
+        )));
+    }
+    let arrays = items
+        .iter()
+        .map(|item| as_numpy(item, "out"))
+        .collect::<PyResult<Vec<_>>>()?;
+    let mut index_type = None;
+    for (array, name) in arrays.iter().zip(&names) {
+        let (ok, must) = match *name {
+            "values" => (
+                element_type(array, "out's values")? == input_type,
+                "the input's",
+            ),
+            "indices" => {
+                let t = element_type(array, "out's indices")?;
+                index_type = Some(t);
+                (
+                    with_index_dtype!(t, I => ()).is_some(),
+                    "int64, int32 or uint8",
+                )
+            }
+            _ => (is::<u32>(array.py(), &array.dtype()), "uint32"),
+        };
+        if !ok {
+            return Err(PyTypeError::new_err(format!(
+                "out's {name} has dtype {}; it must be {must}",
+                array.dtype()
+            )));
+        }
+    }
+    Ok((arrays, index_type))
 }
 
 /// The backward pass on numpy arrays, the GIL released.
@@ -328,7 +448,7 @@ fn layout_of<T: Element + numpy::Element>(
 /// calls on arrays of that plane size, from any thread.
 ///
 /// Call it as ``plan(x, return_indices=False, *, return_multiplier=False, layout="NCHW", index_format="plane",
-/// index_dtype="int64")``: the same results as :func:`max_pool2d`. ``plan.backward(grad_values, indices, *,
+/// index_dtype="int64", out=None)``: the same results as :func:`max_pool2d`. ``plan.backward(grad_values, indices, *,
 /// layout="NCHW", index_format="plane")`` is :func:`max_pool2d_backward`.
 #[pyclass(module = "maxpool", frozen, name = "Plan")]
 struct Plan {
@@ -342,30 +462,56 @@ impl Plan {
         Ok(Plan { plan })
     }
 
-    /// Pools `input` (any object `as_numpy` takes), returning what `max_pool2d` returns.
+    #[allow(clippy::too_many_arguments)]
+    /// Pools `x`, which is `input` as a numpy array, returning what `max_pool2d` returns.
     fn run<'py>(
         &self,
         input: &Bound<'py, PyAny>,
+        x: &Bound<'py, PyUntypedArray>,
         return_indices: bool,
         return_multiplier: bool,
         layout: &str,
         index_format_name: &str,
-        index_dtype: &Bound<'py, PyAny>,
+        index_dtype: Option<&Bound<'py, PyAny>>,
+        out: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = input.py();
-        let x = as_numpy(input, "input")?;
+        let t = element_type(x, "input")?;
+        let want = Want {
+            indices: return_indices,
+            multiplier: return_multiplier,
+        };
+        let asked_type = index_dtype.map(|d| index_type(py, d)).transpose()?;
+        let (out_arrays, out_type) = match out {
+            Some(out) => {
+                let (arrays, index_type) = out_arrays(out, want, t)?;
+                (Some(arrays), index_type)
+            }
+            None => (None, None),
+        };
+        let index_type = match (asked_type, out_type) {
+            (Some(a), Some(o)) if a != o => {
+                return Err(PyValueError::new_err(format!(
+                    "index_dtype is {} but out's indices are {}",
+                    a.name(),
+                    o.name()
+                )))
+            }
+            (a, o) => a.or(o).unwrap_or(DType::I64),
+        };
         let asked = Asked {
-            want: Want {
-                indices: return_indices,
-                multiplier: return_multiplier,
-            },
+            want,
             axes: Axes::parse(layout)?,
             format: index_format(index_format_name)?,
-            index_type: index_type(py, index_dtype)?,
+            index_type,
+            out: out_arrays,
         };
-        let t = element_type(&x, "input")?;
-        let results = with_dtype!(t, forward_as(&self.plan, &x, &asked))?;
-        let mut results = as_like(input, results)?;
+        let results = with_dtype!(t, forward_as(&self.plan, x, &asked))?;
+        let mut results = match out {
+            // The caller's own objects, as they gave them.
+            Some(out) => out_items(out)?,
+            None => as_like(input, results)?,
+        };
         if results.len() == 1 {
             Ok(results.pop().expect("one result"))
         } else {
@@ -411,7 +557,7 @@ impl Plan {
 fn forward_as<'py, T: Element + numpy::Element>(
     plan: &maxpool::Plan,
     x: &Bound<'py, PyUntypedArray>,
-    asked: &Asked,
+    asked: &Asked<'py>,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
     with_index_dtype!(asked.index_type, I => forward::<T, I>(plan, x, asked))
         .expect("index_type admits only index types")
@@ -444,7 +590,8 @@ impl Plan {
         )
     }
 
-    #[pyo3(signature = (input, return_indices=false, *, return_multiplier=false, layout="NCHW", index_format="plane", index_dtype=None))]
+    #[pyo3(signature = (input, return_indices=false, *, return_multiplier=false, layout="NCHW", index_format="plane", index_dtype=None, out=None))]
+    #[allow(clippy::too_many_arguments)]
     fn __call__<'py>(
         &self,
         input: &Bound<'py, PyAny>,
@@ -453,15 +600,17 @@ impl Plan {
         layout: &str,
         index_format: &str,
         index_dtype: Option<&Bound<'py, PyAny>>,
+        out: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let int64 = numpy::dtype::<i64>(input.py()).into_any();
         self.run(
             input,
+            &as_numpy(input, "input")?,
             return_indices,
             return_multiplier,
             layout,
             index_format,
-            index_dtype.unwrap_or(&int64),
+            index_dtype,
+            out,
         )
     }
 
@@ -553,13 +702,17 @@ impl Plan {
 ///   oneDNN's workspace); as ``index_dtype`` int64, int32 (when every index fits) or uint8 (window format).
 /// - ``multiplier``: shaped like the input, uint32: how many windows each element won.
 ///
+/// ``out``: arrays to write the results into instead (one, or a tuple in the order above), of the shapes and
+/// element types the call returns, any strides; they are returned. With ``out``, ``index_dtype`` defaults to
+/// the indices array's.
+///
 /// ``backend``: ``"auto"`` (the fastest that can pool the geometry), ``"naive"``, ``"block"``, ``"lookup"``
 /// or ``"simd"``; all give identical results. The GIL is released while pooling. Bad parameters or shapes
 /// raise ``ValueError``, unsupported element types or objects ``TypeError``; nothing is half-written.
 #[pyfunction]
-#[pyo3(signature = (input, kernel_size, stride=None, padding=None, dilation=None, ceil_mode=false, return_indices=false, *, return_multiplier=false, layout="NCHW", index_format="plane", index_dtype=None, backend="auto"))]
+#[pyo3(signature = (input, kernel_size, stride=None, padding=None, dilation=None, ceil_mode=false, return_indices=false, *, return_multiplier=false, layout="NCHW", index_format="plane", index_dtype=None, backend="auto", out=None))]
 #[pyo3(
-    text_signature = "(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False, *, return_multiplier=False, layout='NCHW', index_format='plane', index_dtype='int64', backend='auto')"
+    text_signature = "(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False, *, return_multiplier=False, layout='NCHW', index_format='plane', index_dtype='int64', backend='auto', out=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 fn max_pool2d<'py>(
@@ -575,20 +728,21 @@ fn max_pool2d<'py>(
     index_format: &str,
     index_dtype: Option<&Bound<'py, PyAny>>,
     backend: &str,
+    out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let py = input.py();
     let params = params(kernel_size, stride, padding, dilation, ceil_mode)?;
-    let shape = as_numpy(input, "input")?.shape().to_vec();
-    let [h, w] = Axes::parse(layout)?.plane(&shape, "input")?;
+    let x = as_numpy(input, "input")?;
+    let [h, w] = Axes::parse(layout)?.plane(x.shape(), "input")?;
     let plan = Plan::build(&params, h, w, backend)?;
-    let int64 = numpy::dtype::<i64>(py).into_any();
     plan.run(
         input,
+        &x,
         return_indices,
         return_multiplier,
         layout,
         index_format,
-        index_dtype.unwrap_or(&int64),
+        index_dtype,
+        out,
     )
 }
 

@@ -411,3 +411,54 @@ def test_notebook_example_runs():
     for backend in CONCRETE:
         assert backend in out
     assert "multiplier" in out
+
+
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_out_arrays_are_written_in_place(layout):
+    rng = np.random.default_rng(8)
+    shape = (2, 3, 9, 9) if layout == "NCHW" else (2, 9, 9, 3)
+    x = random_input(rng, shape, np.dtype("f4"), nan=True)
+    want = maxpool.max_pool2d(x, 3, 2, 1, return_indices=True, return_multiplier=True, layout=layout)
+    # Fortran-order outputs, indices as int32 (taken from the array).
+    values = np.asfortranarray(np.zeros_like(want[0]))
+    indices = np.asfortranarray(np.zeros(want[1].shape, np.int32))
+    multiplier = np.zeros(x.shape, np.uint32)
+    got = maxpool.max_pool2d(x, 3, 2, 1, return_indices=True, return_multiplier=True, layout=layout,
+                             out=(values, indices, multiplier))
+    assert got[0] is values and got[1] is indices and got[2] is multiplier
+    np.testing.assert_array_equal(bits(values), bits(want[0]))
+    np.testing.assert_array_equal(indices, want[1])
+    np.testing.assert_array_equal(multiplier, want[2])
+    # Values only: one array, returned as itself; a strided view of a larger buffer is written in place.
+    buffer = np.zeros(want[0].shape + (2,), np.float32)
+    view = buffer[..., 1]
+    assert maxpool.max_pool2d(x, 3, 2, 1, layout=layout, out=view) is view
+    np.testing.assert_array_equal(bits(view), bits(want[0]))
+    assert not buffer[..., 0].any()
+    plan = maxpool.Plan(3, 2, 1, height=9, width=9)
+    assert plan(x, layout=layout, out=[values]) is values
+
+
+def test_out_refusals_write_nothing():
+    x = np.arange(36, dtype=np.float32).reshape(6, 6)
+    values, indices = np.full((3, 3), -7, np.float32), np.full((3, 3), -7, np.int64)
+    cases = [
+        (dict(out=(values,)), ValueError, "out has 1 arrays; this call returns 2"),
+        (dict(out=(values, indices[:2])), ValueError, "indices has shape"),
+        (dict(out=(values.astype(np.float64), indices)), TypeError, "the input's"),
+        (dict(out=(values, indices.astype(np.float32))), TypeError, "int64, int32 or uint8"),
+        (dict(out=(values, indices), index_dtype="int32"), ValueError, "index_dtype"),
+        (dict(out=(values, np.broadcast_to(indices, (3, 3)))), ValueError, "writeable"),
+        (dict(out=(values, np.full((3, 3), 0, np.int64)[::-1])), ValueError, "negative stride"),
+        (dict(out=(x[:3, :3], indices)), ValueError, "out"),
+    ]
+    for kwargs, error, message in cases:
+        with pytest.raises(error, match=message):
+            maxpool.max_pool2d(x, 2, return_indices=True, **kwargs)
+        assert (values == -7).all() and (indices == -7).all()
+    with pytest.raises(TypeError, match="uint32"):
+        maxpool.max_pool2d(x, 2, return_multiplier=True, out=(values, np.zeros((6, 6), np.int32)))
+    # Two results into one buffer: elements must be distinct.
+    with pytest.raises(ValueError):
+        maxpool.max_pool2d(x, 2, out=np.lib.stride_tricks.as_strided(values, (3, 3), (0, 4)))
+    assert (values == -7).all()

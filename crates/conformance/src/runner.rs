@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use maxpool::ndarray::{s, Array3, ShapeBuilder};
 use maxpool::{
-    pool, Backend, ErrorKind, IndexElement, IndexFormat, Layout, Outputs, Params, Plan, TensorMut,
-    TensorOutputs, TensorRef, Want,
+    pool, Backend, ErrorKind, IndexElement, IndexFormat, Layout, Outputs, Params, Plan, PooledMut,
+    TensorMut, TensorOutputs, TensorRef, Want,
 };
 
 use crate::reference::{reference, Expected};
@@ -287,6 +287,49 @@ fn check_arrays<T: Sample>(plan: &Plan, case: &Case<T>, e: &Expected<T>) -> Resu
         multiplier == e.multiplier,
         "Fortran-order multiplier differs"
     );
+    // Into Fortran-order arrays the caller made; first a refusal (values one row short), which writes nothing.
+    let out_shape = (case.planes, e.out_height, e.out_width);
+    let mut values = Array3::from_elem(out_shape.f(), T::default());
+    let mut indices = Array3::from_elem(out_shape.f(), -1i64);
+    let mut multiplier = Array3::from_elem(shape.f(), u32::MAX);
+    let mut short = Array3::from_elem((case.planes, e.out_height + 1, e.out_width), T::default());
+    let refused = plan.pool_into(
+        f_order.view(),
+        PooledMut {
+            values: short.view_mut(),
+            indices: Some(indices.view_mut()),
+            multiplier: Some(multiplier.view_mut()),
+        },
+        IndexFormat::Plane,
+    );
+    ensure!(
+        refused.is_err_and(|e| e.kind() == ErrorKind::InvalidShape)
+            && indices.iter().all(|&i| i == -1)
+            && multiplier.iter().all(|&m| m == u32::MAX),
+        "pool_into with values of the wrong shape was not refused, or wrote"
+    );
+    plan.pool_into(
+        f_order.view(),
+        PooledMut {
+            values: values.view_mut(),
+            indices: Some(indices.view_mut()),
+            multiplier: Some(multiplier.view_mut()),
+        },
+        IndexFormat::Plane,
+    )
+    .map_err(|e| format!("pool_into failed: {e}"))?;
+    let into: Vec<T> = values.iter().copied().collect();
+    ensure!(
+        same_bits(&into, &e.values),
+        "{}",
+        diff("pool_into values", &into, &e.values)
+    );
+    ensure!(
+        indices.iter().copied().eq(e.indices.iter().copied())
+            && multiplier.iter().copied().eq(e.multiplier.iter().copied()),
+        "pool_into indices or multiplier differ"
+    );
+
     // The backward of ones is the multiplier, read in place from Fortran-order arrays and made in their order.
     let ones = got.values.mapv(|_| 1.0f64);
     let grad = plan
@@ -330,6 +373,26 @@ fn check_arrays<T: Sample>(plan: &Plan, case: &Case<T>, e: &Expected<T>) -> Resu
         same_bits(&values, &e.values),
         "{}",
         diff("channels-last values", &values, &e.values)
+    );
+    // The same into (H, W, C) arrays the caller made.
+    let mut values = Array3::from_elem((e.out_height, e.out_width, case.planes), T::default());
+    let mut multiplier = Array3::from_elem((case.height, case.width, case.planes), 0u32);
+    plan.pool_nhwc_into::<T, _, i64>(
+        hwc,
+        PooledMut {
+            values: values.view_mut(),
+            indices: None,
+            multiplier: Some(multiplier.view_mut()),
+        },
+        IndexFormat::Plane,
+    )
+    .map_err(|e| format!("pool_nhwc_into failed: {e}"))?;
+    ensure!(
+        same_bits(
+            &values.iter().copied().collect::<Vec<_>>(),
+            &got.values.iter().copied().collect::<Vec<_>>()
+        ) && Some(&multiplier) == got.multiplier.as_ref(),
+        "pool_nhwc_into differs from pool_nhwc"
     );
     let ones = got.values.mapv(|_| 1.0f64);
     let grad = plan

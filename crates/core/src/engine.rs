@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use ndarray::{Array, ArrayView, CowArray, Dimension};
+use ndarray::{Array, ArrayBase, ArrayView, ArrayViewMut, CowArray, Dimension, RawData};
 
 use crate::arrays::{channels_last_axes, filled_like, layout_of};
 use crate::backward::backward;
@@ -95,6 +95,19 @@ pub struct Pooled<T, D: Dimension, I = i64> {
     pub multiplier: Option<Array<u32, D>>,
 }
 
+/// Arrays made by the caller for a call to write into: `values` and `indices` shaped like the call's output,
+/// `multiplier` like its input, each with any non-negative strides whose elements are distinct. Leave an
+/// optional one out and it is not computed.
+#[derive(Debug)]
+pub struct PooledMut<'a, T, D: Dimension, I = i64> {
+    /// For the maximum of each window.
+    pub values: ArrayViewMut<'a, T, D>,
+    /// For the winners.
+    pub indices: Option<ArrayViewMut<'a, I, D>>,
+    /// For the windows won per input element.
+    pub multiplier: Option<ArrayViewMut<'a, u32, D>>,
+}
+
 /// Something that pools: a validated geometry that can run on batches of planes. Implemented by [`Planned`] for
 /// each technique, and by the run-time choice of backend in the `maxpool` crate.
 pub trait Pool {
@@ -182,6 +195,29 @@ pub trait Pool {
             indices: pooled.indices.map(|a| a.permuted_axes(back.clone())),
             multiplier: pooled.multiplier.map(|a| a.permuted_axes(back)),
         })
+    }
+
+    /// [`pool_with`](Pool::pool_with) into arrays the caller made, written in place: `out.values` and
+    /// `out.indices` (in `format`) shaped like the output, `out.multiplier` like `input`. On error nothing has
+    /// been written.
+    fn pool_into<T: Element, D: Dimension, I: IndexElement>(
+        &self,
+        input: ArrayView<'_, T, D>,
+        out: PooledMut<'_, T, D, I>,
+        format: IndexFormat,
+    ) -> Result<()> {
+        pool_into_arrays(self, input, out, format, false)
+    }
+
+    /// [`pool_nhwc`](Pool::pool_nhwc) into arrays the caller made, as [`pool_into`](Pool::pool_into): the
+    /// outputs are (…, out_height, out_width, channels), the multiplier the input's shape.
+    fn pool_nhwc_into<T: Element, D: Dimension, I: IndexElement>(
+        &self,
+        input: ArrayView<'_, T, D>,
+        out: PooledMut<'_, T, D, I>,
+        format: IndexFormat,
+    ) -> Result<()> {
+        pool_into_arrays(self, input, out, format, true)
     }
 
     /// The backward pass on tensors of any layout, with indices in any format and type. See
@@ -290,6 +326,81 @@ pub trait Pool {
         )?;
         Ok(grad_input.permuted_axes(back))
     }
+}
+
+/// [`Pool::pool_into`] and [`Pool::pool_nhwc_into`]: the arrays' shapes checked in the caller's axis order,
+/// then each seen as a tensor (the channels-last ones with their axes permuted, not their elements moved).
+fn pool_into_arrays<P: Pool + ?Sized, T: Element, D: Dimension, I: IndexElement>(
+    pool: &P,
+    input: ArrayView<'_, T, D>,
+    out: PooledMut<'_, T, D, I>,
+    format: IndexFormat,
+    channels_last: bool,
+) -> Result<()> {
+    /// `array` with its axes permuted to `axes`, if given.
+    fn permuted<S: RawData, D: Dimension>(
+        array: ArrayBase<S, D>,
+        axes: &Option<D>,
+    ) -> ArrayBase<S, D> {
+        match axes {
+            Some(axes) => array.permuted_axes(axes.clone()),
+            None => array,
+        }
+    }
+    let g = pool.geometry();
+    let nd = input.ndim();
+    let to_planes = if channels_last {
+        Some(channels_last_axes::<D>(nd, "input")?.0)
+    } else {
+        None
+    };
+    let (_, out_dim) = batch_shape(g, permuted(input.view(), &to_planes).raw_dim(), "input")?;
+    // The output's shape in the caller's order: the input's, with the plane's two axes pooled.
+    let mut expected = input.shape().to_vec();
+    let h = if channels_last { nd - 3 } else { nd - 2 };
+    expected[h..h + 2].copy_from_slice(&[g.out_height(), g.out_width()]);
+    debug_assert_eq!(expected.iter().product::<usize>(), out_dim.size());
+    let check = |what: &str, shape: &[usize], want: &[usize]| {
+        if shape == want {
+            Ok(())
+        } else {
+            Err(Error::ArrayShape(format!(
+                "{what} has shape {shape:?}; this call's {what} are {want:?}"
+            )))
+        }
+    };
+    check("values", out.values.shape(), &expected)?;
+    if let Some(indices) = &out.indices {
+        check("indices", indices.shape(), &expected)?;
+    }
+    if let Some(multiplier) = &out.multiplier {
+        check("multiplier", multiplier.shape(), input.shape())?;
+    }
+    fn written<'a, E, D: Dimension>(
+        mut view: ArrayViewMut<'a, E, D>,
+        what: &str,
+    ) -> Result<TensorMut<'a, E>> {
+        let layout = layout_of(&view.view()).ok_or_else(|| {
+            Error::ArrayShape(format!(
+                "{what} has a negative stride, or leading axes that cannot be merged into one; it is written in \
+                 place, so it needs a tensor layout"
+            ))
+        })?;
+        // SAFETY: the layout is the view's own, so its elements are the view's, which it borrows exclusively for
+        // 'a; with non-negative strides, its pointer is element (0, …, 0).
+        Ok(unsafe { TensorMut::from_raw(view.as_mut_ptr(), layout) })
+    }
+    let (input, layout) = in_place(permuted(input, &to_planes), "a row-major copy of the input")?;
+    let mut outputs = TensorOutputs::new(written(permuted(out.values, &to_planes), "values")?);
+    if let Some(indices) = out.indices {
+        outputs = outputs.with_indices(written(permuted(indices, &to_planes), "indices")?, format);
+    }
+    if let Some(multiplier) = out.multiplier {
+        outputs = outputs.with_multiplier(written(permuted(multiplier, &to_planes), "multiplier")?);
+    }
+    // SAFETY: the layout is the view's own, so its elements may be read while it lives.
+    let tensor = unsafe { TensorRef::from_raw(input.as_ptr(), layout) };
+    pool.forward_tensor(tensor, outputs)
 }
 
 /// `view` with its layout, read in place; a row-major copy (its allocation failing is [`Error::OutOfMemory`]

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use maxpool_block::BlockReshape;
 use maxpool_core::{
     caught, supports, Element, Error, Float, Geometry, IndexElement, IndexFormat, IndicesRef,
-    Layout, Outputs, Params, Planned, Pool, Pooled, Result, Technique, TensorMut, TensorOutputs,
-    TensorRef, Want,
+    Layout, Outputs, Params, Planned, Pool, Pooled, PooledMut, Result, Technique, TensorMut,
+    TensorOutputs, TensorRef, Want,
 };
 use maxpool_lookup::SlidingWindowLookup;
 use maxpool_naive::NaiveLoop;
@@ -472,6 +472,26 @@ impl Plan {
         format: IndexFormat,
     ) -> Result<Pooled<T, D, I>> {
         caught(|| Pool::pool_nhwc(self, input, want, format))
+    }
+
+    /// Pools into arrays the caller made, written in place. See [`Pool::pool_into`].
+    pub fn pool_into<T: Element, D: Dimension, I: IndexElement>(
+        &self,
+        input: ArrayView<'_, T, D>,
+        out: PooledMut<'_, T, D, I>,
+        format: IndexFormat,
+    ) -> Result<()> {
+        caught(|| Pool::pool_into(self, input, out, format))
+    }
+
+    /// Pools a channels-last array into arrays the caller made. See [`Pool::pool_nhwc_into`].
+    pub fn pool_nhwc_into<T: Element, D: Dimension, I: IndexElement>(
+        &self,
+        input: ArrayView<'_, T, D>,
+        out: PooledMut<'_, T, D, I>,
+        format: IndexFormat,
+    ) -> Result<()> {
+        caught(|| Pool::pool_nhwc_into(self, input, out, format))
     }
 
     /// The backward pass on tensors of any layout, with indices in any format and type. See

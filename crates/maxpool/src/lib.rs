@@ -55,8 +55,8 @@ pub use backend::{Backend, Plan, BACKEND_ENV};
 pub use maxpool_core::{
     array_layout, num_threads, set_num_threads, Axis, DType, Element, Error, ErrorKind, Float,
     IndexElement, IndexFormat, IndicesMut, IndicesRef, Layout, Outputs, Padding, Params, Pool,
-    Pooled, Result, TensorMut, TensorOutputs, TensorRef, UnknownDType, UnknownIndexFormat, Want,
-    MAX_THREADS, NUM_THREADS_ENV, SIMD_ENV,
+    Pooled, PooledMut, Result, TensorMut, TensorOutputs, TensorRef, UnknownDType,
+    UnknownIndexFormat, Want, MAX_THREADS, NUM_THREADS_ENV, SIMD_ENV,
 };
 pub use ndarray;
 

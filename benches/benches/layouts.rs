@@ -1,6 +1,6 @@
 //! W1–W3 (f32) through the tensor call in both layouts, NCHW and channels-last (NHWC), at 1 and 2 threads: values
 //! with `i64` plane indices (PyTorch's) and with `u8` window indices (oneDNN's workspace), and with the
-//! multiplier as well, beside a fill of it; and the traffic floor of each index type (the call's own reads and
+//! multiplier as well, beside a fill of it; the backward pass with each index type; and the traffic floor of each index type (the call's own reads and
 //! writes, without pooling). The same bytes move in both layouts, so the floors serve both. Compare ratios within
 //! a group: these machines are shared and noisy.
 
@@ -45,6 +45,40 @@ fn call<I: IndexElement>(
             }
             plan.forward_tensor(TensorRef::new(black_box(x), layout), o)
                 .unwrap();
+        })
+    });
+}
+
+/// One backward call on tensors of `layout` (`grad_input`) and `out` (gradients and indices), the indices those
+/// of a forward call, as `I` in `format`.
+fn backward<I: IndexElement>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: String,
+    plan: &Plan,
+    x: &[f32],
+    layout: Layout,
+    out: Layout,
+    format: IndexFormat,
+) {
+    let mut values = vec![0f32; out.len().unwrap()];
+    let mut indices = vec![I::default(); out.len().unwrap()];
+    plan.forward_tensor(
+        TensorRef::new(x, layout),
+        TensorOutputs::new(TensorMut::new(&mut values, out))
+            .with_indices(TensorMut::new(&mut indices, out), format),
+    )
+    .unwrap();
+    let grad: Vec<f32> = input(values.len()).collect();
+    let mut grad_input = vec![0f32; x.len()];
+    group.bench_function(BenchmarkId::new(id, "backward"), |b| {
+        b.iter(|| {
+            plan.backward_tensor(
+                TensorRef::new(black_box(&grad), out),
+                TensorRef::new(&indices, out).into(),
+                format,
+                TensorMut::new(&mut grad_input, layout),
+            )
+            .unwrap();
         })
     });
 }
@@ -163,6 +197,24 @@ fn layouts(c: &mut Criterion) {
                     out,
                     plane,
                     true,
+                );
+                backward::<i64>(
+                    &mut group,
+                    format!("{name} i64 plane"),
+                    &plan,
+                    &x,
+                    layout,
+                    out,
+                    plane,
+                );
+                backward::<u8>(
+                    &mut group,
+                    format!("{name} u8 window"),
+                    &plan,
+                    &x,
+                    layout,
+                    out,
+                    window,
                 );
             }
             fill(&mut group, x.len(), pool.as_ref());

@@ -15,8 +15,8 @@
 
 use maxpool::technique::{Planned, Simd, Technique, VectorisedRows};
 use maxpool::{
-    Backend, ErrorKind, Float, IndexFormat, Layout, Outputs, Padding, Params, Plan, TensorMut,
-    TensorOutputs, TensorRef, SIMD_ENV,
+    Backend, ErrorKind, Float, IndexFormat, Layout, Outputs, Padding, Params, Plan, PooledMut,
+    TensorMut, TensorOutputs, TensorRef, Want, SIMD_ENV,
 };
 use maxpool_conformance::{elements, reference, Expected, Sample, Seeded, Source};
 
@@ -502,4 +502,56 @@ fn miri_tensor_window_codes_in_place() {
             }
         }
     }
+}
+
+/// Arrays pooled and their backward run in place: a channels-last image (values into arrays the caller made,
+/// then the backward of ones, whose gradient starts uninitialised and must be written before it is read) and
+/// a Fortran-order batch of planes.
+#[test]
+fn miri_arrays_in_place() {
+    use maxpool::ndarray::{Array3, ShapeBuilder};
+    let params = Params::new(3).with_stride(2).with_padding(1);
+    let plan = Plan::new(Backend::Auto, &params, 5, 6).unwrap();
+    let input = Array3::from_shape_fn((5, 6, 8), |(r, c, ch)| {
+        ((r * 7 + c * 3 + ch * 5) % 11) as f32
+    });
+    let pooled = plan
+        .pool_nhwc::<f32, _, u8>(input.view(), Want::ALL, IndexFormat::Window)
+        .unwrap();
+    let mut values = Array3::from_elem((3, 3, 8), 0.0f32);
+    plan.pool_nhwc_into::<f32, _, u8>(
+        input.view(),
+        PooledMut {
+            values: values.view_mut(),
+            indices: None,
+            multiplier: None,
+        },
+        IndexFormat::Window,
+    )
+    .unwrap();
+    assert_eq!(values, pooled.values);
+    let ones = pooled.values.mapv(|_| 1.0f32);
+    let indices = pooled.indices.unwrap();
+    let grad = plan
+        .backward_nhwc(ones.view(), indices.view(), IndexFormat::Window)
+        .unwrap();
+    assert_eq!(grad, pooled.multiplier.unwrap().mapv(|m| m as f32));
+
+    let mut planes = Array3::from_elem((2, 5, 6).f(), 0.0f64);
+    planes.assign(
+        &input
+            .slice(maxpool::ndarray::s![.., .., ..2])
+            .permuted_axes([2, 0, 1])
+            .mapv(f64::from),
+    );
+    let pooled = plan.pool(planes.view(), Want::ALL).unwrap();
+    let ones = pooled.values.mapv(|_| 1.0f64);
+    let grad = plan
+        .backward_with(
+            ones.view(),
+            pooled.indices.unwrap().view(),
+            IndexFormat::Plane,
+        )
+        .unwrap();
+    assert_eq!(grad, pooled.multiplier.unwrap().mapv(f64::from));
 }

@@ -1,6 +1,8 @@
 //! ndarray arrays as tensors: an array whose last two axes are (H, W) is a [`Layout`] without a copy (its
 //! third-last axis is C, the axes before it N), and outputs are made in the input's memory order.
 
+use std::mem::MaybeUninit;
+
 use ndarray::{Array, ArrayView, Dimension, ShapeBuilder};
 
 use crate::error::{Error, Result};
@@ -90,13 +92,45 @@ pub(crate) fn filled_like<E: Clone, D: Dimension>(
         return filled(dim, value, what);
     }
     let elements = elements(&dim, value, what)?;
+    Ok(in_order_of(dim, like_shape, like_strides, elements))
+}
+
+/// [`filled_like`] without the filling: every element is to be written before the array is read, and
+/// `assume_init` made.
+pub(crate) fn uninit_like<E, D: Dimension>(
+    dim: D,
+    like_shape: &[usize],
+    like_strides: &[isize],
+    what: &'static str,
+) -> Result<Array<MaybeUninit<E>, D>> {
+    let len = dim
+        .size_checked()
+        .ok_or(Error::Overflow("the number of elements of an array"))?;
+    let mut elements = Vec::new();
+    try_reserve(&mut elements, len, what)?;
+    // SAFETY: the capacity was reserved, and uninitialised `MaybeUninit`s are valid.
+    unsafe { elements.set_len(len) };
+    if len == 0 {
+        return Ok(Array::from_shape_vec(dim, elements).expect("no elements"));
+    }
+    Ok(in_order_of(dim, like_shape, like_strides, elements))
+}
+
+/// `elements` (as many as `dim` holds, at least one) as an array of shape `dim`, dense, its axes in the memory
+/// order of an array of `like_shape` and `like_strides`.
+fn in_order_of<E, D: Dimension>(
+    dim: D,
+    like_shape: &[usize],
+    like_strides: &[isize],
+    elements: Vec<E>,
+) -> Array<E, D> {
     let like: Vec<usize> = like_strides.iter().map(|&s| s.unsigned_abs()).collect();
     let mut strides = dim.clone();
     strides
         .slice_mut()
         .copy_from_slice(&dense_order(like_shape, &like, dim.slice()));
-    Ok(Array::from_shape_vec(dim.strides(strides), elements)
-        .expect("dense strides in some order fit as many elements as the shape holds"))
+    Array::from_shape_vec(dim.strides(strides), elements)
+        .expect("dense strides in some order fit as many elements as the shape holds")
 }
 
 /// For an array of `nd` axes whose last three are (height, width, channels): the axes that make it

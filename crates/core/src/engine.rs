@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use ndarray::{Array, ArrayBase, ArrayView, ArrayViewMut, CowArray, Dimension, RawData};
 
-use crate::arrays::{channels_last_axes, filled_like, layout_of};
+use crate::arrays::{channels_last_axes, filled_like, layout_of, uninit_like};
 use crate::backward::backward;
 use crate::channels_last;
 use crate::coded::Coding;
@@ -16,7 +16,9 @@ use crate::error::{check_len, Error, Result};
 use crate::geometry::Geometry;
 use crate::params::Params;
 use crate::simd::Simd;
-use crate::strided::{backward_tensor, check_forward, forward_planes, is_nchw_call, TensorOutputs};
+use crate::strided::{
+    backward_fresh, backward_tensor, check_forward, forward_planes, is_nchw_call, TensorOutputs,
+};
 use crate::technique::{try_reserve, Scratch, Technique, Winners, Work};
 use crate::tensor::{
     IndexElement, IndexFormat, IndicesMut, IndicesRef, Layout, TensorMut, TensorRef,
@@ -285,7 +287,8 @@ pub trait Pool {
         let mut dim = grad_output.raw_dim();
         dim.slice_mut()[n - 2..].copy_from_slice(&[g.height(), g.width()]);
         let (shape, strides) = (grad_output.shape(), grad_output.strides());
-        let mut grad_input = filled_like(dim, shape, strides, T::ZERO, "grad_input")?;
+        // Not filled: the backward pass zeroes each plane itself, just before adding to it.
+        let mut grad_input = uninit_like::<T, D>(dim, shape, strides, "grad_input")?;
         // SAFETY: each layout is its view's own, so its elements may be read while the view lives.
         let (grad_output, indices) = unsafe {
             (
@@ -293,13 +296,19 @@ pub trait Pool {
                 TensorRef::from_raw(indices.as_ptr(), index_layout),
             )
         };
-        self.backward_tensor(
+        let layout = layout_of(&grad_input.view()).expect("a new dense array has a layout");
+        // SAFETY: the layout is the array's own, which nothing else borrows; `MaybeUninit<T>` is laid out as `T`,
+        // and the backward pass writes every element (zero first) before it reads one.
+        let out = unsafe { TensorMut::from_raw(grad_input.as_mut_ptr().cast::<T>(), layout) };
+        backward_fresh(
+            self.geometry(),
             grad_output,
             I::indices_ref(indices),
             format,
-            tensor_mut(&mut grad_input),
+            out,
         )?;
-        Ok(grad_input)
+        // SAFETY: the call succeeded, so it zeroed grad_input's every element before adding to it.
+        Ok(unsafe { grad_input.assume_init() })
     }
 
     /// [`backward_with`](Pool::backward_with) on channels-last arrays, whose last three axes are (out_height,

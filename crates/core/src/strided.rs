@@ -511,6 +511,30 @@ pub fn backward_tensor<T: Float>(
     format: IndexFormat,
     grad_input: TensorMut<'_, T>,
 ) -> Result<()> {
+    backward_checked(g, grad_output, indices, format, grad_input, false)
+}
+
+/// [`backward_tensor`] into a `grad_input` that is the caller's new array, uninitialised, which it throws away
+/// on error: the indices are checked as they are used, in one pass, instead of all of them first.
+pub(crate) fn backward_fresh<T: Float>(
+    g: &Geometry,
+    grad_output: TensorRef<'_, T>,
+    indices: IndicesRef<'_>,
+    format: IndexFormat,
+    grad_input: TensorMut<'_, T>,
+) -> Result<()> {
+    backward_checked(g, grad_output, indices, format, grad_input, true)
+}
+
+/// The backward pass's checks, then its work; with `fresh`, without a pass that checks every index first.
+fn backward_checked<T: Float>(
+    g: &Geometry,
+    grad_output: TensorRef<'_, T>,
+    indices: IndicesRef<'_>,
+    format: IndexFormat,
+    grad_input: TensorMut<'_, T>,
+    fresh: bool,
+) -> Result<()> {
     let shape = grad_input.layout().shape;
     let [n, c, h, w] = shape;
     check_index_type(indices.dtype(), format, g, shape)?;
@@ -528,38 +552,348 @@ pub fn backward_tensor<T: Float>(
         check_indices(&indices, out_shape, false)?,
         check_tensor("grad_input", &grad_input.as_ref(), shape, true)?,
     ])?;
-    let positions = || {
-        (0..n).flat_map(move |pn| {
-            (0..c).flat_map(move |pc| {
-                (0..out_shape[2])
-                    .flat_map(move |oh| (0..out_shape[3]).map(move |ow| [pn, pc, oh, ow]))
-            })
-        })
-    };
-    // SAFETY: every tensor was checked, so each position's offset is inside it.
-    for at in positions() {
-        format.decode(g, shape, at, unsafe { indices.get(at) })?;
+    let decoder = Decoder::new(format, g, shape);
+    match indices {
+        IndicesRef::I64(t) => scatter(&decoder, grad_output, &t, grad_input, fresh),
+        IndicesRef::I32(t) => scatter(&decoder, grad_output, &t, grad_input, fresh),
+        IndicesRef::U8(t) => scatter(&decoder, grad_output, &t, grad_input, fresh),
     }
-    let (gi_ptr, gi_layout) = grad_input.raw();
-    for pn in 0..n {
-        for pc in 0..c {
-            for row in 0..h {
-                for col in 0..w {
-                    // SAFETY: grad_input was checked; its elements are distinct.
-                    unsafe { *gi_ptr.add(gi_layout.offset([pn, pc, row, col])) = T::ZERO };
+}
+
+/// Each window's winner as a position `row * W + col` in its plane, from an index in one format: the cheap
+/// checks of [`IndexFormat::decode`], with what they need worked out once per call. `None` for an index that
+/// `decode` refuses, which the caller asks it for the message.
+struct Decoder<'g> {
+    geometry: &'g Geometry,
+    shape: [usize; 4],
+    format: IndexFormat,
+    plane_len: u64,
+    channels: u64,
+    width: u64,
+    /// Window format: each tap's (row, column) offset from its window's first tap, in padded coordinates.
+    taps: Vec<(u64, u64)>,
+    /// Window format: the stride, the leading padding and the input size, per axis.
+    stride: [u64; 2],
+    before: [u64; 2],
+    size: [u64; 2],
+}
+
+impl<'g> Decoder<'g> {
+    fn new(format: IndexFormat, g: &'g Geometry, shape: [usize; 4]) -> Self {
+        let params = g.params();
+        let [kh, kw] = params.kernel;
+        let taps = if format == IndexFormat::Window {
+            (0..kh)
+                .flat_map(|i| (0..kw).map(move |j| (i, j)))
+                .map(|(i, j)| {
+                    (
+                        (i * params.dilation[0]) as u64,
+                        (j * params.dilation[1]) as u64,
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Decoder {
+            geometry: g,
+            shape,
+            format,
+            plane_len: g.plane_len() as u64,
+            channels: shape[1] as u64,
+            width: g.width() as u64,
+            taps,
+            stride: params.stride.map(|s| s as u64),
+            before: [params.padding.top as u64, params.padding.left as u64],
+            size: [g.height() as u64, g.width() as u64],
+        }
+    }
+
+    /// The position index `v` of window (oh, ow) of plane (n, c) names, or why it names none, in the words of
+    /// the one definition of each format, [`IndexFormat::decode`].
+    #[inline(always)]
+    fn checked(&self, at: [usize; 4], v: i64) -> Result<usize> {
+        match self.position(at, v) {
+            Some(p) => Ok(p),
+            None => self
+                .format
+                .decode(self.geometry, self.shape, at, v)
+                .and(Err(Error::Internal(
+                    "an index the fast decoder refused decodes".into(),
+                ))),
+        }
+    }
+
+    /// The position index `v` of window (oh, ow) of plane (n, c) names, if it is valid.
+    #[inline(always)]
+    fn position(&self, [n, c, oh, ow]: [usize; 4], v: i64) -> Option<usize> {
+        let v = u64::try_from(v).ok()?;
+        let in_plane = |p: u64| (p < self.plane_len).then_some(p as usize);
+        match self.format {
+            IndexFormat::Plane => in_plane(v),
+            IndexFormat::FlatNchw => {
+                in_plane(v.checked_sub((n as u64 * self.channels + c as u64) * self.plane_len)?)
+            }
+            IndexFormat::FlatNhwc | IndexFormat::FlatHwc => {
+                if v % self.channels != c as u64 {
+                    return None;
+                }
+                let q = v / self.channels;
+                match self.format {
+                    IndexFormat::FlatHwc => in_plane(q),
+                    _ => in_plane(q.checked_sub(n as u64 * self.plane_len)?),
+                }
+            }
+            IndexFormat::Window => {
+                let &(di, dj) = self.taps.get(usize::try_from(v).ok()?)?;
+                let row = (oh as u64 * self.stride[0] + di).checked_sub(self.before[0])?;
+                let col = (ow as u64 * self.stride[1] + dj).checked_sub(self.before[1])?;
+                (row < self.size[0] && col < self.size[1])
+                    .then_some((row * self.width + col) as usize)
+            }
+        }
+    }
+}
+
+/// [`backward_tensor`] once its tensors are checked: every index decoded (the first bad one refused, nothing
+/// written; with `fresh`, not beforehand but as it is used), then `grad_input` zeroed unit by unit and each
+/// gradient added onto its winner. Windows are visited in output
+/// order within each plane, so every element's sum is in output order; the planes of an image are visited
+/// channel by channel when the channel axis is the indices' fastest (channels-last), else plane by plane.
+/// Every element of `grad_input` is written (zeroed) before it is read, so it may start uninitialised:
+/// [`Pool::backward_with`](crate::Pool::backward_with) relies on that.
+fn scatter<T: Float, I: IndexElement>(
+    decoder: &Decoder<'_>,
+    grad_output: TensorRef<'_, T>,
+    indices: &TensorRef<'_, I>,
+    grad_input: TensorMut<'_, T>,
+    fresh: bool,
+) -> Result<()> {
+    let shape = decoder.shape;
+    let [_, c, _, w] = shape;
+    let (ix, go) = (*indices.layout(), *grad_output.layout());
+    let (gi_ptr, gi) = grad_input.raw();
+    let walk = Walk {
+        shape: grad_output.layout().shape,
+        channels_inner: c > 1 && ix.strides[1] < ix.strides[3],
+        ix,
+        go,
+    };
+    if !fresh {
+        walk.each(&mut Check { decoder, indices })?;
+    }
+    walk.each(&mut Add {
+        decoder,
+        indices,
+        grad_output: &grad_output,
+        gi_ptr,
+        gi,
+        shape,
+        rows_follow: gi.strides[2] == w * gi.strides[3],
+    })
+}
+
+/// What [`Walk::each`] does with each unit and each window.
+trait Visit {
+    /// Before the windows of `unit`.
+    fn unit(&mut self, unit: Unit);
+    /// Window (n, c, oh, ow), its index at offset `i` of the indices and its gradient at offset `o`.
+    fn window(&mut self, at: [usize; 4], i: usize, o: usize) -> Result<()>;
+}
+
+/// The first pass: every index decoded, the first bad one refused.
+struct Check<'a, 'b, I> {
+    decoder: &'a Decoder<'a>,
+    indices: &'a TensorRef<'b, I>,
+}
+
+impl<I: IndexElement> Visit for Check<'_, '_, I> {
+    #[inline(always)]
+    fn unit(&mut self, _: Unit) {}
+
+    #[inline(always)]
+    fn window(&mut self, at: [usize; 4], i: usize, _: usize) -> Result<()> {
+        // SAFETY: the indices tensor was checked, so every window's offset is inside it.
+        let v = unsafe { *self.indices.as_ptr().add(i) }.to_i64();
+        self.decoder.checked(at, v).map(|_| ())
+    }
+}
+
+/// The second pass (or the only one, into a fresh array): each unit of grad_input zeroed just before its
+/// gradients are added, while it is in cache.
+struct Add<'a, 'b, T, I> {
+    decoder: &'a Decoder<'a>,
+    indices: &'a TensorRef<'b, I>,
+    grad_output: &'a TensorRef<'b, T>,
+    gi_ptr: *mut T,
+    gi: Layout,
+    shape: [usize; 4],
+    /// Whether a plane's rows of grad_input follow each other, so position p is at p·stride_w.
+    rows_follow: bool,
+}
+
+impl<T: Float, I: IndexElement> Visit for Add<'_, '_, T, I> {
+    fn unit(&mut self, unit: Unit) {
+        let ([_, c, h, w], gi) = (self.shape, &self.gi);
+        let (pn, channels, dense) = match unit {
+            Unit::Plane(pn, pc) => (
+                pn,
+                pc..pc + 1,
+                (gi.strides[3] == 1 && gi.strides[2] == w)
+                    .then_some((gi.plane_offset(pn, pc), h * w)),
+            ),
+            Unit::Image(pn) => (
+                pn,
+                0..c,
+                (gi.strides[1] == 1 && gi.strides[3] == c && gi.strides[2] == w * c)
+                    .then_some((gi.plane_offset(pn, 0), h * w * c)),
+            ),
+        };
+        match dense {
+            // SAFETY: grad_input was checked, and these are the unit's elements, contiguous.
+            Some((at, len)) => {
+                unsafe { std::slice::from_raw_parts_mut(self.gi_ptr.add(at), len) }.fill(T::ZERO)
+            }
+            None => {
+                for pc in channels {
+                    for row in 0..h {
+                        for col in 0..w {
+                            // SAFETY: grad_input was checked; its elements are distinct.
+                            unsafe { *self.gi_ptr.add(gi.offset([pn, pc, row, col])) = T::ZERO };
+                        }
+                    }
                 }
             }
         }
     }
-    let go_layout = *grad_output.layout();
-    for at in positions() {
-        // SAFETY: checked above; decoding cannot fail the second time.
+
+    #[inline(always)]
+    fn window(&mut self, at: [usize; 4], i: usize, o: usize) -> Result<()> {
+        let (gi, w) = (&self.gi, self.shape[3]);
+        // SAFETY (all): every tensor was checked, so each offset is inside its tensor; the position is checked
+        // to be in its plane.
         unsafe {
-            let p = format.decode(g, shape, at, indices.get(at)).unwrap_or(0);
-            let (row, col) = (p / w, p % w);
-            let gradient = *grad_output.as_ptr().add(go_layout.offset(at));
-            *gi_ptr.add(gi_layout.offset([at[0], at[1], row, col])) += gradient;
+            let v = (*self.indices.as_ptr().add(i)).to_i64();
+            let p = self.decoder.checked(at, v)?;
+            let within = if self.rows_follow {
+                p * gi.strides[3]
+            } else {
+                (p / w) * gi.strides[2] + (p % w) * gi.strides[3]
+            };
+            *self.gi_ptr.add(gi.plane_offset(at[0], at[1]) + within) +=
+                *self.grad_output.as_ptr().add(o);
+        }
+        Ok(())
+    }
+}
+
+/// What [`Walk::each`] visits as a whole: one (n, c) plane, or every plane of image n side by side.
+#[derive(Clone, Copy)]
+enum Unit {
+    Plane(usize, usize),
+    Image(usize),
+}
+
+/// The windows of tensors of `shape` (N, C, OH, OW), the indices and gradients laid out as `ix` and `go`, unit
+/// by unit: in output order within each plane, and the planes of an image either one after the other or,
+/// `channels_inner`, side by side (channel fastest).
+struct Walk {
+    shape: [usize; 4],
+    channels_inner: bool,
+    ix: Layout,
+    go: Layout,
+}
+
+impl Walk {
+    /// Calls `visit.unit` before each unit's windows, and `visit.window` with each window's (n, c, oh, ow) and
+    /// the offsets of its index and its gradient, until that fails.
+    #[inline(always)]
+    fn each(&self, visit: &mut impl Visit) -> Result<()> {
+        let [n, c, oh_len, ow_len] = self.shape;
+        let (ix, go) = (&self.ix.strides, &self.go.strides);
+        for pn in 0..n {
+            if self.channels_inner {
+                visit.unit(Unit::Image(pn));
+                for oh in 0..oh_len {
+                    for ow in 0..ow_len {
+                        let (i, o) = (
+                            self.ix.offset([pn, 0, oh, ow]),
+                            self.go.offset([pn, 0, oh, ow]),
+                        );
+                        for pc in 0..c {
+                            visit.window([pn, pc, oh, ow], i + pc * ix[1], o + pc * go[1])?;
+                        }
+                    }
+                }
+            } else {
+                for pc in 0..c {
+                    visit.unit(Unit::Plane(pn, pc));
+                    for oh in 0..oh_len {
+                        let (i, o) = (
+                            self.ix.offset([pn, pc, oh, 0]),
+                            self.go.offset([pn, pc, oh, 0]),
+                        );
+                        for ow in 0..ow_len {
+                            visit.window([pn, pc, oh, ow], i + ow * ix[3], o + ow * go[3])?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{Padding, Params};
+
+    /// The backward pass's decoder accepts exactly the indices [`IndexFormat::decode`] accepts, and gives the
+    /// same positions: every format, every index from -2 to past the largest, on geometries with padding,
+    /// dilation, strides and more than one image and channel.
+    #[test]
+    fn decoder_agrees_with_decode() {
+        let geometries = [
+            (Params::new(2), 4, 5),
+            (
+                Params::rect(3, 2)
+                    .with_stride_hw(2, 1)
+                    .with_padding_sides(Padding {
+                        top: 1,
+                        bottom: 2,
+                        left: 0,
+                        right: 1,
+                    })
+                    .with_dilation_hw(1, 2)
+                    .with_ceil_mode(true),
+                5,
+                4,
+            ),
+        ];
+        for (params, h, w) in geometries {
+            let g = Geometry::new(&params, h, w).unwrap();
+            let shape = [2, 3, h, w];
+            for format in IndexFormat::ALL {
+                let decoder = Decoder::new(format, &g, shape);
+                let largest = format.largest(&g, shape).unwrap() as i64;
+                for n in 0..2 {
+                    for c in 0..3 {
+                        for oh in 0..g.out_height() {
+                            for ow in 0..g.out_width() {
+                                let at = [n, c, oh, ow];
+                                for v in -2..=largest + 2 {
+                                    assert_eq!(
+                                        decoder.position(at, v),
+                                        format.decode(&g, shape, at, v).ok(),
+                                        "{format} at {at:?}, index {v}"
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
-    Ok(())
 }

@@ -914,22 +914,6 @@ impl IndicesRef<'_> {
             IndicesRef::U8(t) => t.layout(),
         }
     }
-
-    /// The index at (n, c, oh, ow), as an `i64`.
-    ///
-    /// # Safety
-    /// The tensor was checked: its span fits within what may be read, and the position is in its shape.
-    #[inline]
-    pub(crate) unsafe fn get(&self, at: [usize; 4]) -> i64 {
-        // SAFETY: by the caller's promise, the offset is inside the tensor.
-        unsafe {
-            match self {
-                IndicesRef::I64(t) => *t.ptr.add(t.layout.offset(at)),
-                IndicesRef::I32(t) => (*t.ptr.add(t.layout.offset(at))).to_i64(),
-                IndicesRef::U8(t) => (*t.ptr.add(t.layout.offset(at))).to_i64(),
-            }
-        }
-    }
 }
 
 #[cfg(test)]

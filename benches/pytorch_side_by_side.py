@@ -18,10 +18,17 @@ What it measures (f32 in, int64 indices out; median of --runs timed calls after 
   * the exploration notebook's numpy techniques (shared/seed/maxpool-exploration-notebook.txt)
     on one 256x256 f32 plane: "block-reshape" (final_transform + MaxPool class, k2 s2) and
     "sliding-window-lookup" (cached lookup table, k3 s1), plus the notebook's numba loop
-    (k2 s2) when numba imports.
+    (k2 s2) when numba imports;
+  * maxpool's Python package (when it imports; `make test-python` or `pip install ./python`), NCHW and
+    channels-last, 1 and 2 threads: maxpool.max_pool2d on numpy arrays and on PyTorch tensors (outputs
+    allocated per call), a Plan writing into preallocated arrays (out=), and the same plan call through the C
+    ABI (maxpool_plan_forward_tensor by ctypes, into the same arrays; --libmaxpool, built by `make`);
+    maxpool.torch.MaxPool2d forward + backward against torch.nn.MaxPool2d's; and W4, the notebook's 4x4 int64
+    matrix k2 s2, in ns a call over batches of calls (beside `make bench-c`, the C ABI from C).
 """
 
 import argparse
+import ctypes
 import json
 import os
 import platform
@@ -149,11 +156,166 @@ def make_numba_impl(np):
     return maxpool_numba
 
 
+# ---------------------------------------------------------------------------------------------
+# maxpool's Python package, and the same calls through its C ABI
+# ---------------------------------------------------------------------------------------------
+class CTensor(ctypes.Structure):
+    """MaxpoolTensor (include/maxpool.h)."""
+    _fields_ = [("data", ctypes.c_void_p), ("dtype", ctypes.c_uint32),
+                ("shape", ctypes.c_size_t * 4), ("strides", ctypes.c_size_t * 4)]
+
+
+class CParams(ctypes.Structure):
+    """MaxpoolParams (include/maxpool.h)."""
+    _fields_ = [(f, ctypes.c_uint32) for f in ("kernel_h", "kernel_w", "stride_h", "stride_w", "pad_top",
+                                                "pad_bottom", "pad_left", "pad_right", "dilation_h",
+                                                "dilation_w")] + [("ceil_mode", ctypes.c_bool)]
+
+
+C_DTYPES = {"float32": 0, "int64": 7}  # MAXPOOL_DTYPE_F32, MAXPOOL_DTYPE_I64
+
+
+def c_tensor(a):
+    """A numpy array as a MaxpoolTensor: (N, C, H, W) with strides in elements."""
+    return CTensor(a.ctypes.data, C_DTYPES[a.dtype.name], (ctypes.c_size_t * 4)(*a.shape),
+                   (ctypes.c_size_t * 4)(*(s // a.itemsize for s in a.strides)))
+
+
+def c_plan(lib, k, s, p, h, w):
+    params = CParams(k, k, s, s, p, p, p, p, 1, 1, False)
+    plan = ctypes.c_void_p()
+    status = lib.maxpool_plan_new(0, ctypes.byref(params), h, w, ctypes.byref(plan))
+    assert status == 0, f"maxpool_plan_new: status {status}"
+    return plan
+
+
+def time_batched(fn, batch, batches=15):
+    """Median and min seconds a call of fn(), over `batches` batches of `batch` calls."""
+    for _ in range(batch):
+        fn()
+    samples = []
+    for _ in range(batches):
+        t0 = time.perf_counter()
+        for _ in range(batch):
+            fn()
+        samples.append((time.perf_counter() - t0) / batch)
+    return statistics.median(samples), min(samples), samples
+
+
+def maxpool_rows(np, torch, F, rng, threads, runs, record, libpath):
+    """Rows for maxpool's Python package and its C ABI, side by side with PyTorch."""
+    try:
+        import maxpool
+        import maxpool.torch as mt
+    except ImportError as e:
+        print(f"maxpool's Python package: skipped, {e} (make test-python, or pip install ./python)")
+        return
+    lib = None
+    if libpath and os.path.exists(libpath):
+        lib = ctypes.CDLL(libpath)
+        lib.maxpool_plan_forward_tensor.argtypes = [ctypes.c_void_p, ctypes.POINTER(CTensor),
+                                                    ctypes.POINTER(CTensor), ctypes.POINTER(CTensor),
+                                                    ctypes.c_uint32, ctypes.POINTER(CTensor)]
+        lib.maxpool_plan_new.argtypes = [ctypes.c_uint32, ctypes.POINTER(CParams), ctypes.c_size_t,
+                                         ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]
+        lib.maxpool_set_num_threads.argtypes = [ctypes.c_size_t]
+    else:
+        print(f"maxpool's C ABI: skipped, {libpath} not found (make)")
+    tag = f"maxpool {maxpool.__version__}"
+    for name, N, C, H, W, k, s, p in WORKLOADS:
+        desc = f"{name} {N}x{C}x{H}x{W} k{k} s{s} p{p}"
+        OH, OW = out_size(H, k, s, p), out_size(W, k, s, p)
+        nbytes = N * C * H * W * 4 + N * C * OH * OW * 12
+        x = rng.standard_normal((N, C, H, W), dtype=np.float32)
+        want_v, want_i = F.max_pool2d(torch.from_numpy(x), k, s, p, return_indices=True)
+        plan = maxpool.Plan(k, s, p, height=H, width=W)
+        cplan = c_plan(lib, k, s, p, H, W) if lib else None
+        for layout in ("NCHW", "channels-last"):
+            xl = x if layout == "NCHW" else np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+            xt = torch.from_numpy(xl)
+            v, i = maxpool.max_pool2d(xl, k, s, p, return_indices=True)
+            assert np.array_equal(v, want_v.numpy()) and np.array_equal(i, want_i.numpy()), (desc, layout)
+            # Preallocated outputs in the input's memory order, shared by the plan call and the C ABI call.
+            vo, io = np.empty_like(v), np.empty_like(i)
+            if layout != "NCHW":
+                vo = np.empty((N, OH, OW, C), np.float32).transpose(0, 3, 1, 2)
+                io = np.empty((N, OH, OW, C), np.int64).transpose(0, 3, 1, 2)
+            out = (vo, io)
+            for nt in threads:
+                maxpool.set_num_threads(nt)
+                torch.set_num_threads(nt)
+                record(desc, f"{tag} max_pool2d (numpy)", layout, nt, nbytes,
+                       *time_call(lambda: maxpool.max_pool2d(xl, k, s, p, return_indices=True), runs))
+                record(desc, f"{tag} max_pool2d (torch tensor)", layout, nt, nbytes,
+                       *time_call(lambda: maxpool.max_pool2d(xt, k, s, p, return_indices=True), runs))
+                record(desc, f"{tag} plan(x, out=) (numpy)", layout, nt, nbytes,
+                       *time_call(lambda: plan(xl, True, out=out), runs))
+                if lib:
+                    lib.maxpool_set_num_threads(nt)
+                    ci, cv, cx = c_tensor(io), c_tensor(vo), c_tensor(xl)
+                    call = lambda: lib.maxpool_plan_forward_tensor(cplan, ctypes.byref(cx), ctypes.byref(cv),
+                                                                   ctypes.byref(ci), 0, None)
+                    assert call() == 0
+                    record(desc, f"{tag} C ABI plan forward_tensor (ctypes, same arrays)", layout, nt, nbytes,
+                           *time_call(call, runs))
+        # Training: forward and backward through autograd, NCHW.
+        xt = torch.from_numpy(x).requires_grad_()
+        theirs, ours = torch.nn.MaxPool2d(k, s, p), mt.MaxPool2d(k, s, p)
+        assert torch.equal(theirs(xt), ours(xt))
+
+        def step(module):
+            xt.grad = None
+            module(xt).sum().backward()
+
+        for nt in threads:
+            maxpool.set_num_threads(nt)
+            torch.set_num_threads(nt)
+            record(desc, f"torch {torch.__version__} nn.MaxPool2d forward+backward", "NCHW", nt, nbytes,
+                   *time_call(lambda: step(theirs), runs))
+            record(desc, f"{tag} maxpool.torch.MaxPool2d forward+backward", "NCHW", nt, nbytes,
+                   *time_call(lambda: step(ours), runs))
+        del x, xt
+
+    # W4: the notebook's 4x4 int64 matrix, k2 s2: the per-call cost of each layer.
+    desc = "W4 1x1x4x4 int64 k2 s2 p0"
+    a = np.array([[12, 15, 5, 0], [3, 11, 3, 7], [9, 3, 5, 2], [4, 7, 6, 8]], dtype=np.int64)
+    plan = maxpool.Plan(2, height=4, width=4)
+    vo, io = np.empty((2, 2), np.int64), np.empty((2, 2), np.int64)
+    nb = 16 * 8 + 4 * 16
+    maxpool.set_num_threads(1)
+    rows4 = [
+        (f"{tag} max_pool2d (numpy)", lambda: maxpool.max_pool2d(a, 2, return_indices=True)),
+        (f"{tag} plan(x) (numpy)", lambda: plan(a, True)),
+        (f"{tag} plan(x, out=) (numpy)", lambda: plan(a, True, out=(vo, io))),
+        (f"torch {torch.__version__} max_pool2d", lambda t=torch.from_numpy(a.astype(np.float32))[None, None]:
+            F.max_pool2d(t, 2, return_indices=True)),
+    ]
+    if lib:
+        cplan = c_plan(lib, 2, 2, 0, 4, 4)
+        cx, cv, ci = c_tensor(a[None, None]), c_tensor(vo[None, None]), c_tensor(io[None, None])
+        rows4.append((f"{tag} C ABI plan forward_tensor (ctypes)",
+                      lambda: lib.maxpool_plan_forward_tensor(cplan, ctypes.byref(cx), ctypes.byref(cv),
+                                                              ctypes.byref(ci), 0, None)))
+        rows4.append(("ctypes: a call of a C function that does nothing (maxpool_set_num_threads(0))",
+                      lambda: lib.maxpool_set_num_threads(0)))
+    for impl, fn in rows4:
+        record(desc, impl, "HW", 1, nb, *time_batched(fn, 20000))
+    src = np.ones(nb, dtype=np.uint8)
+    dst = np.empty_like(src)
+    record(desc, "numpy memcpy floor", "bytes", 1, nb, *time_batched(lambda: np.copyto(dst, src), 20000))
+    maxpool.set_num_threads(0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=15, help="timed calls per measurement (median reported)")
     ap.add_argument("--threads", default="1,2", help="comma-separated torch.set_num_threads values")
     ap.add_argument("--json", metavar="PATH", help="also write all results and raw samples here")
+    ap.add_argument("--libmaxpool", default=os.path.join(os.path.dirname(__file__), "..", "target", "release",
+                                                         "libmaxpool.so"),
+                    help="the C library for the C ABI rows (default: target/release/libmaxpool.so, from `make`)")
+    ap.add_argument("--only-maxpool", action="store_true",
+                    help="only the rows of maxpool's Python package and C ABI, PyTorch beside them")
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",") if t.strip()]
 
@@ -172,6 +334,9 @@ def main():
     def record(workload, impl, layout, nthreads, nbytes, med, mn, samples):
         rows.append(dict(workload=workload, impl=impl, layout=layout, threads=nthreads,
                          bytes=nbytes, median_s=med, min_s=mn, samples_s=samples))
+
+    # --- maxpool's Python package, its C ABI, and PyTorch's module ----------------------------
+    maxpool_rows(np, torch, F, rng, threads, args.runs, record, args.libmaxpool)
 
     # --- PyTorch and the memcpy floor on the three workloads ---------------------------------
     for name, N, C, H, W, k, s, p in WORKLOADS:
@@ -202,6 +367,8 @@ def main():
         del x, layouts, src, dst
 
     # --- The notebook's numpy techniques on one 256x256 plane --------------------------------
+    if args.only_maxpool:
+        return report(rows, args, np, torch, threads)
     final_transform, MaxPool, build_lookup, sliding_window_lookup = make_notebook_impls(np)
     A = rng.standard_normal((PLANE, PLANE), dtype=np.float32)
     At = torch.from_numpy(A)[None, None]
@@ -255,7 +422,10 @@ def main():
         record(f"plane 1x1x{PLANE}x{PLANE} k{k} s{s} p0", "numpy memcpy floor", "bytes", 1, nb,
                *time_call(lambda: np.copyto(dst, src), args.runs))
 
-    # --- Report ------------------------------------------------------------------------------
+    return report(rows, args, np, torch, threads)
+
+
+def report(rows, args, np, torch, threads):
     floors = {r["workload"]: r["median_s"] for r in rows if r["impl"] == "numpy memcpy floor"}
     # the load average tells a reader how noisy the machine was during the run
     load = "%.2f %.2f %.2f" % os.getloadavg()
@@ -268,7 +438,7 @@ def main():
     print("|---|---|---|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['workload']} | {r['impl']} | {r['layout']} | {r['threads']} "
-              f"| {r['median_s'] * 1e3:.3f} | {r['min_s'] * 1e3:.3f} "
+              f"| {r['median_s'] * 1e3:.4g} | {r['min_s'] * 1e3:.4g} "
               f"| {r['bytes'] / r['median_s'] / 1e9:.2f} | {r['median_s'] / floors[r['workload']]:.2f} |")
 
     if args.json:

@@ -15,7 +15,10 @@ use numpy::{
 };
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PySequence, PyString, PyTuple};
+use std::os::raw::c_int;
+use std::sync::{Arc, Mutex};
 
 /// The library's error as a Python exception with its message: `MemoryError` for a failed allocation,
 /// `RuntimeError` for a caught bug, `ValueError` for everything a caller can get wrong (parameters, shapes,
@@ -204,10 +207,27 @@ fn numpy_name<T: numpy::Element>(py: Python<'_>) -> String {
     numpy::dtype::<T>(py).to_string()
 }
 
+/// numpy's type number of each element type, worked out once.
+static TYPE_NUMBERS: PyOnceLock<Vec<(c_int, DType)>> = PyOnceLock::new();
+
 /// The library's element type of an array, or a `TypeError` listing the ones it pools.
 fn element_type(array: &Bound<'_, PyUntypedArray>, what: &str) -> PyResult<DType> {
     let py = array.py();
     let descr = array.dtype();
+    // The type number decides at once for arrays numpy made; an equivalent type under another number (int64
+    // as `long long`) is found by numpy's own comparison.
+    let numbers = TYPE_NUMBERS.get_or_init(py, || {
+        DType::ALL
+            .into_iter()
+            .map(|t| (with_dtype!(t, type_number(py)), t))
+            .collect()
+    });
+    let num = descr.num();
+    if let Some(&(_, t)) = numbers.iter().find(|&&(n, _)| n == num) {
+        if descr.is_native_byteorder() != Some(false) {
+            return Ok(t);
+        }
+    }
     DType::ALL
         .into_iter()
         .find(|&t| with_dtype!(t, is(py, &descr)))
@@ -217,6 +237,11 @@ fn element_type(array: &Bound<'_, PyUntypedArray>, what: &str) -> PyResult<DType
                 dtypes(py).join(", ")
             ))
         })
+}
+
+/// numpy's type number for `T`.
+fn type_number<T: numpy::Element>(py: Python<'_>) -> c_int {
+    numpy::dtype::<T>(py).num()
 }
 
 /// An index type asked for by name or numpy dtype (`"int64"`, `np.int32`, `"u1"`, …).
@@ -269,6 +294,18 @@ struct Asked<'py> {
     out: Option<Vec<Bound<'py, PyUntypedArray>>>,
 }
 
+/// Below this many elements a call takes less time than releasing and taking back the GIL, so it keeps it.
+const RELEASE_FROM: usize = 1 << 12;
+
+/// `work` on `elements` elements, with the GIL released unless there are too few to be worth it.
+fn released<R: Send>(py: Python<'_>, elements: usize, work: impl FnOnce() -> R + Send) -> R {
+    if elements < RELEASE_FROM {
+        work()
+    } else {
+        py.detach(work)
+    }
+}
+
 /// Pools `x` with `plan`, the GIL released: the values, then the indices and the multiplier if asked for, as
 /// numpy arrays in the input's memory order.
 fn forward<'py, T: Element + numpy::Element, I: IndexElement + numpy::Element>(
@@ -284,12 +321,11 @@ fn forward<'py, T: Element + numpy::Element, I: IndexElement + numpy::Element>(
     let x = x.cast::<PyArrayDyn<T>>()?.try_readonly()?;
     let view = x.as_array();
     let (want, format, axes) = (asked.want, asked.format, asked.axes);
-    let pooled = py
-        .detach(|| match axes {
-            Axes::Nchw => plan.pool_with::<T, _, I>(view, want, format),
-            Axes::Nhwc => plan.pool_nhwc::<T, _, I>(view, want, format),
-        })
-        .map_err(to_py)?;
+    let pooled = released(py, view.len(), || match axes {
+        Axes::Nchw => plan.pool_with::<T, _, I>(view, want, format),
+        Axes::Nhwc => plan.pool_nhwc::<T, _, I>(view, want, format),
+    })
+    .map_err(to_py)?;
     let mut out = vec![PyArray::from_owned_array(py, pooled.values).into_any()];
     if let Some(indices) = pooled.indices {
         out.push(PyArray::from_owned_array(py, indices).into_any());
@@ -346,7 +382,7 @@ fn forward_into<'py, T: Element + numpy::Element, I: IndexElement + numpy::Eleme
         multiplier: multiplier.as_mut().map(|a| a.as_array_mut()),
     };
     let (axes, format) = (asked.axes, asked.format);
-    py.detach(|| match axes {
+    released(py, view.len(), || match axes {
         Axes::Nchw => plan.pool_into(view, out, format),
         Axes::Nhwc => plan.pool_nhwc_into(view, out, format),
     })
@@ -426,12 +462,11 @@ fn backward<'py, T: Float + numpy::Element, I: IndexElement + numpy::Element>(
     let grad = grad.cast::<PyArrayDyn<T>>()?.try_readonly()?;
     let indices = indices.cast::<PyArrayDyn<I>>()?.try_readonly()?;
     let (grad, indices) = (grad.as_array(), indices.as_array());
-    let grad_input = py
-        .detach(|| match axes {
-            Axes::Nchw => plan.backward_with(grad, indices, format),
-            Axes::Nhwc => plan.backward_nhwc(grad, indices, format),
-        })
-        .map_err(to_py)?;
+    let grad_input = released(py, grad.len(), || match axes {
+        Axes::Nchw => plan.backward_with(grad, indices, format),
+        Axes::Nhwc => plan.backward_nhwc(grad, indices, format),
+    })
+    .map_err(to_py)?;
     Ok(PyArray::from_owned_array(py, grad_input).into_any())
 }
 
@@ -680,6 +715,28 @@ impl Plan {
     }
 }
 
+/// The plan of the last `max_pool2d` or `max_pool2d_backward` call, for the next one with the same parameters,
+/// plane size and backend: a loop over equal inputs plans once, as a `Plan` would.
+static LAST_PLAN: Mutex<Option<(PlanKey, Arc<Plan>)>> = Mutex::new(None);
+
+type PlanKey = (Params, usize, usize, Backend);
+
+/// A plan for `params` on planes of `height × width` with the backend named `backend_name`, made or reused.
+fn cached(params: &Params, height: usize, width: usize, backend_name: &str) -> PyResult<Arc<Plan>> {
+    let key = (*params, height, width, backend(backend_name)?);
+    // The lock is held only to compare and copy a pointer, never across a call into Python.
+    let last = LAST_PLAN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, plan)) = last.as_ref().filter(|(k, _)| *k == key) {
+        return Ok(Arc::clone(plan));
+    }
+    drop(last);
+    let plan = Arc::new(Plan {
+        plan: maxpool::Plan::new(key.3, params, height, width).map_err(to_py)?,
+    });
+    *LAST_PLAN.lock().unwrap_or_else(|e| e.into_inner()) = Some((key, Arc::clone(&plan)));
+    Ok(plan)
+}
+
 /// 2-D max pooling with the winners' indices and the multiplier.
 ///
 /// ``input`` is a numpy array (or anything with ``__dlpack__`` on the CPU, such as a PyTorch tensor; results
@@ -733,7 +790,7 @@ fn max_pool2d<'py>(
     let params = params(kernel_size, stride, padding, dilation, ceil_mode)?;
     let x = as_numpy(input, "input")?;
     let [h, w] = Axes::parse(layout)?.plane(x.shape(), "input")?;
-    let plan = Plan::build(&params, h, w, backend)?;
+    let plan = cached(&params, h, w, backend)?;
     plan.run(
         input,
         &x,
@@ -780,7 +837,7 @@ fn max_pool2d_backward<'py>(
         .map(|d| size(&d?, "input_shape"))
         .collect::<PyResult<_>>()?;
     let [h, w] = axes.plane(&input_shape, "input_shape")?;
-    let plan = Plan::build(&params, h, w, backend)?;
+    let plan = cached(&params, h, w, backend)?;
     let grad_shape = as_numpy(grad_values, "grad_values")?.shape().to_vec();
     let [oh, ow] = plan.plan.out_shape();
     let expected = axes.with_plane(&input_shape, [oh, ow]);

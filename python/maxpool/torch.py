@@ -16,9 +16,15 @@ __all__ = ["MaxPool2d", "max_pool2d"]
 class _MaxPool2d(torch.autograd.Function):
     @staticmethod
     def forward(ctx, input, kernel_size, stride, padding, dilation, ceil_mode):
-        values, indices = _maxpool.max_pool2d(
-            input.detach(), kernel_size, stride, padding, dilation, ceil_mode, return_indices=True
-        )
+        # Outputs from torch.empty, written in place: no fill first, and in the input's memory format.
+        plan = _maxpool.Plan(kernel_size, stride, padding, dilation, ceil_mode, height=input.shape[-2],
+                             width=input.shape[-1])
+        shape = tuple(input.shape[:-2]) + plan.out_shape
+        memory_format = (torch.channels_last if input.dim() == 4 and not input.is_contiguous()
+                         and input.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format)
+        values = torch.empty(shape, dtype=input.dtype, memory_format=memory_format)
+        indices = torch.empty(shape, dtype=torch.int64, memory_format=memory_format)
+        plan(input.detach(), True, out=(values, indices))
         ctx.mark_non_differentiable(indices)
         ctx.save_for_backward(indices)
         ctx.args = (tuple(input.shape), kernel_size, stride, padding, dilation, ceil_mode)

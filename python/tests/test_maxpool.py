@@ -260,6 +260,11 @@ def test_backward_refusals():
     bad[0, 0] = 16
     with pytest.raises(ValueError, match="16"):
         maxpool.max_pool2d_backward(v, bad, x.shape, 2)
+    bad[0, 0] = -1
+    with pytest.raises(ValueError, match="negative"):
+        maxpool.max_pool2d_backward(v, bad, x.shape, 2)
+    with pytest.raises(ValueError, match="negative"):
+        maxpool.max_pool2d_backward(v, bad.T.copy().T, x.shape, 2)  # the same, Fortran order
     with pytest.raises(TypeError, match="float32 and float64"):
         maxpool.max_pool2d_backward(v.astype(np.int32), i, x.shape, 2)
     with pytest.raises(TypeError, match="indices"):

@@ -615,12 +615,17 @@ impl<'g> Decoder<'g> {
     fn checked(&self, at: [usize; 4], v: i64) -> Result<usize> {
         match self.position(at, v) {
             Some(p) => Ok(p),
-            None => self
-                .format
-                .decode(self.geometry, self.shape, at, v)
-                .and(Err(Error::Internal(
-                    "an index the fast decoder refused decodes".into(),
-                ))),
+            None => Err(self.refusal(at, v)),
+        }
+    }
+
+    /// Why index `v` of window (oh, ow) of plane (n, c) names no position.
+    #[cold]
+    #[inline(never)]
+    fn refusal(&self, at: [usize; 4], v: i64) -> Error {
+        match self.format.decode(self.geometry, self.shape, at, v) {
+            Err(e) => e,
+            Ok(_) => Error::Internal("an index the fast decoder refused decodes".into()),
         }
     }
 
@@ -682,6 +687,17 @@ fn scatter<T: Float, I: IndexElement>(
     if !fresh {
         walk.each(&mut Check { decoder, indices })?;
     }
+    // PyTorch's case, rows of plane indices beside rows of gradients onto row-major planes: row by row.
+    let rows = |l: &Layout| l.strides[3] == 1;
+    if decoder.format == IndexFormat::Plane
+        && !walk.channels_inner
+        && rows(&ix)
+        && rows(&go)
+        && rows(&gi)
+        && gi.strides[2] == w
+    {
+        return plane_rows(decoder, &grad_output, indices, gi_ptr, &gi);
+    }
     walk.each(&mut Add {
         decoder,
         indices,
@@ -691,6 +707,53 @@ fn scatter<T: Float, I: IndexElement>(
         shape,
         rows_follow: gi.strides[2] == w * gi.strides[3],
     })
+}
+
+/// [`scatter`] for `plane` indices whose rows, and the gradients' rows, are contiguous, onto row-major planes
+/// of `grad_input` (`gi`, at `gi_ptr`): each plane zeroed, then each row of gradients added onto it in order,
+/// each index checked as it is used.
+fn plane_rows<T: Float, I: IndexElement>(
+    decoder: &Decoder<'_>,
+    grad_output: &TensorRef<'_, T>,
+    indices: &TensorRef<'_, I>,
+    gi_ptr: *mut T,
+    gi: &Layout,
+) -> Result<()> {
+    let [n, c, oh_len, ow_len] = grad_output.layout().shape;
+    let (ix, go) = (indices.layout(), grad_output.layout());
+    let plane_len = decoder.plane_len as usize;
+    for pn in 0..n {
+        for pc in 0..c {
+            // SAFETY (all): every tensor was checked, so these rows and this plane are inside their tensors, and
+            // grad_input's plane is its own elements, distinct from the others'.
+            let plane = unsafe {
+                std::slice::from_raw_parts_mut(gi_ptr.add(gi.plane_offset(pn, pc)), plane_len)
+            };
+            plane.fill(T::ZERO);
+            for oh in 0..oh_len {
+                let (idx, grad) = unsafe {
+                    (
+                        std::slice::from_raw_parts(
+                            indices.as_ptr().add(ix.offset([pn, pc, oh, 0])),
+                            ow_len,
+                        ),
+                        std::slice::from_raw_parts(
+                            grad_output.as_ptr().add(go.offset([pn, pc, oh, 0])),
+                            ow_len,
+                        ),
+                    )
+                };
+                for (ow, (&v, &g)) in idx.iter().zip(grad).enumerate() {
+                    let v = v.to_i64();
+                    match plane.get_mut(usize::try_from(v).unwrap_or(usize::MAX)) {
+                        Some(x) => *x += g,
+                        None => return Err(decoder.refusal([pn, pc, oh, ow], v)),
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What [`Walk::each`] does with each unit and each window.

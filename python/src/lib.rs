@@ -764,7 +764,8 @@ fn cached(params: &Params, height: usize, width: usize, backend_name: &str) -> P
 /// the indices array's.
 ///
 /// ``backend``: ``"auto"`` (the fastest that can pool the geometry), ``"naive"``, ``"block"``, ``"lookup"``
-/// or ``"simd"``; all give identical results. The GIL is released while pooling. Bad parameters or shapes
+/// or ``"simd"``; all give identical results. The GIL is released while pooling inputs of 4096 elements or
+/// more (for fewer, releasing it would cost more than the call). Bad parameters or shapes
 /// raise ``ValueError``, unsupported element types or objects ``TypeError``; nothing is half-written.
 #[pyfunction]
 #[pyo3(signature = (input, kernel_size, stride=None, padding=None, dilation=None, ceil_mode=false, return_indices=false, *, return_multiplier=false, layout="NCHW", index_format="plane", index_dtype=None, backend="auto", out=None))]
@@ -808,8 +809,8 @@ fn max_pool2d<'py>(
 /// ``grad_values`` (float32 or float64) and ``indices`` (as :func:`max_pool2d` returned them, any format and
 /// type) are shaped like the forward call's values; ``input_shape`` is the forward input's shape. Returns an
 /// array of ``input_shape``, in ``grad_values``' memory order: zeros, plus each window's gradient added onto
-/// its winner, in output order, so the result is deterministic. Every index is checked first; one outside its
-/// plane, or naming another plane, raises ``ValueError``.
+/// its winner, in output order, so the result is deterministic. Every index is checked: one outside its plane,
+/// or naming another plane, raises ``ValueError``, and nothing is returned.
 #[pyfunction]
 #[pyo3(signature = (grad_values, indices, input_shape, kernel_size, stride=None, padding=None, dilation=None, ceil_mode=false, *, layout="NCHW", index_format="plane", backend="auto"))]
 #[pyo3(

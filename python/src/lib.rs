@@ -192,7 +192,7 @@ fn index_format(name: &str) -> PyResult<IndexFormat> {
         .map_err(|e| PyValueError::new_err(format!("index_format: {e}")))
 }
 
-fn backend(name: &str) -> PyResult<Backend> {
+fn parse_backend(name: &str) -> PyResult<Backend> {
     name.parse::<Backend>()
         .map_err(|e| PyValueError::new_err(format!("backend: {e}")))
 }
@@ -491,9 +491,8 @@ struct Plan {
 }
 
 impl Plan {
-    fn build(params: &Params, height: usize, width: usize, backend_name: &str) -> PyResult<Plan> {
-        let plan =
-            maxpool::Plan::new(backend(backend_name)?, params, height, width).map_err(to_py)?;
+    fn build(params: &Params, height: usize, width: usize, backend: Backend) -> PyResult<Plan> {
+        let plan = maxpool::Plan::new(backend, params, height, width).map_err(to_py)?;
         Ok(Plan { plan })
     }
 
@@ -554,21 +553,22 @@ impl Plan {
         }
     }
 
+    /// The backward pass on `grad`, which is `grad_values` as a numpy array.
     fn run_backward<'py>(
         &self,
         grad_values: &Bound<'py, PyAny>,
+        grad: &Bound<'py, PyUntypedArray>,
         indices: &Bound<'py, PyAny>,
         layout: &str,
         index_format_name: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let grad = as_numpy(grad_values, "grad_values")?;
         let idx = as_numpy(indices, "indices")?;
         let axes = Axes::parse(layout)?;
         let format = index_format(index_format_name)?;
-        let t = element_type(&grad, "grad_values")?;
+        let t = element_type(grad, "grad_values")?;
         let i = element_type(&idx, "indices")?;
         let grad_input = with_float_dtype!(t, T => {
-            with_index_dtype!(i, I => backward::<T, I>(&self.plan, &grad, &idx, axes, format))
+            with_index_dtype!(i, I => backward::<T, I>(&self.plan, grad, &idx, axes, format))
                 .ok_or_else(|| {
                     PyTypeError::new_err(format!(
                         "indices have dtype {}; indices are int64, int32 or uint8 (the window format)",
@@ -621,7 +621,7 @@ impl Plan {
             &params,
             size(height, "height")?,
             size(width, "width")?,
-            backend,
+            parse_backend(backend)?,
         )
     }
 
@@ -659,7 +659,8 @@ impl Plan {
         layout: &str,
         index_format: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.run_backward(grad_values, indices, layout, index_format)
+        let grad = as_numpy(grad_values, "grad_values")?;
+        self.run_backward(grad_values, &grad, indices, layout, index_format)
     }
 
     /// The concrete backend this plan runs: ``"naive"``, ``"block"``, ``"lookup"`` or ``"simd"``.
@@ -723,16 +724,14 @@ type PlanKey = (Params, usize, usize, Backend);
 
 /// A plan for `params` on planes of `height × width` with the backend named `backend_name`, made or reused.
 fn cached(params: &Params, height: usize, width: usize, backend_name: &str) -> PyResult<Arc<Plan>> {
-    let key = (*params, height, width, backend(backend_name)?);
+    let key = (*params, height, width, parse_backend(backend_name)?);
     // The lock is held only to compare and copy a pointer, never across a call into Python.
     let last = LAST_PLAN.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, plan)) = last.as_ref().filter(|(k, _)| *k == key) {
         return Ok(Arc::clone(plan));
     }
     drop(last);
-    let plan = Arc::new(Plan {
-        plan: maxpool::Plan::new(key.3, params, height, width).map_err(to_py)?,
-    });
+    let plan = Arc::new(Plan::build(params, height, width, key.3)?);
     *LAST_PLAN.lock().unwrap_or_else(|e| e.into_inner()) = Some((key, Arc::clone(&plan)));
     Ok(plan)
 }
@@ -839,7 +838,8 @@ fn max_pool2d_backward<'py>(
         .collect::<PyResult<_>>()?;
     let [h, w] = axes.plane(&input_shape, "input_shape")?;
     let plan = cached(&params, h, w, backend)?;
-    let grad_shape = as_numpy(grad_values, "grad_values")?.shape().to_vec();
+    let grad = as_numpy(grad_values, "grad_values")?;
+    let grad_shape = grad.shape().to_vec();
     let [oh, ow] = plan.plan.out_shape();
     let expected = axes.with_plane(&input_shape, [oh, ow]);
     if grad_shape != expected {
@@ -848,7 +848,7 @@ fn max_pool2d_backward<'py>(
              {expected:?}"
         )));
     }
-    plan.run_backward(grad_values, indices, layout, index_format)
+    plan.run_backward(grad_values, &grad, indices, layout, index_format)
 }
 
 /// The backends, by name: ``"auto"`` then the four concrete ones.

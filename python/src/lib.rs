@@ -16,7 +16,7 @@ use numpy::{
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyList, PySequence, PyString, PyTuple};
+use pyo3::types::{PyInt, PyList, PySequence, PyString, PyTuple};
 use std::os::raw::c_int;
 use std::sync::{Arc, Mutex};
 
@@ -48,14 +48,24 @@ fn size(value: &Bound<'_, PyAny>, name: &str) -> PyResult<usize> {
 
 /// An int, or a sequence of `lens` ints (a tuple or a list), as sizes.
 fn sizes(value: &Bound<'_, PyAny>, name: &str, lens: &[usize]) -> PyResult<Vec<usize>> {
-    let seq = value
-        .cast::<PySequence>()
-        .ok()
-        .filter(|_| !value.is_instance_of::<PyString>());
-    let Some(seq) = seq else {
+    // An int first, then tuples and lists, before the slower check for any other sequence.
+    if value.is_instance_of::<PyInt>() {
         return Ok(vec![size(value, name)?]);
+    }
+    let items: Vec<Bound<'_, PyAny>> = if let Ok(tuple) = value.cast::<PyTuple>() {
+        tuple.iter().collect()
+    } else if let Ok(list) = value.cast::<PyList>() {
+        list.iter().collect()
+    } else {
+        let seq = value
+            .cast::<PySequence>()
+            .ok()
+            .filter(|_| !value.is_instance_of::<PyString>());
+        let Some(seq) = seq else {
+            return Ok(vec![size(value, name)?]);
+        };
+        seq.try_iter()?.collect::<PyResult<_>>()?
     };
-    let items: Vec<Bound<'_, PyAny>> = seq.try_iter()?.collect::<PyResult<_>>()?;
     if !lens.contains(&items.len()) {
         let lens: Vec<String> = lens.iter().map(|l| l.to_string()).collect();
         return Err(PyValueError::new_err(format!(

@@ -248,9 +248,17 @@ def test_backward(dtype, layout, index_format):
         want = reference.backward(g, plane, x.shape)
     assert got.shape == x.shape and got.dtype == x.dtype
     np.testing.assert_array_equal(bits(got), bits(want))
-    # The backward of all-ones is the multiplier.
-    ones = maxpool.max_pool2d_backward(np.ones_like(v), i, x.shape, *args, layout=layout, index_format=index_format)
-    np.testing.assert_array_equal(ones, maxpool.max_pool2d(x, *args, return_multiplier=True, layout=layout)[1])
+    # Gradients read in place from a view with a step in every axis.
+    wide = np.zeros(tuple(2 * n for n in g.shape), dtype)
+    wide[::2, ::2, ::2, ::2] = g
+    got = maxpool.max_pool2d_backward(wide[::2, ::2, ::2, ::2], i, x.shape, *args, layout=layout,
+                                      index_format=index_format)
+    np.testing.assert_array_equal(bits(got), bits(want))
+    # The backward of all-ones is the multiplier: dense ones, and one broadcast (strides 0), as autograd's sum gives.
+    multiplier = maxpool.max_pool2d(x, *args, return_multiplier=True, layout=layout)[1]
+    for ones in (np.ones_like(v), np.broadcast_to(np.ones((), dtype), v.shape)):
+        got = maxpool.max_pool2d_backward(ones, i, x.shape, *args, layout=layout, index_format=index_format)
+        np.testing.assert_array_equal(got, multiplier)
 
 
 def test_backward_refusals():

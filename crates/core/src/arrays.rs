@@ -55,48 +55,9 @@ pub(crate) fn layout_of<E, D: Dimension>(view: &ArrayView<'_, E, D>) -> Option<L
     })
 }
 
-/// `dim`'s number of elements, each `value`; an allocation that fails is [`Error::OutOfMemory`] for `what`.
-fn elements<E: Clone, D: Dimension>(dim: &D, value: E, what: &'static str) -> Result<Vec<E>> {
-    let len = dim
-        .size_checked()
-        .ok_or(Error::Overflow("the number of elements of an array"))?;
-    let mut elements = Vec::new();
-    try_reserve(&mut elements, len, what)?;
-    elements.resize(len, value);
-    Ok(elements)
-}
-
-/// A row-major array of shape `dim` filled with `value`; its allocation failing is [`Error::OutOfMemory`] for
-/// `what`.
-pub(crate) fn filled<E: Clone, D: Dimension>(
-    dim: D,
-    value: E,
-    what: &'static str,
-) -> Result<Array<E, D>> {
-    let elements = elements(&dim, value, what)?;
-    Ok(Array::from_shape_vec(dim, elements).expect("as many elements as the shape holds"))
-}
-
-/// An array of shape `dim` filled with `value`, dense, with its axes in the memory order of an array of
-/// `like_shape` and `like_strides` (outermost the largest stride); an allocation that fails is
-/// [`Error::OutOfMemory`] for `what`.
-pub(crate) fn filled_like<E: Clone, D: Dimension>(
-    dim: D,
-    like_shape: &[usize],
-    like_strides: &[isize],
-    value: E,
-    what: &'static str,
-) -> Result<Array<E, D>> {
-    if dim.size_checked() == Some(0) {
-        // No order to follow, and strides in another one could overflow where row-major ones do not.
-        return filled(dim, value, what);
-    }
-    let elements = elements(&dim, value, what)?;
-    Ok(in_order_of(dim, like_shape, like_strides, elements))
-}
-
-/// [`filled_like`] without the filling: every element is to be written before the array is read, and
-/// `assume_init` made.
+/// An uninitialised array of shape `dim`, dense, with its axes in the memory order of an array of `like_shape`
+/// and `like_strides` (outermost the largest stride); every element is to be written before the array is read,
+/// and `assume_init` made. An allocation that fails is [`Error::OutOfMemory`] for `what`.
 pub(crate) fn uninit_like<E, D: Dimension>(
     dim: D,
     like_shape: &[usize],
@@ -111,6 +72,7 @@ pub(crate) fn uninit_like<E, D: Dimension>(
     // SAFETY: the capacity was reserved, and uninitialised `MaybeUninit`s are valid.
     unsafe { elements.set_len(len) };
     if len == 0 {
+        // No order to follow, and strides in another one could overflow where row-major ones do not.
         return Ok(Array::from_shape_vec(dim, elements).expect("no elements"));
     }
     Ok(in_order_of(dim, like_shape, like_strides, elements))
@@ -124,6 +86,16 @@ fn in_order_of<E, D: Dimension>(
     like_strides: &[isize],
     elements: Vec<E>,
 ) -> Array<E, D> {
+    // Row-major, the common case, needs no ordering of the axes.
+    let row_major = like_shape
+        .iter()
+        .zip(like_strides)
+        .filter(|&(&n, _)| n > 1)
+        .map(|(_, s)| s.unsigned_abs())
+        .is_sorted_by(|a, b| a >= b);
+    if row_major {
+        return Array::from_shape_vec(dim, elements).expect("as many elements as the shape holds");
+    }
     let like: Vec<usize> = like_strides.iter().map(|&s| s.unsigned_abs()).collect();
     let mut strides = dim.clone();
     strides

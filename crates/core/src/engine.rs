@@ -2,12 +2,13 @@
 //! backend.
 
 use std::collections::HashMap;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use ndarray::{Array, ArrayBase, ArrayView, ArrayViewMut, CowArray, Dimension, RawData};
 
-use crate::arrays::{channels_last_axes, filled_like, layout_of, uninit_like};
+use crate::arrays::{channels_last_axes, layout_of, uninit_like};
 use crate::backward::backward;
 use crate::channels_last;
 use crate::coded::Coding;
@@ -154,14 +155,16 @@ pub trait Pool {
         let (_, out_dim) = batch_shape(g, input.raw_dim(), "input")?;
         let (input, layout) = in_place(input, "a row-major copy of the input")?;
         let (shape, strides) = (input.shape(), input.strides());
-        let mut values = filled_like(out_dim.clone(), shape, strides, T::default(), "the values")?;
+        // Not filled: the forward pass writes every element of each output (the multiplier too, counts from
+        // zero), as it must into the caller's arrays of `pool_into`.
+        let mut values = uninit_like::<T, D>(out_dim.clone(), shape, strides, "the values")?;
         let mut indices = want
             .indices
-            .then(|| filled_like(out_dim.clone(), shape, strides, I::default(), "the indices"))
+            .then(|| uninit_like::<I, D>(out_dim.clone(), shape, strides, "the indices"))
             .transpose()?;
         let mut multiplier = want
             .multiplier
-            .then(|| filled_like(input.raw_dim(), shape, strides, 0u32, "the multiplier"))
+            .then(|| uninit_like::<u32, D>(input.raw_dim(), shape, strides, "the multiplier"))
             .transpose()?;
         // SAFETY: the layout is the view's own, so its elements are the view's, which may be read while it lives.
         let tensor = unsafe { TensorRef::from_raw(input.as_ptr(), layout) };
@@ -173,6 +176,14 @@ pub trait Pool {
             out = out.with_multiplier(tensor_mut(multiplier));
         }
         self.forward_tensor(tensor, out)?;
+        // SAFETY: the call succeeded, so it wrote every element of each output.
+        let (values, indices, multiplier) = unsafe {
+            (
+                values.assume_init(),
+                indices.map(|a| a.assume_init()),
+                multiplier.map(|a| a.assume_init()),
+            )
+        };
         Ok(Pooled {
             values,
             indices,
@@ -428,14 +439,13 @@ fn in_place<'a, E: Clone, D: Dimension>(
     }
 }
 
-/// The tensor of an array made by [`filled_like`]: dense, in some order, so it has a layout.
-fn tensor_mut<'a, E, D: Dimension>(array: &'a mut Array<E, D>) -> TensorMut<'a, E> {
+/// The tensor of an array made by [`uninit_like`]: dense, in some order, so it has a layout. Its elements are
+/// to be written before they are read.
+fn tensor_mut<'a, E, D: Dimension>(array: &'a mut Array<MaybeUninit<E>, D>) -> TensorMut<'a, E> {
     let layout = layout_of(&array.view()).expect("an array made dense in some order has a layout");
-    let elements = array
-        .as_slice_memory_order_mut()
-        .expect("new arrays are contiguous");
-    // With non-negative strides, element (0, …, 0) is the first in memory.
-    TensorMut::new(elements, layout)
+    // SAFETY: the layout is the array's own, which the returned tensor borrows mutably for its life;
+    // `MaybeUninit<E>` is laid out as `E`. (With non-negative strides, element (0, …, 0) is the first in memory.)
+    unsafe { TensorMut::from_raw(array.as_mut_ptr().cast::<E>(), layout) }
 }
 
 /// `view` itself when it is in row-major order, else a row-major copy, whose allocation failing is

@@ -687,13 +687,11 @@ fn scatter<T: Float, I: IndexElement>(
     if !fresh {
         walk.each(&mut Check { decoder, indices })?;
     }
-    // PyTorch's case, rows of plane indices beside rows of gradients onto row-major planes: row by row.
-    let rows = |l: &Layout| l.strides[3] == 1;
+    // PyTorch's case, plane indices onto row-major planes, the gradients often a broadcast one (strides 0):
+    // row by row.
     if decoder.format == IndexFormat::Plane
         && !walk.channels_inner
-        && rows(&ix)
-        && rows(&go)
-        && rows(&gi)
+        && gi.strides[3] == 1
         && gi.strides[2] == w
     {
         return plane_rows(decoder, &grad_output, indices, gi_ptr, &gi);
@@ -709,9 +707,9 @@ fn scatter<T: Float, I: IndexElement>(
     })
 }
 
-/// [`scatter`] for `plane` indices whose rows, and the gradients' rows, are contiguous, onto row-major planes
-/// of `grad_input` (`gi`, at `gi_ptr`): each plane zeroed, then each row of gradients added onto it in order,
-/// each index checked as it is used.
+/// [`scatter`] for `plane` indices, planes not visited channel by channel, onto row-major planes of
+/// `grad_input` (`gi`, at `gi_ptr`): each plane zeroed, then each row of gradients added onto it in order, each
+/// index checked as it is used.
 fn plane_rows<T: Float, I: IndexElement>(
     decoder: &Decoder<'_>,
     grad_output: &TensorRef<'_, T>,
@@ -731,20 +729,20 @@ fn plane_rows<T: Float, I: IndexElement>(
             };
             plane.fill(T::ZERO);
             for oh in 0..oh_len {
-                let (idx, grad) = unsafe {
-                    (
-                        std::slice::from_raw_parts(
-                            indices.as_ptr().add(ix.offset([pn, pc, oh, 0])),
-                            ow_len,
-                        ),
-                        std::slice::from_raw_parts(
-                            grad_output.as_ptr().add(go.offset([pn, pc, oh, 0])),
-                            ow_len,
-                        ),
-                    )
-                };
-                for (ow, (&v, &g)) in idx.iter().zip(grad).enumerate() {
-                    let v = v.to_i64();
+                let (idx, grad) = (
+                    indices.as_ptr().wrapping_add(ix.offset([pn, pc, oh, 0])),
+                    grad_output
+                        .as_ptr()
+                        .wrapping_add(go.offset([pn, pc, oh, 0])),
+                );
+                for ow in 0..ow_len {
+                    // SAFETY: as above, window (oh, ow)'s index and gradient are inside their tensors.
+                    let (v, g) = unsafe {
+                        (
+                            (*idx.add(ow * ix.strides[3])).to_i64(),
+                            *grad.add(ow * go.strides[3]),
+                        )
+                    };
                     match plane.get_mut(usize::try_from(v).unwrap_or(usize::MAX)) {
                         Some(x) => *x += g,
                         None => return Err(decoder.refusal([pn, pc, oh, ow], v)),

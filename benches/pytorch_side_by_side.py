@@ -64,6 +64,22 @@ def time_call(fn, runs):
     return statistics.median(samples), min(samples), samples
 
 
+def time_pair(fa, fb, runs):
+    """time_call for two functions, their calls alternating, so that the machine's drift in load hits both alike;
+    returns the two results, and the median of the per-pair ratios a / b."""
+    for _ in range(WARMUP):
+        fa()
+        fb()
+    sa, sb = [], []
+    for _ in range(runs):
+        for fn, samples in ((fa, sa), (fb, sb)):
+            t0 = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - t0)
+    ratio = statistics.median(a / b for a, b in zip(sa, sb))
+    return (statistics.median(sa), min(sa), sa), (statistics.median(sb), min(sb), sb), ratio
+
+
 # ---------------------------------------------------------------------------------------------
 # The notebook's techniques, copied from the notebook (cells 14, 17, 24, 30-35).  Only change:
 # MaxPool.forward also returns final_original_indices, which it already computed, so the winner
@@ -270,10 +286,10 @@ def maxpool_rows(np, torch, F, rng, threads, runs, record, libpath):
         for nt in threads:
             maxpool.set_num_threads(nt)
             torch.set_num_threads(nt)
-            record(desc, f"torch {torch.__version__} nn.MaxPool2d forward+backward", "NCHW", nt, nbytes,
-                   *time_call(lambda: step(theirs), runs))
-            record(desc, f"{tag} maxpool.torch.MaxPool2d forward+backward", "NCHW", nt, nbytes,
-                   *time_call(lambda: step(ours), runs))
+            a, b, ratio = time_pair(lambda: step(theirs), lambda: step(ours), runs)
+            record(desc, f"torch {torch.__version__} nn.MaxPool2d forward+backward", "NCHW", nt, nbytes, *a)
+            record(desc, f"{tag} maxpool.torch.MaxPool2d forward+backward (calls alternating with torch's; "
+                   f"median of the pairs' ratios torch / ours: {ratio:.2f}x)", "NCHW", nt, nbytes, *b)
         del x, xt
 
     # W4: the notebook's 4x4 int64 matrix, k2 s2: the per-call cost of each layer.

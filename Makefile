@@ -40,14 +40,15 @@ test:
 
 # The Python package as a new user gets it: a fresh virtual environment, `pip install ./python` (which builds the
 # native module from source with maturin, in release), then its pytest suite. -rs prints why a test was skipped
-# (the PyTorch tests, when PyTorch is absent). PYTHON picks the interpreter; PYTHON_VENV where the environment goes.
+# (the PyTorch tests, when PyTorch is absent). ml_dtypes (small; numpy's bfloat16) is installed so that the bfloat16
+# tests run. PYTHON picks the interpreter; PYTHON_VENV where the environment goes.
 PYTHON ?= python3
 PYTHON_VENV ?= $(CARGO_TARGET_DIR)/python-venv
 test-python:
 	rm -rf $(PYTHON_VENV)
 	$(PYTHON) -m venv $(PYTHON_VENV)
 	$(PYTHON_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(PYTHON_VENV)/bin/python -m pip install --quiet numpy pytest
+	$(PYTHON_VENV)/bin/python -m pip install --quiet numpy pytest ml_dtypes
 	$(PYTHON_VENV)/bin/python -m pip install ./python
 	cd python/tests && $(abspath $(PYTHON_VENV))/bin/python -m pytest -rs -q .
 

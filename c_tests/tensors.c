@@ -1,9 +1,9 @@
 /*
  * The tensor calls: maxpool_tensor_nchw/_nhwc, maxpool_plan_forward_tensor, maxpool_plan_backward_tensor and
- * maxpool_plan_kernel. NCHW and channels-last (NHWC) forward passes of every element type, with every index
- * format in every index type, equal the per-dtype calls' results (converted); so do strided views and the
- * backward pass. Then each kind of bad input gets its status, a message naming the argument, and no output
- * written.
+ * maxpool_plan_kernel. NCHW and channels-last (NHWC) forward passes of every element type (the 16-bit floats
+ * too; half.c checks what they give), with every index format in every index type, equal the per-dtype calls'
+ * results (converted); so do strided views and the backward pass. Then each kind of bad input gets its status, a
+ * message naming the argument, and no output written.
  */
 #include <stdlib.h>
 
@@ -102,6 +102,23 @@ static void set_index(void *buffer, MaxpoolDType dtype, size_t i, int64_t v) {
   }
 MAXPOOL_ELEMENT_TYPES(DEFINE_TYPE)
 
+/* The 16-bit floats, as uint16_t bit patterns: small numbers (many ties), both zeros, infinities and NaNs of
+   several payloads, so that which NaN and which zero wins shows in the bits. */
+#define DEFINE_HALF_TYPE(sfx, NEG_ZERO, ONE, TWO, INF, NAN1, NAN2)                                          \
+  static void fill_##sfx(void *buffer, size_t n) {                                                           \
+    static const uint16_t BITS[] = {0x0000, (NEG_ZERO), (ONE), (TWO), (ONE) | 0x8000, (INF), (INF) | 0x8000,  \
+                                    (NAN1), (NAN2), (TWO) | 0x8000, (ONE), (TWO)};                            \
+    uint16_t *b = buffer;                                                                                     \
+    for (size_t i = 0; i < n; i++) b[i] = BITS[(i * 7919) % 23 % (sizeof BITS / sizeof BITS[0])];             \
+  }                                                                                                           \
+  static MaxpoolStatus reference_##sfx(const MaxpoolPlan *plan, const void *input, size_t planes, void *values, \
+                                       int64_t *indices, uint32_t *multiplier) {                              \
+    return maxpool_plan_forward_##sfx(plan, (const uint16_t *)input, planes, (uint16_t *)values, indices,     \
+                                      multiplier);                                                            \
+  }
+DEFINE_HALF_TYPE(f16, 0x8000, 0x3C00, 0x4000, 0x7C00, 0x7E01, 0xFC02)
+DEFINE_HALF_TYPE(bf16, 0x8000, 0x3F80, 0x4000, 0x7F80, 0x7FC1, 0xFF82)
+
 typedef struct {
   const char *name;
   MaxpoolDType dtype;
@@ -119,6 +136,8 @@ static const ElementType TYPES[] = {
     {"u16", MAXPOOL_DTYPE_U16, sizeof(uint16_t), fill_u16, reference_u16},
     {"i32", MAXPOOL_DTYPE_I32, sizeof(int32_t), fill_i32, reference_i32},
     {"i64", MAXPOOL_DTYPE_I64, sizeof(int64_t), fill_i64, reference_i64},
+    {"f16", MAXPOOL_DTYPE_F16, sizeof(uint16_t), fill_f16, reference_f16},
+    {"bf16", MAXPOOL_DTYPE_BF16, sizeof(uint16_t), fill_bf16, reference_bf16},
 };
 #define N_TYPES (sizeof TYPES / sizeof TYPES[0])
 
@@ -422,7 +441,9 @@ static void constructors(void) {
   CHECK(t.strides[0] == SIZE_MAX && t.strides[1] == 16, "saturated NCHW strides: %zu", t.strides[0]);
   t = maxpool_tensor_nhwc(&x, MAXPOOL_DTYPE_I32, 2, SIZE_MAX / 4, 8, 1);
   CHECK(t.strides[0] == SIZE_MAX && t.strides[2] == 8, "saturated NHWC strides: %zu", t.strides[0]);
-  CHECK(MAXPOOL_DTYPE_U32 == 10 && MAXPOOL_DTYPE_I64 == 7 && MAXPOOL_INDEX_WINDOW == 4, "the contract's values");
+  CHECK(MAXPOOL_DTYPE_U32 == 10 && MAXPOOL_DTYPE_I64 == 7 && MAXPOOL_DTYPE_F16 == 8 && MAXPOOL_DTYPE_BF16 == 9 &&
+            MAXPOOL_INDEX_WINDOW == 4,
+        "the contract's values");
 }
 
 /* ---- Bad input ---- */
@@ -582,13 +603,14 @@ static void unknown_values(void) {
     REFUSED(bwd(&go, &gix, unknown[i], &gi), BAD, detail);
   }
   REFUSED(fwd(&in, &v, &ix, 5, &m), BAD, "expected one of 0 (MAXPOOL_INDEX_PLANE), 1 (MAXPOOL_INDEX_FLAT_NCHW)");
-  /* 8 and 9 are kept for f16 and bf16: known, not pooled by this version. */
+  /* 8 and 9 are f16 and bf16 (half.c): the dtypes are known, and here only of the wrong type. */
   MaxpoolTensor t = in;
   t.dtype = 8;
-  REFUSED(fwd(&t, &v, &ix, 0, &m), UNSUP, "input has dtype 8, which is kept for f16");
+  REFUSED(fwd(&t, &v, &ix, 0, &m), UNSUP, "values has dtype MAXPOOL_DTYPE_F32 (float); values are of the input's "
+                                          "dtype, MAXPOOL_DTYPE_F16 (uint16_t holding IEEE binary16 bits)");
   t = go;
   t.dtype = 9;
-  REFUSED(bwd(&t, &gix, 0, &gi), UNSUP, "grad_output has dtype 9, which is kept for bf16");
+  REFUSED(bwd(&t, &gix, 0, &gi), UNSUP, "grad_input is of grad_output's dtype, MAXPOOL_DTYPE_BF16");
 }
 
 static void types_that_do_not_go_together(void) {

@@ -51,7 +51,7 @@ enum MaxpoolStatus
   /**
    * The backend cannot pool this geometry (block with overlapping or dilated windows), or tensors whose types
    * do not go together: values not of the input's type, a multiplier that is not `uint32_t`, indices that
-   * cannot hold the format's largest index, a backward pass on integers, a dtype reserved for a later version.
+   * cannot hold the format's largest index, a backward pass on integers.
    */
   MAXPOOL_STATUS_UNSUPPORTED = 4,
   /**
@@ -185,8 +185,9 @@ typedef struct MaxpoolParams {
 
 /**
  * An element type, as `MaxpoolTensor::dtype` gives it: one of the `MAXPOOL_DTYPE_` values, which are never
- * renumbered (8 and 9 are kept for f16 and bf16). Read as an integer: any other value is
- * `MAXPOOL_STATUS_INVALID_PARAMS`, never undefined behaviour.
+ * renumbered. Read as an integer: any other value is `MAXPOOL_STATUS_INVALID_PARAMS`, never undefined behaviour.
+ * C has no standard 16-bit float type: `MAXPOOL_DTYPE_F16` and `MAXPOOL_DTYPE_BF16` elements are `uint16_t`
+ * holding the bit pattern, and the library reads and writes them as such (NaN payloads included).
  */
 typedef uint32_t MaxpoolDType;
 
@@ -264,7 +265,20 @@ typedef uint32_t MaxpoolIndexFormat;
 #define MAXPOOL_DTYPE_I64 7
 
 /**
- * `uint32_t`: the multiplier's type, and only the multiplier's. (8 and 9 are kept for f16 and bf16.)
+ * IEEE 754 binary16 (`_Float16`, Arm's `__fp16`), as a `uint16_t` holding its bit pattern. Pooled with the float
+ * semantics (NaN wins, the first of equals wins), winners returned with their exact bits; gradients are summed in
+ * `float` and each sum rounded once to nearest, ties to even.
+ */
+#define MAXPOOL_DTYPE_F16 8
+
+/**
+ * bfloat16 (`__bf16`; the upper half of a `float`), as a `uint16_t` holding its bit pattern. As
+ * `MAXPOOL_DTYPE_F16` otherwise.
+ */
+#define MAXPOOL_DTYPE_BF16 9
+
+/**
+ * `uint32_t`: the multiplier's type, and only the multiplier's.
  */
 #define MAXPOOL_DTYPE_U32 10
 
@@ -557,6 +571,36 @@ MaxpoolStatus maxpool_forward_i64(MaxpoolBackend backend,
                                   uint32_t *multiplier);
 
 /**
+ * As `maxpool_forward_f32`, for IEEE binary16 (`MAXPOOL_DTYPE_F16`): each `uint16_t` of `input` and `values` holds
+ * a half-precision float's bit pattern (C has no standard type for it; `_Float16` and `__fp16` have its layout).
+ * Compared as floats, not as integers: a NaN wins, -0 and +0 are equal, and each winner is written with its
+ * exact bits.
+ */
+MaxpoolStatus maxpool_forward_f16(MaxpoolBackend backend,
+                                  const struct MaxpoolParams *params,
+                                  const uint16_t *input,
+                                  size_t planes,
+                                  size_t height,
+                                  size_t width,
+                                  uint16_t *values,
+                                  int64_t *indices,
+                                  uint32_t *multiplier);
+
+/**
+ * As `maxpool_forward_f16`, for bfloat16 (`MAXPOOL_DTYPE_BF16`; `__bf16` has its layout): each `uint16_t` holds a
+ * bfloat16's bit pattern, the upper half of a `float`'s.
+ */
+MaxpoolStatus maxpool_forward_bf16(MaxpoolBackend backend,
+                                   const struct MaxpoolParams *params,
+                                   const uint16_t *input,
+                                   size_t planes,
+                                   size_t height,
+                                   size_t width,
+                                   uint16_t *values,
+                                   int64_t *indices,
+                                   uint32_t *multiplier);
+
+/**
  * As `maxpool_forward_f32`, with the backend, parameters and plane size of `plan`.
  */
 MaxpoolStatus maxpool_plan_forward_f32(const struct MaxpoolPlan *plan,
@@ -637,13 +681,34 @@ MaxpoolStatus maxpool_plan_forward_i64(const struct MaxpoolPlan *plan,
                                        uint32_t *multiplier);
 
 /**
+ * As `maxpool_plan_forward_f32`, for IEEE binary16 bit patterns in `uint16_t`, as `maxpool_forward_f16`.
+ */
+MaxpoolStatus maxpool_plan_forward_f16(const struct MaxpoolPlan *plan,
+                                       const uint16_t *input,
+                                       size_t planes,
+                                       uint16_t *values,
+                                       int64_t *indices,
+                                       uint32_t *multiplier);
+
+/**
+ * As `maxpool_plan_forward_f32`, for bfloat16 bit patterns in `uint16_t`, as `maxpool_forward_bf16`.
+ */
+MaxpoolStatus maxpool_plan_forward_bf16(const struct MaxpoolPlan *plan,
+                                        const uint16_t *input,
+                                        size_t planes,
+                                        uint16_t *values,
+                                        int64_t *indices,
+                                        uint32_t *multiplier);
+
+/**
  * The backward pass on tensors of any strides: zeroes `grad_input` (N, C, H, W; H and W the plan's), then adds
  * each `grad_output` element (N, C, out_height, out_width) onto the element of `grad_input` its index names, in
- * output order (deterministic). `grad_output` and `grad_input` are both `MAXPOOL_DTYPE_F32` or both
- * `MAXPOOL_DTYPE_F64`; `indices` (the shape of `grad_output`) are in `index_format`, as a forward call wrote
- * them, in any index type it writes. Every index is checked first: one that names no element of its window's
- * plane gives `MAXPOOL_STATUS_INDEX_OUT_OF_RANGE`. Otherwise refused as `maxpool_plan_forward_tensor` refuses,
- * with nothing written; `indices` may not be NULL.
+ * output order (deterministic). `grad_output` and `grad_input` are of one float dtype: `MAXPOOL_DTYPE_F32`,
+ * `MAXPOOL_DTYPE_F64`, `MAXPOOL_DTYPE_F16` or `MAXPOOL_DTYPE_BF16` (whose gradients are summed in `float` and
+ * each sum rounded once, to nearest, ties to even). `indices` (the shape of `grad_output`) are in
+ * `index_format`, as a forward call wrote them, in any index type it writes. Every index is checked first: one
+ * that names no element of its window's plane gives `MAXPOOL_STATUS_INDEX_OUT_OF_RANGE`. Otherwise refused as
+ * `maxpool_plan_forward_tensor` refuses, with nothing written; `indices` may not be NULL.
  */
 MaxpoolStatus maxpool_plan_backward_tensor(const struct MaxpoolPlan *plan,
                                            const struct MaxpoolTensor *grad_output,
@@ -677,6 +742,30 @@ MaxpoolStatus maxpool_backward_f64(const struct MaxpoolParams *params,
                                    double *grad_input);
 
 /**
+ * As `maxpool_backward_f32`, for IEEE binary16 gradients (`MAXPOOL_DTYPE_F16`) as `uint16_t` bit patterns: each
+ * input element's gradients are summed in `float`, in output order, and the sum rounded once to nearest, ties to
+ * even.
+ */
+MaxpoolStatus maxpool_backward_f16(const struct MaxpoolParams *params,
+                                   size_t planes,
+                                   size_t height,
+                                   size_t width,
+                                   const uint16_t *grad_output,
+                                   const int64_t *indices,
+                                   uint16_t *grad_input);
+
+/**
+ * As `maxpool_backward_f16`, for bfloat16 gradients (`MAXPOOL_DTYPE_BF16`) as `uint16_t` bit patterns.
+ */
+MaxpoolStatus maxpool_backward_bf16(const struct MaxpoolParams *params,
+                                    size_t planes,
+                                    size_t height,
+                                    size_t width,
+                                    const uint16_t *grad_output,
+                                    const int64_t *indices,
+                                    uint16_t *grad_input);
+
+/**
  * As `maxpool_backward_f32`, with the parameters and plane size of `plan`: zeroes `grad_input` (planes ×
  * height × width), then adds each `grad_output` element (planes × out_height × out_width) onto the input element
  * its index names, in output order. Every index is checked first.
@@ -695,6 +784,24 @@ MaxpoolStatus maxpool_plan_backward_f64(const struct MaxpoolPlan *plan,
                                         const double *grad_output,
                                         const int64_t *indices,
                                         double *grad_input);
+
+/**
+ * As `maxpool_plan_backward_f32`, for IEEE binary16 bit patterns in `uint16_t`, as `maxpool_backward_f16`.
+ */
+MaxpoolStatus maxpool_plan_backward_f16(const struct MaxpoolPlan *plan,
+                                        size_t planes,
+                                        const uint16_t *grad_output,
+                                        const int64_t *indices,
+                                        uint16_t *grad_input);
+
+/**
+ * As `maxpool_plan_backward_f32`, for bfloat16 bit patterns in `uint16_t`, as `maxpool_backward_bf16`.
+ */
+MaxpoolStatus maxpool_plan_backward_bf16(const struct MaxpoolPlan *plan,
+                                         size_t planes,
+                                         const uint16_t *grad_output,
+                                         const int64_t *indices,
+                                         uint16_t *grad_input);
 
 /**
  * The library's version, "MAJOR.MINOR.PATCH": a static string.

@@ -6,8 +6,10 @@
 
 use maxpool::ndarray::ArrayD;
 use maxpool::technique::with_dtype;
-use maxpool::{Backend, DType, Element, Params, Want};
-use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement};
+use maxpool::{Backend, DType, Params, Want};
+use ndarray_npy::ReadNpyError;
+
+use crate::npy::NpyElement;
 
 /// One input of the `npy` target.
 pub fn run(bytes: &[u8]) {
@@ -31,13 +33,13 @@ pub fn run(bytes: &[u8]) {
 }
 
 /// Reads the file as `T` and pools it; false when it holds another type.
-fn pool_as<T: Element + ReadableElement>(
+fn pool_as<T: NpyElement>(
     file: &[u8],
     described: &crate::npy::Described,
     params: &Params,
     want: Want,
 ) -> bool {
-    let input = match ArrayD::<T>::read_npy(file) {
+    let input: ArrayD<T> = match T::read_npy(file) {
         Ok(input) => input,
         Err(ReadNpyError::WrongDescriptor(_)) => return false,
         Err(_) => return true,

@@ -3,7 +3,10 @@
 The forward pass and the backward pass are maxpool's (the backward deterministic: each input's gradient is the
 sum, in output order, of the gradients of the windows it won). Tensors are read in place through DLPack, and
 outputs keep the input's memory format (``channels_last`` in, ``channels_last`` out). CPU tensors of the
-element types ``maxpool.dtypes()`` lists; gradients for float32 and float64.
+element types ``maxpool.dtypes()`` lists; gradients for float32, float64, float16 and bfloat16. float16 and
+bfloat16 gradients are summed in float32 and each input's sum rounded once (to nearest, ties to even), so they
+can differ from PyTorch's by that rounding. bfloat16 tensors need ``ml_dtypes`` (``pip install ml_dtypes``):
+they are read as int16 through DLPack, without a copy, and viewed as ``ml_dtypes.bfloat16``.
 """
 
 import torch

@@ -207,51 +207,101 @@ fn parse_backend(name: &str) -> PyResult<Backend> {
         .map_err(|e| PyValueError::new_err(format!("backend: {e}")))
 }
 
-/// Whether numpy's dtype `descr` is `T`'s.
+/// Whether numpy's dtype `descr` is `T`'s. Never for `bf16` until [`bfloat16`] has found its dtype.
 fn is<T: numpy::Element>(py: Python<'_>, descr: &Bound<'_, PyArrayDescr>) -> bool {
     descr.is_equiv_to(&numpy::dtype::<T>(py))
 }
 
-/// numpy's name for `T`: `"float32"`, …
-fn numpy_name<T: numpy::Element>(py: Python<'_>) -> String {
-    numpy::dtype::<T>(py).to_string()
+/// numpy's dtype for `T`. Never for `bf16` until [`bfloat16`] has found its dtype.
+fn dtype_of<T: numpy::Element>(py: Python<'_>) -> Bound<'_, PyArrayDescr> {
+    numpy::dtype::<T>(py)
 }
 
-/// numpy's type number of each element type, worked out once.
+/// numpy's `bfloat16` dtype, once a package has registered it (numpy has none of its own; `ml_dtypes` registers
+/// one, and PyTorch, JAX and TensorFlow use that). rust-numpy's `bf16` element looks the dtype up by that name and
+/// panics if it is not there, so nothing here uses `bf16` as a `numpy::Element` (no `dtype`, `is`, cast or array)
+/// before this has returned `Some`. With `import`, it first tries `import ml_dtypes` (an absent or broken
+/// `ml_dtypes` is no error: there is no `bfloat16` then); without, it only finds a dtype already registered, which
+/// is all that reading an array needs, since an array of `bfloat16` means its type is registered. Only a dtype
+/// found is kept, so one registered later is still found.
+fn bfloat16(py: Python<'_>, import: bool) -> Option<Bound<'_, PyArrayDescr>> {
+    static BFLOAT16: PyOnceLock<Py<PyArrayDescr>> = PyOnceLock::new();
+    if let Some(descr) = BFLOAT16.get(py) {
+        return Some(descr.bind(py).clone());
+    }
+    if import {
+        drop(py.import("ml_dtypes"));
+    }
+    PyArrayDescr::new(py, "bfloat16")
+        .ok()
+        .filter(|d| d.itemsize() == 2)?;
+    // Registered under that name: rust-numpy's own look-up, the same, now succeeds.
+    let descr = dtype_of::<maxpool::bf16>(py);
+    Some(BFLOAT16.get_or_init(py, || descr.unbind()).bind(py).clone())
+}
+
+/// numpy's dtype for the element type `t`; `None` for bfloat16 while no package has registered one (see
+/// [`bfloat16`], and `import` there).
+fn descr_of(py: Python<'_>, t: DType, import: bool) -> Option<Bound<'_, PyArrayDescr>> {
+    match t {
+        DType::BF16 => bfloat16(py, import),
+        _ => Some(with_dtype!(t, dtype_of(py))),
+    }
+}
+
+/// numpy's type number of each element type numpy has itself (all but bfloat16), worked out once.
 static TYPE_NUMBERS: PyOnceLock<Vec<(c_int, DType)>> = PyOnceLock::new();
 
 /// The library's element type of an array, or a `TypeError` listing the ones it pools.
 fn element_type(array: &Bound<'_, PyUntypedArray>, what: &str) -> PyResult<DType> {
     let py = array.py();
     let descr = array.dtype();
+    let native = descr.is_native_byteorder() != Some(false);
     // The type number decides at once for arrays numpy made; an equivalent type under another number (int64
     // as `long long`) is found by numpy's own comparison.
     let numbers = TYPE_NUMBERS.get_or_init(py, || {
         DType::ALL
             .into_iter()
-            .map(|t| (with_dtype!(t, type_number(py)), t))
+            .filter(|&t| t != DType::BF16)
+            .map(|t| (with_dtype!(t, dtype_of(py)).num(), t))
             .collect()
     });
     let num = descr.num();
     if let Some(&(_, t)) = numbers.iter().find(|&&(n, _)| n == num) {
-        if descr.is_native_byteorder() != Some(false) {
+        if native {
             return Ok(t);
+        }
+    }
+    // A type a package registered (numbers from NPY_USERDEF on): bfloat16, if it is that package's.
+    if num >= numpy::npyffi::NPY_TYPES::NPY_USERDEF as c_int && native {
+        if let Some(bf16) = bfloat16(py, false) {
+            if bf16.num() == num || descr.is_equiv_to(&bf16) {
+                return Ok(DType::BF16);
+            }
         }
     }
     DType::ALL
         .into_iter()
+        .filter(|&t| t != DType::BF16)
         .find(|&t| with_dtype!(t, is(py, &descr)))
         .ok_or_else(|| {
             PyTypeError::new_err(format!(
                 "{what} has dtype {descr}; maxpool pools {} (in native byte order)",
-                dtypes(py).join(", ")
+                supported(py)
             ))
         })
 }
 
-/// numpy's type number for `T`.
-fn type_number<T: numpy::Element>(py: Python<'_>) -> c_int {
-    numpy::dtype::<T>(py).num()
+/// The element types, for messages: numpy's names, bfloat16 as `ml_dtypes.bfloat16` (which provides it).
+fn supported(py: Python<'_>) -> String {
+    let names: Vec<String> = DType::ALL
+        .into_iter()
+        .map(|t| match t {
+            DType::BF16 => "ml_dtypes.bfloat16".to_owned(),
+            _ => with_dtype!(t, dtype_of(py)).to_string(),
+        })
+        .collect();
+    names.join(", ")
 }
 
 /// An index type asked for by name or numpy dtype (`"int64"`, `np.int32`, `"u1"`, …).
@@ -588,7 +638,8 @@ impl Plan {
         })
         .ok_or_else(|| {
             PyTypeError::new_err(format!(
-                "grad_values has dtype {}; the backward pass is defined for float32 and float64",
+                "grad_values has dtype {}; the backward pass is defined for float32, float64, float16 and \
+                 bfloat16",
                 grad.dtype()
             ))
         })???;
@@ -660,7 +711,7 @@ impl Plan {
     }
 
     /// The backward pass: ``grad_input``, shaped like the input, each element the sum, in output order, of the
-    /// gradients of the windows it won.
+    /// gradients of the windows it won (for float16 and bfloat16, summed in float32 and rounded once).
     #[pyo3(signature = (grad_values, indices, *, layout="NCHW", index_format="plane"))]
     fn backward<'py>(
         &self,
@@ -751,7 +802,8 @@ fn cached(params: &Params, height: usize, width: usize, backend_name: &str) -> P
 /// ``input`` is a numpy array (or anything with ``__dlpack__`` on the CPU, such as a PyTorch tensor; results
 /// come back as the same kind of object) of 2 or more axes: with ``layout="NCHW"`` the last two are (height,
 /// width), with ``"NHWC"`` the last three are (height, width, channels); the axes before them are batch axes.
-/// Any strides are read in place. Element types: :func:`dtypes`.
+/// Any strides are read in place. Element types: :func:`dtypes`: float32, float64, the integer types, float16,
+/// and bfloat16 (``ml_dtypes.bfloat16``, when ``ml_dtypes`` is installed).
 ///
 /// ``kernel_size``, ``stride`` (default: the kernel size) and ``dilation`` are ints or (h, w) pairs;
 /// ``padding`` is an int, (h, w), or **(top, bottom, left, right)** (not ``torch.nn.functional.pad``'s order).
@@ -760,8 +812,8 @@ fn cached(params: &Params, height: usize, width: usize, backend_name: &str) -> P
 /// Returns ``values``, then ``indices`` if ``return_indices``, then ``multiplier`` if ``return_multiplier``:
 /// a bare array when only the values are asked for, else a tuple. Outputs keep the input's memory order.
 ///
-/// - ``values``: each window's maximum. The first maximum in row-major order wins a tie; NaN beats every
-///   number and the first NaN wins.
+/// - ``values``: each window's maximum, with the winner's exact bits (NaN payloads, -0.0). The first maximum
+///   in row-major order wins a tie (-0.0 and 0.0 are equal); NaN beats every number and the first NaN wins.
 /// - ``indices``: the winners, in ``index_format``: ``"plane"`` (``row * width + col`` within each plane, as
 ///   PyTorch), ``"flat_nchw"`` (ONNX), ``"flat_nhwc"`` / ``"flat_hwc"`` (TensorFlow's
 ///   ``max_pool_with_argmax`` with and without the batch), ``"window"`` (the winning tap within its window,
@@ -815,10 +867,12 @@ fn max_pool2d<'py>(
 
 /// The backward pass of :func:`max_pool2d`: the gradient with respect to its input.
 ///
-/// ``grad_values`` (float32 or float64) and ``indices`` (as :func:`max_pool2d` returned them, any format and
-/// type) are shaped like the forward call's values; ``input_shape`` is the forward input's shape. Returns an
-/// array of ``input_shape``, in ``grad_values``' memory order: zeros, plus each window's gradient added onto
-/// its winner, in output order, so the result is deterministic. Every index is checked: one outside its plane,
+/// ``grad_values`` (float32, float64, float16 or bfloat16) and ``indices`` (as :func:`max_pool2d` returned
+/// them, any format and type) are shaped like the forward call's values; ``input_shape`` is the forward input's
+/// shape. Returns an array of ``input_shape`` and ``grad_values``' type, in its memory order: zeros, plus each
+/// window's gradient added onto its winner, in output order, so the result is deterministic. float16 and
+/// bfloat16 gradients are summed in float32 and each element's sum rounded once to its type (to nearest, ties
+/// to even), not after every addition: gradients 2048, 1 and 1 onto one float16 element give 2050, not 2048. Every index is checked: one outside its plane,
 /// or naming another plane, raises ``ValueError``, and nothing is returned.
 #[pyfunction]
 #[pyo3(signature = (grad_values, indices, input_shape, kernel_size, stride=None, padding=None, dilation=None, ceil_mode=false, *, layout="NCHW", index_format="plane", backend="auto"))]
@@ -867,12 +921,15 @@ fn backends() -> Vec<&'static str> {
     Backend::ALL.into_iter().map(Backend::name).collect()
 }
 
-/// The element types maxpool pools, by numpy's names; the backward pass takes the float ones.
+/// The element types maxpool pools, by numpy's names: ``float32``, ``float64``, the integer types,
+/// ``float16``, and ``bfloat16`` when ``ml_dtypes`` is installed (which this imports to find out: numpy has no
+/// bfloat16 of its own). The backward pass takes the float ones.
 #[pyfunction]
 fn dtypes(py: Python<'_>) -> Vec<String> {
     DType::ALL
         .into_iter()
-        .map(|t| with_dtype!(t, numpy_name(py)))
+        .filter_map(|t| descr_of(py, t, true))
+        .map(|d| d.to_string())
         .collect()
 }
 

@@ -1,10 +1,27 @@
 """A plain numpy reference for max pooling, written from the semantics, not from the library.
 
 Planes are (P, H, W). Windows are scanned row-major over their taps; padding is never a candidate; np.argmax
-picks the first maximum and the first NaN, which is the tie and NaN rule.
+picks the first maximum and the first NaN, which is the tie and NaN rule (-0.0 and 0.0 are equal, so the first
+wins). The 16-bit floats (numpy's float16, ml_dtypes' bfloat16) are compared as float32, which holds each of
+them exactly, NaN as NaN; winners are taken from the input, so their bits (NaN payloads, the sign of a zero) are
+the input's. Their backward pass sums in float32 and rounds each sum once.
 """
 
 import numpy as np
+
+
+def is_half(dtype):
+    """Whether `dtype` is a 16-bit float: float16, or bfloat16 (ml_dtypes', whose numpy kind is not "f")."""
+    dtype = np.dtype(dtype)
+    return dtype == np.float16 or dtype.name == "bfloat16"
+
+
+def comparable(x):
+    """`x` as an array whose order is its elements' order: float16 and bfloat16 widened exactly to float32."""
+    if is_half(x.dtype):
+        with np.errstate(invalid="ignore"):  # a signalling NaN stays a NaN
+            return x.astype(np.float32)
+    return x
 
 
 class WindowInPadding(ValueError):
@@ -51,7 +68,7 @@ def pool_planes(x, kernel, stride, padding, dilation, ceil_mode):
             r = np.array([q[1] for q in inside])
             c = np.array([q[2] for q in inside])
             candidates = x[:, r, c]
-            win = np.argmax(candidates, axis=1)
+            win = np.argmax(comparable(candidates), axis=1)
             values[:, i, j] = candidates[np.arange(p), win]
             rows[:, i, j], cols[:, i, j], taps[:, i, j] = r[win], c[win], t[win]
     return values, rows, cols, taps
@@ -97,12 +114,16 @@ def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode, layout="NCHW", i
 
 
 def backward(grad, plane_indices, input_shape):
-    """Gradients of planes: zeros, plus each window's gradient added onto its winner, in output order."""
+    """Gradients of planes: zeros, plus each window's gradient added onto its winner, in output order; for
+    float16 and bfloat16, added in float32 (exactly widened) and each sum rounded once to the type (numpy's and
+    ml_dtypes' casts round to nearest, ties to even)."""
     h, w = input_shape[-2:]
     g = np.ascontiguousarray(grad).reshape(-1, grad.shape[-2] * grad.shape[-1])
     idx = np.ascontiguousarray(plane_indices).reshape(g.shape)
-    out = np.zeros((g.shape[0], h * w), grad.dtype)
+    sum_type = np.float32 if is_half(grad.dtype) else grad.dtype
+    g = g.astype(sum_type)
+    out = np.zeros((g.shape[0], h * w), sum_type)
     planes = np.arange(g.shape[0])
     for o in range(g.shape[1]):
         out[planes, idx[:, o]] += g[:, o]
-    return out.reshape(tuple(input_shape))
+    return out.astype(grad.dtype).reshape(tuple(input_shape))

@@ -29,3 +29,17 @@ def test_jax_input_is_read_in_place():
     view = np.from_dlpack(x)
     assert view.ctypes.data == x.unsafe_buffer_pointer()  # numpy's view is JAX's buffer, so no copy is made
     np.testing.assert_array_equal(np.asarray(maxpool.max_pool2d(x, 2)), maxpool.max_pool2d(view, 2))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_jax_16_bit_floats(dtype):
+    # bfloat16 does not pass through DLPack to numpy: it is read as numpy's view of the buffer (ml_dtypes'
+    # bfloat16, which JAX depends on) and given back through jax.numpy.asarray.
+    x = jax.random.normal(jax.random.PRNGKey(1), (2, 3, 9, 8)).astype(dtype)
+    v, i = maxpool.max_pool2d(x, 3, 2, 1, return_indices=True)
+    want_v, want_i = maxpool.max_pool2d(np.asarray(x), 3, 2, 1, return_indices=True)
+    assert isinstance(v, jax.Array) and v.dtype == x.dtype
+    np.testing.assert_array_equal(np.asarray(v).view(np.uint16), want_v.view(np.uint16))
+    np.testing.assert_array_equal(np.asarray(i), want_i)
+    grad = maxpool.max_pool2d_backward(jnp.ones_like(v), i, x.shape, 3, 2, 1)
+    assert isinstance(grad, jax.Array) and grad.dtype == x.dtype

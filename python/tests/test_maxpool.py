@@ -1,6 +1,7 @@
 """maxpool's Python package against the numpy reference in reference.py: every dtype, both layouts, strided
 views, padding, ceil mode, dilation, NaN, ties, the notebook's matrices, the shared test vectors, the backward
-pass, every error, GIL release and in-place reading."""
+pass, every error, GIL release and in-place reading. The bfloat16 tests need ml_dtypes, and are skipped with the
+reason printed (pytest -rs) without it; float16 needs nothing."""
 
 import json
 import math
@@ -17,18 +18,33 @@ import maxpool
 import reference
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-DTYPES = [np.dtype(d) for d in maxpool.dtypes()]
+# Every element type by numpy's name; bfloat16 is ml_dtypes' (see as_dtype).
+DTYPE_NAMES = ["float32", "float64", "int8", "uint8", "int16", "uint16", "int32", "int64", "float16", "bfloat16"]
+FLOAT_NAMES = ["float32", "float64", "float16", "bfloat16"]
+HALF_NAMES = ["float16", "bfloat16"]
 CONCRETE = [b for b in maxpool.backends() if b != "auto"]
+NO_ML_DTYPES = "ml_dtypes is not installed: the bfloat16 tests need it (pip install ml_dtypes)"
+
+
+def as_dtype(name):
+    """numpy's dtype named `name`; for bfloat16, ml_dtypes', the test skipped (reason printed) without it."""
+    if name == "bfloat16":
+        return np.dtype(pytest.importorskip("ml_dtypes", reason=NO_ML_DTYPES).bfloat16)
+    return np.dtype(name)
+
+
+def is_float(dtype):
+    return dtype.kind == "f" or dtype.name == "bfloat16"  # ml_dtypes' bfloat16 is of kind "V"
 
 
 def bits(a):
     """An array's elements as unsigned integers of its width, so that floats compare bit for bit."""
     a = np.ascontiguousarray(a)
-    return a.view(f"u{a.dtype.itemsize}") if a.dtype.kind == "f" else a
+    return a.view(f"u{a.dtype.itemsize}") if is_float(a.dtype) else a
 
 
 def random_input(rng, shape, dtype, nan=False):
-    if dtype.kind == "f":
+    if is_float(dtype):
         x = rng.integers(-6, 6, size=shape).astype(dtype)  # few values: many ties
         if nan:
             x[rng.random(shape) < 0.05] = np.nan
@@ -78,10 +94,11 @@ def test_notebook_matrices(backend):
     np.testing.assert_array_equal(i, [[1, 9], [19, 21]])
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("name", DTYPE_NAMES)
 @pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
-def test_every_dtype_and_layout(dtype, layout):
-    rng = np.random.default_rng(hash((str(dtype), layout)) % 2**32)
+def test_every_dtype_and_layout(name, layout):
+    dtype = as_dtype(name)
+    rng = np.random.default_rng(hash((name, layout)) % 2**32)
     shape = (2, 3, 9, 10) if layout == "NCHW" else (2, 9, 10, 3)
     x = random_input(rng, shape, dtype, nan=True)
     for kernel, stride, padding, dilation, ceil_mode in [
@@ -197,13 +214,21 @@ def test_outputs_keep_nhwc_order():
     assert v.flags.writeable and i.flags.writeable and m.flags.writeable
 
 
-def test_shared_test_vectors():
+# The vectors' type names (the library's) as numpy's.
+VECTOR_DTYPES = {"f32": "float32", "f64": "float64", "i8": "int8", "u8": "uint8", "i16": "int16", "u16": "uint16",
+                 "i32": "int32", "i64": "int64", "f16": "float16", "bf16": "bfloat16"}
+
+
+@pytest.mark.parametrize("vector_dtype", list(VECTOR_DTYPES))
+def test_shared_test_vectors(vector_dtype):
     path = REPO / "crates" / "conformance" / "data" / "maxpool2d.jsonl"
     special = {"NaN": np.nan, "Infinity": np.inf, "-Infinity": -np.inf}
     cases = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    assert {case["dtype"] for case in cases} <= set(VECTOR_DTYPES)
+    cases = [case for case in cases if case["dtype"] == vector_dtype]
     assert len(cases) > 20
+    dtype = as_dtype(VECTOR_DTYPES[vector_dtype])
     for case in cases:
-        dtype = np.dtype(VECTOR_DTYPES[case["dtype"]])
         shape = (case["planes"], case["height"], case["width"])
         x = np.array([special.get(v, v) if isinstance(v, str) else v for v in case["input"]], dtype=dtype)
         x = x.reshape(shape)
@@ -225,14 +250,12 @@ def test_shared_test_vectors():
             np.testing.assert_array_equal(m.ravel(), case["multiplier"], err_msg=case["name"])
 
 
-# The vectors' type names (the library's) as numpy's.
-VECTOR_DTYPES = {"f32": "f4", "f64": "f8", "i8": "i1", "u8": "u1", "i16": "i2", "u16": "u2", "i32": "i4", "i64": "i8"}
 
-
-@pytest.mark.parametrize("dtype", ["f4", "f8"])
+@pytest.mark.parametrize("name", FLOAT_NAMES)
 @pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
 @pytest.mark.parametrize("index_format", maxpool.index_formats())
-def test_backward(dtype, layout, index_format):
+def test_backward(name, layout, index_format):
+    dtype = as_dtype(name)
     rng = np.random.default_rng(5)
     shape = (2, 3, 9, 9) if layout == "NCHW" else (2, 9, 9, 3)
     x = rng.standard_normal(shape).astype(dtype)
@@ -258,7 +281,8 @@ def test_backward(dtype, layout, index_format):
     multiplier = maxpool.max_pool2d(x, *args, return_multiplier=True, layout=layout)[1]
     for ones in (np.ones_like(v), np.broadcast_to(np.ones((), dtype), v.shape)):
         got = maxpool.max_pool2d_backward(ones, i, x.shape, *args, layout=layout, index_format=index_format)
-        np.testing.assert_array_equal(got, multiplier)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got.astype(np.float64), multiplier)
 
 
 def test_backward_refusals():
@@ -273,7 +297,7 @@ def test_backward_refusals():
         maxpool.max_pool2d_backward(v, bad, x.shape, 2)
     with pytest.raises(ValueError, match="negative"):
         maxpool.max_pool2d_backward(v, bad.T.copy().T, x.shape, 2)  # the same, Fortran order
-    with pytest.raises(TypeError, match="float32 and float64"):
+    with pytest.raises(TypeError, match="float32, float64, float16 and bfloat16"):
         maxpool.max_pool2d_backward(v.astype(np.int32), i, x.shape, 2)
     with pytest.raises(TypeError, match="indices"):
         maxpool.max_pool2d_backward(v, i.astype(np.float32), x.shape, 2)
@@ -320,8 +344,10 @@ def test_errors_name_their_argument():
     for kwargs, error, word in cases:
         with pytest.raises(error, match=word):
             maxpool.max_pool2d(x, **kwargs)
-    with pytest.raises(TypeError, match="float16"):
-        maxpool.max_pool2d(x.astype(np.float16), 2)
+    with pytest.raises(TypeError, match="complex64"):
+        maxpool.max_pool2d(x.astype(np.complex64), 2)
+    with pytest.raises(TypeError, match="ml_dtypes.bfloat16"):
+        maxpool.max_pool2d(x.astype(np.float16).view("V2"), 2)  # 16 bits, but not a float numpy knows
     with pytest.raises(TypeError, match="byte order"):
         maxpool.max_pool2d(x.astype(">f4"), 2)
     with pytest.raises(TypeError, match="__dlpack__"):

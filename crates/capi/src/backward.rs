@@ -1,13 +1,13 @@
 //! The backward pass: `maxpool_plan_backward_tensor`, and the per-dtype calls on dense NCHW buffers, which
 //! describe their buffers as tensors and take the same generic path, [`backward`].
 
-use maxpool::technique::{backward as scatter, Geometry};
-use maxpool::{DType, Float, IndexFormat, Plan};
+use maxpool::technique::{backward as scatter, with_float_dtype, Geometry};
+use maxpool::{bf16, f16, DType, Float, IndexFormat, Plan};
 
 use super::plans::{params_from, plan_from, MaxpoolParams, MaxpoolPlan};
 use super::status::{boundary, Failure, MaxpoolStatus, Status};
 use super::tensors::{
-    disjoint, index_format_from, Arg, CType, Kind, MaxpoolIndexFormat, MaxpoolTensor,
+    disjoint, element_kinds, index_format_from, Arg, CType, Kind, MaxpoolIndexFormat, MaxpoolTensor,
 };
 
 /// The tensors of a backward call, as C gave them.
@@ -139,11 +139,12 @@ unsafe fn plan_backward<T: Float + CType>(
 
 /// The backward pass on tensors of any strides: zeroes `grad_input` (N, C, H, W; H and W the plan's), then adds
 /// each `grad_output` element (N, C, out_height, out_width) onto the element of `grad_input` its index names, in
-/// output order (deterministic). `grad_output` and `grad_input` are both `MAXPOOL_DTYPE_F32` or both
-/// `MAXPOOL_DTYPE_F64`; `indices` (the shape of `grad_output`) are in `index_format`, as a forward call wrote
-/// them, in any index type it writes. Every index is checked first: one that names no element of its window's
-/// plane gives `MAXPOOL_STATUS_INDEX_OUT_OF_RANGE`. Otherwise refused as `maxpool_plan_forward_tensor` refuses,
-/// with nothing written; `indices` may not be NULL.
+/// output order (deterministic). `grad_output` and `grad_input` are of one float dtype: `MAXPOOL_DTYPE_F32`,
+/// `MAXPOOL_DTYPE_F64`, `MAXPOOL_DTYPE_F16` or `MAXPOOL_DTYPE_BF16` (whose gradients are summed in `float` and
+/// each sum rounded once, to nearest, ties to even). `indices` (the shape of `grad_output`) are in
+/// `index_format`, as a forward call wrote them, in any index type it writes. Every index is checked first: one
+/// that names no element of its window's plane gives `MAXPOOL_STATUS_INDEX_OUT_OF_RANGE`. Otherwise refused as
+/// `maxpool_plan_forward_tensor` refuses, with nothing written; `indices` may not be NULL.
 #[no_mangle]
 pub unsafe extern "C" fn maxpool_plan_backward_tensor(
     plan: *const MaxpoolPlan,
@@ -162,15 +163,27 @@ pub unsafe extern "C" fn maxpool_plan_backward_tensor(
         };
         let g = plan.geometry();
         // The one switch on the element type.
-        match args.grad_output.kind {
-            Kind::Element(DType::F32) => unsafe { backward::<f32>(g, Some(plan), args) },
-            Kind::Element(DType::F64) => unsafe { backward::<f64>(g, Some(plan), args) },
-            _ => Err(args.grad_output.wrong_type(format!(
-                "the backward pass is for {} and {}",
-                Kind::Element(DType::F32),
-                Kind::Element(DType::F64)
-            ))),
-        }
+        let dtype = match args.grad_output.kind {
+            Kind::Element(dtype) if dtype.is_float() => dtype,
+            _ => {
+                return Err(args.grad_output.wrong_type(format!(
+                    "the backward pass is for {}",
+                    element_kinds(DType::is_float)
+                )))
+            }
+        };
+        // `is_float` and `with_float_dtype!` agree; if they ever do not, that is a status, not a panic.
+        let scattered =
+            with_float_dtype!(dtype, T => unsafe { backward::<T>(g, Some(plan), args) });
+        scattered.unwrap_or_else(|| {
+            Err(Failure::new(
+                Status::Internal,
+                format!(
+                    "internal error in maxpool (a bug: please report it): {dtype} is a float but has no \
+                     backward pass"
+                ),
+            ))
+        })
     })
 }
 
@@ -225,6 +238,56 @@ pub unsafe extern "C" fn maxpool_backward_f64(
     }
 }
 
+/// As `maxpool_backward_f32`, for IEEE binary16 gradients (`MAXPOOL_DTYPE_F16`) as `uint16_t` bit patterns: each
+/// input element's gradients are summed in `float`, in output order, and the sum rounded once to nearest, ties to
+/// even.
+#[no_mangle]
+pub unsafe extern "C" fn maxpool_backward_f16(
+    params: *const MaxpoolParams,
+    planes: usize,
+    height: usize,
+    width: usize,
+    grad_output: *const u16,
+    indices: *const i64,
+    grad_input: *mut u16,
+) -> MaxpoolStatus {
+    unsafe {
+        backward_once::<f16>(
+            params,
+            planes,
+            height,
+            width,
+            grad_output.cast(),
+            indices,
+            grad_input.cast(),
+        )
+    }
+}
+
+/// As `maxpool_backward_f16`, for bfloat16 gradients (`MAXPOOL_DTYPE_BF16`) as `uint16_t` bit patterns.
+#[no_mangle]
+pub unsafe extern "C" fn maxpool_backward_bf16(
+    params: *const MaxpoolParams,
+    planes: usize,
+    height: usize,
+    width: usize,
+    grad_output: *const u16,
+    indices: *const i64,
+    grad_input: *mut u16,
+) -> MaxpoolStatus {
+    unsafe {
+        backward_once::<bf16>(
+            params,
+            planes,
+            height,
+            width,
+            grad_output.cast(),
+            indices,
+            grad_input.cast(),
+        )
+    }
+}
+
 /// As `maxpool_backward_f32`, with the parameters and plane size of `plan`: zeroes `grad_input` (planes ×
 /// height × width), then adds each `grad_output` element (planes × out_height × out_width) onto the input element
 /// its index names, in output order. Every index is checked first.
@@ -249,4 +312,28 @@ pub unsafe extern "C" fn maxpool_plan_backward_f64(
     grad_input: *mut f64,
 ) -> MaxpoolStatus {
     unsafe { plan_backward(plan, planes, grad_output, indices, grad_input) }
+}
+
+/// As `maxpool_plan_backward_f32`, for IEEE binary16 bit patterns in `uint16_t`, as `maxpool_backward_f16`.
+#[no_mangle]
+pub unsafe extern "C" fn maxpool_plan_backward_f16(
+    plan: *const MaxpoolPlan,
+    planes: usize,
+    grad_output: *const u16,
+    indices: *const i64,
+    grad_input: *mut u16,
+) -> MaxpoolStatus {
+    unsafe { plan_backward::<f16>(plan, planes, grad_output.cast(), indices, grad_input.cast()) }
+}
+
+/// As `maxpool_plan_backward_f32`, for bfloat16 bit patterns in `uint16_t`, as `maxpool_backward_bf16`.
+#[no_mangle]
+pub unsafe extern "C" fn maxpool_plan_backward_bf16(
+    plan: *const MaxpoolPlan,
+    planes: usize,
+    grad_output: *const u16,
+    indices: *const i64,
+    grad_input: *mut u16,
+) -> MaxpoolStatus {
+    unsafe { plan_backward::<bf16>(plan, planes, grad_output.cast(), indices, grad_input.cast()) }
 }

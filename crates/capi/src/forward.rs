@@ -2,12 +2,13 @@
 //! their buffers as tensors and take the same generic path, [`forward`].
 
 use maxpool::technique::with_dtype;
-use maxpool::{DType, Element, IndexFormat, Layout, Outputs, Plan, TensorOutputs};
+use maxpool::{bf16, f16, DType, Element, IndexFormat, Layout, Outputs, Plan, TensorOutputs};
 
 use super::plans::{backend_from, params_from, plan_from, BackendArg, MaxpoolParams, MaxpoolPlan};
 use super::status::{boundary, Failure, MaxpoolStatus, Status};
 use super::tensors::{
-    disjoint, extent, index_format_from, Arg, CType, Kind, MaxpoolIndexFormat, MaxpoolTensor,
+    disjoint, element_kinds, extent, index_format_from, Arg, CType, Kind, MaxpoolIndexFormat,
+    MaxpoolTensor,
 };
 
 /// The tensors of a forward call, as C gave them.
@@ -197,11 +198,10 @@ pub unsafe extern "C" fn maxpool_plan_forward_tensor(
         // The one switch on the element type.
         match args.input.kind {
             Kind::Element(dtype) => unsafe { with_dtype!(dtype, forward(plan, args)) },
-            Kind::U32 => Err(args.input.wrong_type(
-                "the input is of an element type: f32, f64, i8, u8, i16, u16, i32 or i64 (MAXPOOL_DTYPE_U32 is \
-                 the multiplier's)"
-                    .into(),
-            )),
+            Kind::U32 => Err(args.input.wrong_type(format!(
+                "the input is of an element type: {} (MAXPOOL_DTYPE_U32 is the multiplier's)",
+                element_kinds(|_| true)
+            ))),
         }
     })
 }
@@ -371,6 +371,66 @@ pub unsafe extern "C" fn maxpool_forward_i64(
     }
 }
 
+/// As `maxpool_forward_f32`, for IEEE binary16 (`MAXPOOL_DTYPE_F16`): each `uint16_t` of `input` and `values` holds
+/// a half-precision float's bit pattern (C has no standard type for it; `_Float16` and `__fp16` have its layout).
+/// Compared as floats, not as integers: a NaN wins, -0 and +0 are equal, and each winner is written with its
+/// exact bits.
+#[no_mangle]
+pub unsafe extern "C" fn maxpool_forward_f16(
+    backend: BackendArg,
+    params: *const MaxpoolParams,
+    input: *const u16,
+    planes: usize,
+    height: usize,
+    width: usize,
+    values: *mut u16,
+    indices: *mut i64,
+    multiplier: *mut u32,
+) -> MaxpoolStatus {
+    unsafe {
+        forward_once::<f16>(
+            backend,
+            params,
+            input.cast(),
+            planes,
+            height,
+            width,
+            values.cast(),
+            indices,
+            multiplier,
+        )
+    }
+}
+
+/// As `maxpool_forward_f16`, for bfloat16 (`MAXPOOL_DTYPE_BF16`; `__bf16` has its layout): each `uint16_t` holds a
+/// bfloat16's bit pattern, the upper half of a `float`'s.
+#[no_mangle]
+pub unsafe extern "C" fn maxpool_forward_bf16(
+    backend: BackendArg,
+    params: *const MaxpoolParams,
+    input: *const u16,
+    planes: usize,
+    height: usize,
+    width: usize,
+    values: *mut u16,
+    indices: *mut i64,
+    multiplier: *mut u32,
+) -> MaxpoolStatus {
+    unsafe {
+        forward_once::<bf16>(
+            backend,
+            params,
+            input.cast(),
+            planes,
+            height,
+            width,
+            values.cast(),
+            indices,
+            multiplier,
+        )
+    }
+}
+
 /// As `maxpool_forward_f32`, with the backend, parameters and plane size of `plan`.
 #[no_mangle]
 pub unsafe extern "C" fn maxpool_plan_forward_f32(
@@ -473,4 +533,48 @@ pub unsafe extern "C" fn maxpool_plan_forward_i64(
     multiplier: *mut u32,
 ) -> MaxpoolStatus {
     unsafe { plan_forward(plan, input, planes, values, indices, multiplier) }
+}
+
+/// As `maxpool_plan_forward_f32`, for IEEE binary16 bit patterns in `uint16_t`, as `maxpool_forward_f16`.
+#[no_mangle]
+pub unsafe extern "C" fn maxpool_plan_forward_f16(
+    plan: *const MaxpoolPlan,
+    input: *const u16,
+    planes: usize,
+    values: *mut u16,
+    indices: *mut i64,
+    multiplier: *mut u32,
+) -> MaxpoolStatus {
+    unsafe {
+        plan_forward::<f16>(
+            plan,
+            input.cast(),
+            planes,
+            values.cast(),
+            indices,
+            multiplier,
+        )
+    }
+}
+
+/// As `maxpool_plan_forward_f32`, for bfloat16 bit patterns in `uint16_t`, as `maxpool_forward_bf16`.
+#[no_mangle]
+pub unsafe extern "C" fn maxpool_plan_forward_bf16(
+    plan: *const MaxpoolPlan,
+    input: *const u16,
+    planes: usize,
+    values: *mut u16,
+    indices: *mut i64,
+    multiplier: *mut u32,
+) -> MaxpoolStatus {
+    unsafe {
+        plan_forward::<bf16>(
+            plan,
+            input.cast(),
+            planes,
+            values.cast(),
+            indices,
+            multiplier,
+        )
+    }
 }

@@ -24,7 +24,7 @@ pub enum MaxpoolStatus {
     InvalidShape = 3,
     /// The backend cannot pool this geometry (block with overlapping or dilated windows), or tensors whose types
     /// do not go together: values not of the input's type, a multiplier that is not `uint32_t`, indices that
-    /// cannot hold the format's largest index, a backward pass on integers, a dtype reserved for a later version.
+    /// cannot hold the format's largest index, a backward pass on integers.
     Unsupported = 4,
     /// A backend value or name that is not a backend.
     UnknownBackend = 5,

@@ -15,8 +15,9 @@ use maxpool::{DType, IndexFormat, IndicesMut, IndicesRef, Layout, TensorMut, Ten
 use super::status::{aligned, Failure, Status};
 
 /// An element type, as `MaxpoolTensor::dtype` gives it: one of the `MAXPOOL_DTYPE_` values, which are never
-/// renumbered (8 and 9 are kept for f16 and bf16). Read as an integer: any other value is
-/// `MAXPOOL_STATUS_INVALID_PARAMS`, never undefined behaviour.
+/// renumbered. Read as an integer: any other value is `MAXPOOL_STATUS_INVALID_PARAMS`, never undefined behaviour.
+/// C has no standard 16-bit float type: `MAXPOOL_DTYPE_F16` and `MAXPOOL_DTYPE_BF16` elements are `uint16_t`
+/// holding the bit pattern, and the library reads and writes them as such (NaN payloads included).
 pub type MaxpoolDType = u32;
 
 /// `float`.
@@ -35,7 +36,14 @@ pub const MAXPOOL_DTYPE_U16: MaxpoolDType = 5;
 pub const MAXPOOL_DTYPE_I32: MaxpoolDType = 6;
 /// `int64_t`; also indices, in any format.
 pub const MAXPOOL_DTYPE_I64: MaxpoolDType = 7;
-/// `uint32_t`: the multiplier's type, and only the multiplier's. (8 and 9 are kept for f16 and bf16.)
+/// IEEE 754 binary16 (`_Float16`, Arm's `__fp16`), as a `uint16_t` holding its bit pattern. Pooled with the float
+/// semantics (NaN wins, the first of equals wins), winners returned with their exact bits; gradients are summed in
+/// `float` and each sum rounded once to nearest, ties to even.
+pub const MAXPOOL_DTYPE_F16: MaxpoolDType = 8;
+/// bfloat16 (`__bf16`; the upper half of a `float`), as a `uint16_t` holding its bit pattern. As
+/// `MAXPOOL_DTYPE_F16` otherwise.
+pub const MAXPOOL_DTYPE_BF16: MaxpoolDType = 9;
+/// `uint32_t`: the multiplier's type, and only the multiplier's.
 pub const MAXPOOL_DTYPE_U32: MaxpoolDType = 10;
 
 /// How indices encode the winner at (n, c, row, col) of the window at output (oh, ow): one of the
@@ -122,15 +130,16 @@ fn tensor(data: *mut c_void, dtype: MaxpoolDType, layout: Layout) -> MaxpoolTens
     }
 }
 
-/// An element type a tensor can hold: one of the eight the library pools, or the multiplier's.
+/// An element type a tensor can hold: one of those the library pools, or the multiplier's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
     Element(DType),
     U32,
 }
 
-/// Every dtype C can name: its value, kind, macro and C type.
-const DTYPES: [(MaxpoolDType, Kind, &str, &str); 9] = [
+/// Every dtype C can name: its value, kind, macro and C type. The element types come first, in the order of
+/// `DType::ALL`, each with its position as its value; the multiplier's last.
+const DTYPES: [(MaxpoolDType, Kind, &str, &str); DType::ALL.len() + 1] = [
     (
         MAXPOOL_DTYPE_F32,
         Kind::Element(DType::F32),
@@ -180,6 +189,18 @@ const DTYPES: [(MaxpoolDType, Kind, &str, &str); 9] = [
         "int64_t",
     ),
     (
+        MAXPOOL_DTYPE_F16,
+        Kind::Element(DType::F16),
+        "MAXPOOL_DTYPE_F16",
+        "uint16_t holding IEEE binary16 bits",
+    ),
+    (
+        MAXPOOL_DTYPE_BF16,
+        Kind::Element(DType::BF16),
+        "MAXPOOL_DTYPE_BF16",
+        "uint16_t holding bfloat16 bits",
+    ),
+    (
         MAXPOOL_DTYPE_U32,
         Kind::U32,
         "MAXPOOL_DTYPE_U32",
@@ -187,11 +208,21 @@ const DTYPES: [(MaxpoolDType, Kind, &str, &str); 9] = [
     ),
 ];
 
-/// Values kept for element types a later version may pool.
-const RESERVED: [(MaxpoolDType, &str); 2] = [(8, "f16"), (9, "bf16")];
-
-// Every element type the library pools has a C value.
-const _: () = assert!(DTYPES.len() == DType::ALL.len() + 1);
+// Every element type the library pools has a C value, its position in `DType::ALL`, and the values are distinct.
+const _: () = {
+    let mut i = 0;
+    while i < DType::ALL.len() {
+        assert!(DTYPES[i].0 == i as MaxpoolDType);
+        assert!(match DTYPES[i].1 {
+            Kind::Element(d) => d as u32 == DType::ALL[i] as u32,
+            Kind::U32 => false,
+        });
+        i += 1;
+    }
+    let last = DTYPES[DType::ALL.len()];
+    assert!(matches!(last.1, Kind::U32) && last.0 == MAXPOOL_DTYPE_U32);
+    assert!(MAXPOOL_DTYPE_U32 as usize >= DType::ALL.len());
+};
 
 impl Kind {
     fn entry(self) -> (MaxpoolDType, Kind, &'static str, &'static str) {
@@ -241,21 +272,31 @@ c_types! {
     u16 => "uint16_t", Kind::Element(DType::U16);
     i32 => "int32_t", Kind::Element(DType::I32);
     i64 => "int64_t", Kind::Element(DType::I64);
+    // C passes 16-bit floats as their bit patterns; `f16` and `bf16` are `repr(transparent)` over `u16`.
+    maxpool::f16 => "uint16_t", Kind::Element(DType::F16);
+    maxpool::bf16 => "uint16_t", Kind::Element(DType::BF16);
     u32 => "uint32_t", Kind::U32;
+}
+
+/// The element types that `keep` accepts, as the messages name them: "MAXPOOL_DTYPE_F32 (float), …,
+/// MAXPOOL_DTYPE_I64 (int64_t) or …", in the order of their values.
+pub(crate) fn element_kinds(keep: impl Fn(DType) -> bool) -> String {
+    let names: Vec<String> = DType::ALL
+        .into_iter()
+        .filter(|&d| keep(d))
+        .map(|d| Kind::Element(d).to_string())
+        .collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 /// The dtype value of the tensor `name`, or the refusal it gets.
 fn kind_from(name: &str, raw: MaxpoolDType) -> Result<Kind, Failure> {
     if let Some(kind) = Kind::from_number(raw) {
         return Ok(kind);
-    }
-    if let Some((_, type_name)) = RESERVED.iter().find(|&&(n, _)| n == raw) {
-        return Err(Failure::new(
-            Status::Unsupported,
-            format!(
-                "{name} has dtype {raw}, which is kept for {type_name}: this version of maxpool does not pool it"
-            ),
-        ));
     }
     let known: Vec<String> = DTYPES
         .iter()

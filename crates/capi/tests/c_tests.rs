@@ -239,6 +239,7 @@ c_test! {
     api: "api.c";
     agree: "agree.c";
     errors: "errors.c";
+    half: "half.c";
     misaligned: "misaligned.c";
     tensors: "tensors.c";
     threads: "threads.c";

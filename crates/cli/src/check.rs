@@ -13,7 +13,7 @@ use crate::{say, Outcome};
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// How many random cases, spread over the eight element types.
+    /// How many random cases, spread over every element type (those bench --dtype lists).
     #[arg(long, default_value_t = 2000)]
     pub cases: usize,
     /// The random seed, to repeat a run [default: from the clock, and printed].

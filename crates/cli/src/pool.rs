@@ -9,11 +9,13 @@ use clap::{Args, ValueEnum};
 use maxpool::ndarray::{ArrayD, IxDyn};
 use maxpool::technique::with_dtype;
 use maxpool::{DType, Element, IndexFormat, Params, Plan, Want};
-use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement, WritableElement, WriteNpyExt};
+use ndarray_npy::{ReadNpyError, WriteNpyError, WriteNpyExt};
 use tempfile::NamedTempFile;
 
-use crate::args::{describe, dims, BackendName, IndexDType, IndexFormatName, WindowArgs};
-use crate::npy::{self, Described};
+use crate::args::{
+    describe, dims, BackendName, DTypeName, IndexDType, IndexFormatName, WindowArgs,
+};
+use crate::npy::{self, Described, NpyElement};
 use crate::{fail, say, Failure, Outcome};
 
 #[derive(Args, Debug)]
@@ -45,6 +47,12 @@ pub struct PoolArgs {
     /// The indices' element type.
     #[arg(long, value_enum, default_value = "i64")]
     pub index_dtype: IndexDType,
+    /// The input's element type [default: the one its .npy descriptor names; the file must hold it]. bfloat16
+    /// has no descriptor: np.save writes an ml_dtypes.bfloat16 array as '<V2', 2 opaque bytes each, and
+    /// --dtype bf16 reads those, or a uint16 array of its bits (x.view(np.uint16)), as bfloat16. Its values
+    /// are written as '<V2' too, as np.save does: np.load("out.values.npy").view(ml_dtypes.bfloat16).
+    #[arg(long, ignore_case = true)]
+    pub dtype: Option<DTypeName>,
 }
 
 /// Where a file's spatial axes are.
@@ -121,12 +129,21 @@ pub fn run(args: &PoolArgs) -> Outcome {
     }
     let path = &args.input;
     let bytes = std::fs::read(path).map_err(|e| fail!("cannot read {}: {e}", path.display()))?;
-    let supported: Vec<&str> = DType::ALL.iter().map(|d| d.name()).collect();
+    let supported = npy::supported_types();
+    let supported: Vec<&str> = supported.iter().map(String::as_str).collect();
     let described =
         npy::describe(&path.display().to_string(), &bytes, &supported).map_err(Failure)?;
     let layout = layout_of(path, &described.shape, args.layout)?;
+    // The type asked for, or every type a descriptor names.
+    let dtypes: Vec<DType> = match args.dtype {
+        Some(DTypeName(dtype)) => vec![dtype],
+        None => DType::ALL
+            .into_iter()
+            .filter(|&d| npy::has_descriptor(d))
+            .collect(),
+    };
     let mut descriptor = String::new();
-    for dtype in DType::ALL {
+    for dtype in dtypes {
         let attempt = with_dtype!(
             dtype,
             pool_as(&bytes, args, &params, &destination, layout, &described)
@@ -136,11 +153,28 @@ pub fn run(args: &PoolArgs) -> Outcome {
             Attempt::OtherType(d) => descriptor = d,
         }
     }
-    Err(fail!(
-        "{}: unsupported element type {descriptor}; supported: {}",
-        path.display(),
-        supported.join(", ")
-    ))
+    let path = path.display();
+    let two_opaque_bytes = descriptor
+        .trim_matches(['\'', '"'])
+        .trim_start_matches(['<', '>', '|', '='])
+        == "V2";
+    Err(match args.dtype {
+        Some(DTypeName(DType::BF16)) => fail!(
+            "{path} holds {descriptor}, not bf16: --dtype bf16 reads 2-byte elements as bfloat16, '<V2' as \
+             np.save writes an ml_dtypes.bfloat16 array, or '<u2', its bits as x.view(np.uint16)"
+        ),
+        Some(DTypeName(dtype)) => fail!(
+            "{path} holds {descriptor}, not {dtype} (--dtype {dtype}); pool converts no types"
+        ),
+        None if two_opaque_bytes => fail!(
+            "{path}: element type {descriptor} is 2 opaque bytes each, as np.save writes an ml_dtypes.bfloat16 \
+             array, which .npy cannot tell from other 2-byte types: if it holds bfloat16, pass --dtype bf16"
+        ),
+        None => fail!(
+            "{path}: unsupported element type {descriptor}; supported: {}",
+            supported.join(", ")
+        ),
+    })
 }
 
 /// The layout to pool in: the one given, else NCHW, unless the shape looks channels-last, which is refused
@@ -172,7 +206,7 @@ fn layout_of(path: &Path, shape: &[usize], given: Option<Layout>) -> Result<Layo
     }
 }
 
-fn pool_as<T: Element + ReadableElement + WritableElement>(
+fn pool_as<T: NpyElement>(
     bytes: &[u8],
     args: &PoolArgs,
     params: &Params,
@@ -181,7 +215,7 @@ fn pool_as<T: Element + ReadableElement + WritableElement>(
     described: &Described,
 ) -> Result<Attempt, Failure> {
     let path = args.input.display();
-    let input = match ArrayD::<T>::read_npy(bytes) {
+    let input = match T::read_npy(bytes) {
         Ok(a) => a,
         Err(ReadNpyError::WrongDescriptor(d)) => return Ok(Attempt::OtherType(d.to_string())),
         Err(e) => return Err(fail!("cannot read {path}: {e}")),
@@ -226,16 +260,22 @@ fn pool_as<T: Element + ReadableElement + WritableElement>(
     // Every output is written to a temporary file beside its destination first, and renamed only when all are
     // complete: a failed run leaves no partial file and overwrites nothing.
     let dir = destination.dir();
-    let mut staged = vec![(destination.file("values"), stage(dir, &values)?)];
+    let mut staged = vec![(
+        destination.file("values"),
+        stage(dir, |w| T::write_npy(&values, w))?,
+    )];
     let indices = match indices {
-        Indices::I64(a) => stage(dir, &a.permuted_axes(back.clone()))?,
-        Indices::I32(a) => stage(dir, &a.permuted_axes(back.clone()))?,
-        Indices::U8(a) => stage(dir, &a.permuted_axes(back.clone()))?,
+        Indices::I64(a) => stage(dir, |w| a.permuted_axes(back.clone()).write_npy(w))?,
+        Indices::I32(a) => stage(dir, |w| a.permuted_axes(back.clone()).write_npy(w))?,
+        Indices::U8(a) => stage(dir, |w| a.permuted_axes(back.clone()).write_npy(w))?,
     };
     staged.push((destination.file("indices"), indices));
     if let Some(multiplier) = multiplier {
         let multiplier = multiplier.permuted_axes(back);
-        staged.push((destination.file("multiplier"), stage(dir, &multiplier)?));
+        staged.push((
+            destination.file("multiplier"),
+            stage(dir, |w| multiplier.write_npy(w))?,
+        ));
     }
     // A rename within one directory onto a regular file (or onto nothing) does not fail in practice; anything else
     // in the way is refused before the first rename, so the outputs are replaced all together or not at all.
@@ -263,6 +303,7 @@ fn pool_as<T: Element + ReadableElement + WritableElement>(
         described
             .big_endian
             .then_some("big-endian; outputs are little-endian"),
+        (T::DTYPE == DType::BF16).then_some("values as '<V2', as np.save writes bfloat16"),
     ]
     .into_iter()
     .flatten()
@@ -319,9 +360,12 @@ fn pooled<T: Element>(
     })
 }
 
-/// Writes `array` to a temporary file in `dir`, readable as the umask allows (as `np.save`'s files are), not
-/// only by its owner as temporary files are made.
-fn stage<A: WriteNpyExt>(dir: &Path, array: &A) -> Result<NamedTempFile, Failure> {
+/// Writes an array with `write` to a temporary file in `dir`, readable as the umask allows (as `np.save`'s files
+/// are), not only by its owner as temporary files are made.
+fn stage(
+    dir: &Path,
+    write: impl FnOnce(&mut BufWriter<&std::fs::File>) -> Result<(), WriteNpyError>,
+) -> Result<NamedTempFile, Failure> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".maxpool-");
     #[cfg(unix)]
@@ -337,9 +381,7 @@ fn stage<A: WriteNpyExt>(dir: &Path, array: &A) -> Result<NamedTempFile, Failure
         )
     })?;
     let mut writer = BufWriter::new(file.as_file());
-    array
-        .write_npy(&mut writer)
-        .map_err(|e| fail!("cannot write a .npy file in {}: {e}", dir.display()))?;
+    write(&mut writer).map_err(|e| fail!("cannot write a .npy file in {}: {e}", dir.display()))?;
     writer
         .flush()
         .map_err(|e| fail!("cannot write in {}: {e}", dir.display()))?;

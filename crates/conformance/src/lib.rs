@@ -13,4 +13,4 @@ pub mod workloads;
 pub use generate::{case, drawn_case, elements, params, Choices, Seeded, Source, CASE_DRAWS};
 pub use reference::{reference, Expected};
 pub use runner::{check_case, Case, Outcome, Tally};
-pub use sample::Sample;
+pub use sample::{decode_half, Sample};

@@ -118,7 +118,7 @@ pub fn reference<T: Sample>(
                         };
                         let replace = match best {
                             None => true,
-                            Some((b, _)) => !b.is_nan() && (v.is_nan() || v > b),
+                            Some((b, _)) => T::reference_beats(v, b),
                         };
                         if replace {
                             best = Some((v, idx));

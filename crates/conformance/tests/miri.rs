@@ -171,6 +171,15 @@ impl Grad for f32 {
     }
 }
 
+impl Grad for maxpool::f16 {
+    fn from_f64(x: f64) -> Self {
+        maxpool::f16::from_f64(x)
+    }
+    fn to_f64(self) -> f64 {
+        maxpool::f16::to_f64(self)
+    }
+}
+
 impl Grad for f64 {
     fn from_f64(x: f64) -> Self {
         x
@@ -289,7 +298,7 @@ fn backward<T: Grad>(plan: &Plan, shape: &Shape, e: &Expected<T>) {
 }
 
 /// Every shape on every backend, in `f32` (the hand-written kernels' type) and, for half the general sample, also
-/// in `f64`.
+/// in `f64` (and for a quarter, `f16`).
 #[test]
 fn miri_every_backend_on_every_tail() {
     let level = level();
@@ -304,6 +313,10 @@ fn miri_every_backend_on_every_tail() {
         }
         if i >= shapes.len() - SAMPLE && i % 2 == 0 {
             check::<f64>(shape, i);
+        }
+        // f16's generic kernels, and its backward summed in f32, on a quarter of the sample.
+        if i >= shapes.len() - SAMPLE && i % 4 == 1 {
+            check::<maxpool::f16>(shape, i);
         }
     }
     for (backend, ran) in Backend::CONCRETE.into_iter().zip(ran) {
@@ -554,4 +567,26 @@ fn miri_arrays_in_place() {
         )
         .unwrap();
     assert_eq!(grad, pooled.multiplier.unwrap().mapv(f64::from));
+
+    // bf16, channels-last: pooled in place, and its backward summed in a widened copy, then rounded into a new
+    // array.
+    let input = input.mapv(maxpool::bf16::from_f32);
+    let pooled = plan
+        .pool_nhwc::<maxpool::bf16, _, i32>(input.view(), Want::ALL, IndexFormat::FlatHwc)
+        .unwrap();
+    let ones = pooled.values.mapv(|_| maxpool::bf16::ONE);
+    let grad = plan
+        .backward_nhwc(
+            ones.view(),
+            pooled.indices.unwrap().view(),
+            IndexFormat::FlatHwc,
+        )
+        .unwrap();
+    assert_eq!(
+        grad,
+        pooled
+            .multiplier
+            .unwrap()
+            .mapv(|m| maxpool::bf16::from_f32(m as f32))
+    );
 }

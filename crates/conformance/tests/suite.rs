@@ -475,6 +475,8 @@ macro_rules! conformance_suite {
             fn coded_f32() { coded::<f32>(BACKEND); }
             #[test]
             fn coded_i16() { coded::<i16>(BACKEND); }
+            #[test]
+            fn coded_bf16() { coded::<maxpool::bf16>(BACKEND); }
 
             #[test]
             fn row_widths_f32() { row_widths::<f32>(BACKEND); }
@@ -484,6 +486,10 @@ macro_rules! conformance_suite {
             fn row_widths_i8() { row_widths::<i8>(BACKEND); }
             #[test]
             fn row_widths_u16() { row_widths::<u16>(BACKEND); }
+            #[test]
+            fn row_widths_f16() { row_widths::<maxpool::f16>(BACKEND); }
+            #[test]
+            fn row_widths_bf16() { row_widths::<maxpool::bf16>(BACKEND); }
 
             #[test]
             fn properties_f32() { properties::<f32>(BACKEND); }
@@ -501,6 +507,10 @@ macro_rules! conformance_suite {
             fn properties_i32() { properties::<i32>(BACKEND); }
             #[test]
             fn properties_i64() { properties::<i64>(BACKEND); }
+            #[test]
+            fn properties_f16() { properties::<maxpool::f16>(BACKEND); }
+            #[test]
+            fn properties_bf16() { properties::<maxpool::bf16>(BACKEND); }
         }
     )*};
 }
@@ -642,7 +652,7 @@ fn simd_suite_on_every_instruction_set() {
     }
 }
 
-/// The vector file covers every element type, so `with_dtype!` is exercised for all eight.
+/// The vector file covers every element type, so `with_dtype!` is exercised for all of them.
 #[test]
 fn vectors_cover_every_dtype() {
     let vectors = load();
@@ -659,4 +669,138 @@ fn vectors_cover_every_dtype() {
             .any(|p| p > 1),
         "no multi-plane vector"
     );
+}
+
+/// The nearest 16-bit float to `x` (ties to the even pattern, overflow to ±∞ past the largest number's half
+/// unit), found among every finite pattern and +∞ decoded by hand: the reference for the backward pass's single
+/// rounding, apart from the library's conversions.
+fn round_half(x: f32, table: &[(f64, u16)]) -> u16 {
+    let (sign, m) = (
+        if x.is_sign_negative() { 0x8000 } else { 0 },
+        f64::from(x.abs()),
+    );
+    let above = table.partition_point(|&(v, _)| v < m);
+    let pick = match (above.checked_sub(1).map(|i| table[i]), table.get(above)) {
+        (_, Some(&(v, bits))) if v == m => bits,
+        (Some((lo, lo_bits)), Some(&(hi, hi_bits))) => {
+            let (dl, dh) = (m - lo, hi - m);
+            if dl < dh || (dl == dh && lo_bits & 1 == 0) {
+                lo_bits
+            } else {
+                hi_bits
+            }
+        }
+        (None, Some(&(_, bits))) => bits,
+        (Some((_, bits)), None) => bits,
+        (None, None) => unreachable!("the table is not empty"),
+    };
+    sign | pick
+}
+
+/// The non-negative finite patterns of a 16-bit float and +∞, by value, for [`round_half`].
+fn half_table(exponent_bits: u32) -> Vec<(f64, u16)> {
+    let inf = ((1u16 << exponent_bits) - 1) << (15 - exponent_bits);
+    let mut table: Vec<(f64, u16)> = (0..=inf)
+        .map(|bits| (maxpool_conformance::decode_half(bits, exponent_bits), bits))
+        .collect();
+    // Rounding treats +∞ as the next number after the largest, one unit above it.
+    let n = table.len();
+    table[n - 1].0 = 2.0 * table[n - 2].0 - table[n - 3].0;
+    table
+}
+
+/// The backward pass in f16 and bf16: each element's gradients summed in f32, in output order, and rounded once
+/// to nearest even; through the slice call, Fortran-order arrays and channels-last arrays, for every backend.
+/// Gradients are drawn over the whole finite range, so per-add rounding would differ; and one element that wins
+/// three windows gets 2048, 1 and 1, which sum to 2050 in f16 only when rounded once.
+macro_rules! half_backward {
+    ($($name:ident: $t:ty, $exponent_bits:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            use maxpool::ndarray::{Array3, ShapeBuilder};
+            use maxpool::{IndexFormat, Float};
+            let table = half_table($exponent_bits);
+            let widen = |g: $t| maxpool_conformance::decode_half(g.to_bits(), $exponent_bits) as f32;
+            let mut src = Seeded::new(21);
+            for backend in [Backend::Naive, Backend::Block, Backend::Lookup, Backend::Simd] {
+                for params in [Params::new(3).with_stride(1).with_padding(1), Params::new(2), Params::new(3).with_stride(2)] {
+                    if backend.supports(&params).is_err() {
+                        continue;
+                    }
+                    let (planes, h, w) = (3, 9, 10);
+                    let plan = Plan::new(backend, &params, h, w).unwrap();
+                    let [oh, ow] = plan.out_shape();
+                    let input: Vec<$t> = (0..planes * h * w).map(|_| <$t>::draw(&mut src)).collect();
+                    let mut values = vec![<$t>::default(); planes * oh * ow];
+                    let mut indices = vec![0i64; planes * oh * ow];
+                    plan.forward(&input, planes, Outputs::new(&mut values).with_indices(&mut indices)).unwrap();
+                    // Finite gradients over the whole range, and a plane whose gradients all land on few elements.
+                    let mut grad: Vec<$t> = (0..planes * oh * ow)
+                        .map(|_| loop {
+                            let g = <$t>::from_bits(src.next_u64() as u16);
+                            if widen(g).is_finite() {
+                                break g;
+                            }
+                        })
+                        .collect();
+                    let mut want = vec![0u16; planes * h * w];
+                    for p in 0..planes {
+                        let mut sums = vec![0f32; h * w];
+                        for o in 0..oh * ow {
+                            sums[indices[p * oh * ow + o] as usize] += widen(grad[p * oh * ow + o]);
+                        }
+                        for (i, &s) in sums.iter().enumerate() {
+                            want[p * h * w + i] = round_half(s, &table);
+                        }
+                    }
+                    let mut got = vec![<$t>::default(); planes * h * w];
+                    plan.backward(planes, &grad, &indices, &mut got).unwrap();
+                    let got_bits: Vec<u16> = got.iter().map(|g| g.to_bits()).collect();
+                    assert_eq!(got_bits, want, "{backend} {params:?}: slice backward");
+
+                    // The same through arrays read in place: Fortran order, and channels-last.
+                    let go = Array3::from_shape_vec((planes, oh, ow), grad.clone()).unwrap();
+                    let ix = Array3::from_shape_vec((planes, oh, ow), indices.clone()).unwrap();
+                    let mut go_f = Array3::from_elem((planes, oh, ow).f(), <$t>::default());
+                    go_f.assign(&go);
+                    let mut ix_f = Array3::from_elem((planes, oh, ow).f(), 0i64);
+                    ix_f.assign(&ix);
+                    let got = plan.backward_with(go_f.view(), ix_f.view(), IndexFormat::Plane).unwrap();
+                    let got_bits: Vec<u16> = got.iter().map(|g| g.to_bits()).collect();
+                    assert_eq!(got_bits, want, "{backend} {params:?}: Fortran-order backward");
+                    let (go_hwc, ix_hwc) = (
+                        go.view().permuted_axes([1, 2, 0]).as_standard_layout().to_owned(),
+                        ix.view().permuted_axes([1, 2, 0]).as_standard_layout().to_owned(),
+                    );
+                    let got = plan
+                        .backward_nhwc(go_hwc.view(), ix_hwc.view(), IndexFormat::Plane)
+                        .unwrap()
+                        .permuted_axes([2, 0, 1]);
+                    let got_bits: Vec<u16> = got.iter().map(|g| g.to_bits()).collect();
+                    assert_eq!(got_bits, want, "{backend} {params:?}: channels-last backward");
+                    grad.clear();
+                }
+            }
+            // Rounded once, not after each add: 2048 + 1 + 1 is 2050 (even) in f16, where per-add rounding
+            // (2048 + 1 is a tie, to even 2048) gives 2048; in bf16, 256 + 1 + 1 is 258, per-add 256.
+            let big = if $exponent_bits == 5 { 2048.0 } else { 256.0 };
+            let plan = Plan::new(Backend::Naive, &Params::new(3).with_stride(1), 3, 5).unwrap();
+            let input: Vec<$t> = [0., 0., 9., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0.]
+                .iter().map(|&x| <$t>::from_f32(x)).collect();
+            let mut values = vec![<$t>::default(); 3];
+            let mut indices = vec![0i64; 3];
+            plan.forward(&input, 1, Outputs::new(&mut values).with_indices(&mut indices)).unwrap();
+            assert_eq!(indices, [2, 2, 2]);
+            let grad: Vec<$t> = [big, 1.0, 1.0].iter().map(|&x| <$t>::from_f32(x)).collect();
+            let mut got = vec![<$t>::default(); 15];
+            plan.backward(1, &grad, &indices, &mut got).unwrap();
+            assert_eq!(got[2].to_f32(), big + 2.0);
+            assert_eq!(<$t as Float>::narrow(<$t as Float>::widen(got[2])), got[2]);
+        }
+    )*};
+}
+
+half_backward! {
+    backward_f16_sums_in_f32_and_rounds_once: maxpool::f16, 5;
+    backward_bf16_sums_in_f32_and_rounds_once: maxpool::bf16, 8;
 }

@@ -1,14 +1,44 @@
 //! The backward pass: gradients scattered back onto the winners.
 
-use crate::element::Float;
+use crate::element::{as_type, as_type_mut, Float, Summed};
 use crate::error::{check_len, Error, Result};
 use crate::geometry::Geometry;
+use crate::technique::try_reserve;
 
 /// Zeroes `grad_input` (planes × height × width), then for every output element in order adds
 /// `grad_output[p, o]` onto `grad_input[p, indices[p, o]]`. The order is fixed, so the result is deterministic.
 /// Every index is checked before anything is written: an index outside its plane is
-/// [`Error::IndexOutOfRange`] and `grad_input` is left as it was.
+/// [`Error::IndexOutOfRange`] and `grad_input` is left as it was. `f16` and `bf16` gradients are summed in `f32`
+/// and each sum rounded once.
 pub fn backward<T: Float>(
+    geometry: &Geometry,
+    planes: usize,
+    grad_output: &[T],
+    indices: &[i64],
+    grad_input: &mut [T],
+) -> Result<()> {
+    if let (Some(go), Some(gi)) = (
+        as_type::<T, T::Sum>(grad_output),
+        as_type_mut::<T, T::Sum>(grad_input),
+    ) {
+        return summed(geometry, planes, go, indices, gi);
+    }
+    check_len("grad_input", grad_input.len(), planes, geometry.plane_len())?;
+    let mut go = Vec::new();
+    try_reserve(&mut go, grad_output.len(), "the gradients widened to f32")?;
+    go.extend(grad_output.iter().map(|&g| g.widen()));
+    let mut sums = Vec::new();
+    try_reserve(&mut sums, grad_input.len(), "the gradient sums in f32")?;
+    sums.resize(grad_input.len(), <T::Sum as Summed>::ZERO);
+    summed(geometry, planes, &go, indices, &mut sums)?;
+    for (g, &sum) in grad_input.iter_mut().zip(&sums) {
+        *g = T::narrow(sum);
+    }
+    Ok(())
+}
+
+/// [`backward`] in a type that sums in itself.
+fn summed<T: Summed>(
     geometry: &Geometry,
     planes: usize,
     grad_output: &[T],

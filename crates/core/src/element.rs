@@ -4,12 +4,14 @@ use std::any::TypeId;
 use std::fmt;
 use std::str::FromStr;
 
+pub use half::{bf16, f16};
+
 mod sealed {
     pub trait Sealed {}
 }
 
-/// The element types maxpool pools: `f32`, `f64`, `i8`, `u8`, `i16`, `u16`, `i32`, `i64`. Sealed: the contract
-/// (and the C ABI) is written for exactly these.
+/// The element types maxpool pools: `f32`, `f64`, `i8`, `u8`, `i16`, `u16`, `i32`, `i64`, and the 16-bit floats
+/// [`f16`] and [`bf16`] of the `half` crate. Sealed: the contract (and the C ABI) is written for exactly these.
 pub trait Element:
     sealed::Sealed + Copy + PartialOrd + Default + Send + Sync + fmt::Debug + 'static
 {
@@ -17,6 +19,9 @@ pub trait Element:
     const DTYPE: DType;
     /// Whether this is a NaN (never, for integers).
     fn is_nan(self) -> bool;
+    /// [`beats`](crate::semantics::beats): does `self`, met later in a window's scan, take the window from
+    /// `best`? Greater, or a NaN while `best` is not one.
+    fn beats(self, best: Self) -> bool;
 }
 
 /// `xs` as a slice of `U`, when `T` is `U`: how a kernel written for one element type takes the generic
@@ -34,27 +39,25 @@ pub fn as_type_mut<T: Element, U: Element>(xs: &mut [T]) -> Option<&mut [U]> {
         .then(|| unsafe { std::slice::from_raw_parts_mut(xs.as_mut_ptr().cast(), xs.len()) })
 }
 
-/// The element types with a backward pass: `f32` and `f64`.
-pub trait Float: Element + std::ops::AddAssign {
+/// The element types with a backward pass: `f32`, `f64`, [`f16`] and [`bf16`].
+pub trait Float: Element {
+    /// The type each element's gradient is summed in: the type itself for `f32` and `f64`; `f32` for `f16` and
+    /// `bf16`, each sum then rounded once (to nearest, ties to even).
+    type Sum: Summed;
+    /// `self` as the sum type, exactly.
+    fn widen(self) -> Self::Sum;
+    /// A sum rounded to this type, to nearest, ties to even.
+    fn narrow(sum: Self::Sum) -> Self;
+}
+
+/// The types gradients are summed in, `f32` and `f64`: their own [`Float::Sum`].
+pub trait Summed: Float<Sum = Self> + std::ops::AddAssign {
     /// Zero, which the backward pass fills `grad_input` with before scattering.
     const ZERO: Self;
 }
 
-macro_rules! elements {
+macro_rules! dtypes {
     ($($t:ty => $tag:ident, $float:expr;)*) => {
-        $(
-            impl sealed::Sealed for $t {}
-            impl Element for $t {
-                const DTYPE: DType = DType::$tag;
-                #[inline(always)]
-                #[allow(clippy::eq_op)]
-                fn is_nan(self) -> bool {
-                    // For integers `self != self` is constant false and compiles away.
-                    self != self
-                }
-            }
-        )*
-
         /// The run-time tag of an [`Element`] type, for code that picks the type from data (files, C calls).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum DType {
@@ -65,10 +68,10 @@ macro_rules! elements {
         }
 
         impl DType {
-            /// Every element type, in the order of the C ABI's functions.
-            pub const ALL: [DType; 8] = [$(DType::$tag),*];
+            /// Every element type, in the order of the C ABI's values.
+            pub const ALL: [DType; [$(DType::$tag),*].len()] = [$(DType::$tag),*];
 
-            /// The Rust and C-ABI suffix name: `"f32"`, `"u8"`, …
+            /// The Rust and C-ABI suffix name: `"f32"`, `"u8"`, `"bf16"`, …
             pub const fn name(self) -> &'static str {
                 match self { $(DType::$tag => stringify!($t)),* }
             }
@@ -86,6 +89,78 @@ macro_rules! elements {
     };
 }
 
+/// The element types with hardware compares: `<=` and `!=` are the contract's order and NaN test.
+macro_rules! native_elements {
+    ($($t:ty => $tag:ident;)*) => {$(
+        impl sealed::Sealed for $t {}
+        impl Element for $t {
+            const DTYPE: DType = DType::$tag;
+            #[inline(always)]
+            #[allow(clippy::eq_op)]
+            fn is_nan(self) -> bool {
+                // For integers `self != self` is constant false and compiles away.
+                self != self
+            }
+            #[inline(always)]
+            fn beats(self, best: Self) -> bool {
+                // `!(self <= best)` is "greater, or either is NaN" (one unordered compare); a NaN `best` keeps
+                // the window. Two compares, not three, in the innermost loop of every backend. `&`, not `&&`: no
+                // branches, so loops of it vectorise and scalar code does not mispredict.
+                #[allow(clippy::neg_cmp_op_on_partial_ord)]
+                let greater_or_unordered = !(self <= best);
+                greater_or_unordered & !best.is_nan()
+            }
+        }
+    )*};
+}
+
+/// The 16-bit floats, compared as integers: [`order_key`] of their bit patterns, whose `>` is [`beats`]
+/// (crate::semantics::beats). `$inf` is the pattern of +∞.
+macro_rules! half_elements {
+    ($($t:ty => $tag:ident, $inf:expr;)*) => {$(
+        impl sealed::Sealed for $t {}
+        impl Element for $t {
+            const DTYPE: DType = DType::$tag;
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                self.to_bits() & 0x7fff > $inf
+            }
+            #[inline(always)]
+            fn beats(self, best: Self) -> bool {
+                order_key::<{ $inf }>(self.to_bits()) > order_key::<{ $inf }>(best.to_bits())
+            }
+        }
+        impl Float for $t {
+            type Sum = f32;
+            #[inline(always)]
+            fn widen(self) -> f32 {
+                self.to_f32()
+            }
+            #[inline(always)]
+            fn narrow(sum: f32) -> Self {
+                <$t>::from_f32(sum)
+            }
+        }
+    )*};
+}
+
+/// The order of a 16-bit float's bit pattern `bits` as an `i16`, for a format whose +∞ is `INF`: numbers in their
+/// order with -0 and +0 equal, then every NaN above them all, equal to each other. So a strict `>` of keys is the
+/// contract's [`beats`](crate::semantics::beats): NaN beats every number, and the first of equals (NaNs
+/// included) keeps the window. Branch-free integer code, which vectorises in 16-bit lanes.
+#[inline(always)]
+pub fn order_key<const INF: u16>(bits: u16) -> i16 {
+    let magnitude = (bits & 0x7fff) as i16;
+    // All ones for a negative sign, else zero: (m ^ s) - s is -m for the negative ones (-0 to 0).
+    let sign = (bits as i16) >> 15;
+    let signed = (magnitude ^ sign).wrapping_sub(sign);
+    if magnitude > INF as i16 {
+        i16::MAX
+    } else {
+        signed
+    }
+}
+
 /// Calls a generic function with the element type a run-time [`DType`] names: `with_dtype!(dtype, f(a, b))` is
 /// `f::<f32>(a, b)` for `DType::F32`, and so on for each type.
 #[macro_export]
@@ -100,6 +175,8 @@ macro_rules! with_dtype {
             $crate::DType::U16 => $f::<u16>($($arg),*),
             $crate::DType::I32 => $f::<i32>($($arg),*),
             $crate::DType::I64 => $f::<i64>($($arg),*),
+            $crate::DType::F16 => $f::<$crate::f16>($($arg),*),
+            $crate::DType::BF16 => $f::<$crate::bf16>($($arg),*),
         }
     };
 }
@@ -118,12 +195,20 @@ macro_rules! with_float_dtype {
                 type $T = f64;
                 Some($body)
             }
+            $crate::DType::F16 => {
+                type $T = $crate::f16;
+                Some($body)
+            }
+            $crate::DType::BF16 => {
+                type $T = $crate::bf16;
+                Some($body)
+            }
             _ => None,
         }
     };
 }
 
-elements! {
+dtypes! {
     f32 => F32, true;
     f64 => F64, true;
     i8 => I8, false;
@@ -132,14 +217,45 @@ elements! {
     u16 => U16, false;
     i32 => I32, false;
     i64 => I64, false;
+    f16 => F16, true;
+    bf16 => BF16, true;
 }
 
-impl Float for f32 {
-    const ZERO: Self = 0.0;
+native_elements! {
+    f32 => F32;
+    f64 => F64;
+    i8 => I8;
+    u8 => U8;
+    i16 => I16;
+    u16 => U16;
+    i32 => I32;
+    i64 => I64;
 }
-impl Float for f64 {
-    const ZERO: Self = 0.0;
+
+half_elements! {
+    f16 => F16, 0x7c00;
+    bf16 => BF16, 0x7f80;
 }
+
+macro_rules! summed {
+    ($($t:ty),*) => {$(
+        impl Float for $t {
+            type Sum = $t;
+            #[inline(always)]
+            fn widen(self) -> $t {
+                self
+            }
+            #[inline(always)]
+            fn narrow(sum: $t) -> $t {
+                sum
+            }
+        }
+        impl Summed for $t {
+            const ZERO: Self = 0.0;
+        }
+    )*};
+}
+summed!(f32, f64);
 
 impl fmt::Display for DType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -147,10 +263,15 @@ impl fmt::Display for DType {
     }
 }
 
-/// A name that is not one of the eight element types.
+/// A name that is not one of the element types.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown element type {0:?}; supported: f32, f64, i8, u8, i16, u16, i32, i64")]
+#[error("unknown element type {0:?}; supported: {names}", names = supported_names())]
 pub struct UnknownDType(pub String);
+
+/// The element types' names, comma-separated.
+fn supported_names() -> String {
+    DType::ALL.map(DType::name).join(", ")
+}
 
 impl FromStr for DType {
     type Err = UnknownDType;

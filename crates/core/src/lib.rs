@@ -22,7 +22,9 @@ mod threads;
 
 pub use arrays::array_layout;
 pub use backward::backward;
-pub use element::{as_type, as_type_mut, DType, Element, Float, UnknownDType};
+pub use element::{
+    as_type, as_type_mut, bf16, f16, order_key, DType, Element, Float, Summed, UnknownDType,
+};
 pub use engine::{supports, Outputs, Planned, Pool, Pooled, PooledMut, Want};
 pub use error::{caught, Axis, Error, ErrorKind, Result};
 pub use geometry::Geometry;

@@ -263,12 +263,8 @@ impl AxisSpec {
 /// A strictly greater value does; NaN beats every number; among equals, including NaNs, the first one met keeps it.
 #[inline(always)]
 pub fn beats<T: Element>(candidate: T, best: T) -> bool {
-    // `!(candidate <= best)` is "greater, or either is NaN" (one unordered compare); a NaN `best` keeps the
-    // window. Two compares, not three, in the innermost loop of every backend. `&`, not `&&`: no branches, so
-    // loops of it vectorise and scalar code does not mispredict.
-    #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    let greater_or_unordered = !(candidate <= best);
-    greater_or_unordered & !best.is_nan()
+    // Each type's own compares: hardware ones for the native types, integer ones for the 16-bit floats.
+    candidate.beats(best)
 }
 
 /// [`beats`] for 16 lanes of `f32` at once, for hand-written AVX-512 kernels: the lanes where `candidate` is

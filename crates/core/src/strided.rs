@@ -8,15 +8,15 @@
 
 use std::ops::Range;
 
-use crate::element::{Element, Float};
+use crate::element::{Element, Float, Summed};
 use crate::engine::Parties;
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::simd::{Simd, Vectorised};
 use crate::technique::{try_reserve, Scratch, Technique, Winners, Work};
 use crate::tensor::{
-    check_index_type, IndexElement, IndexFormat, IndicesMut, IndicesRef, Layout, RowEncoder,
-    TensorMut, TensorRef,
+    check_index_type, dense_order, IndexElement, IndexFormat, IndicesMut, IndicesRef, Layout,
+    RowEncoder, TensorMut, TensorRef,
 };
 use crate::threads::Team;
 
@@ -553,10 +553,92 @@ fn backward_checked<T: Float>(
         check_tensor("grad_input", &grad_input.as_ref(), shape, true)?,
     ])?;
     let decoder = Decoder::new(format, g, shape);
+    let grad_input = match grad_input.same_as::<T::Sum>() {
+        Ok(gi) => {
+            let go = grad_output
+                .same_as::<T::Sum>()
+                .expect("the same type as grad_input");
+            return scatter_any(&decoder, go, indices, gi, fresh);
+        }
+        Err(gi) => gi,
+    };
+    widened(&decoder, grad_output, indices, grad_input)
+}
+
+/// [`scatter`] with indices of any type.
+fn scatter_any<T: Summed>(
+    decoder: &Decoder<'_>,
+    grad_output: TensorRef<'_, T>,
+    indices: IndicesRef<'_>,
+    grad_input: TensorMut<'_, T>,
+    fresh: bool,
+) -> Result<()> {
     match indices {
-        IndicesRef::I64(t) => scatter(&decoder, grad_output, &t, grad_input, fresh),
-        IndicesRef::I32(t) => scatter(&decoder, grad_output, &t, grad_input, fresh),
-        IndicesRef::U8(t) => scatter(&decoder, grad_output, &t, grad_input, fresh),
+        IndicesRef::I64(t) => scatter(decoder, grad_output, &t, grad_input, fresh),
+        IndicesRef::I32(t) => scatter(decoder, grad_output, &t, grad_input, fresh),
+        IndicesRef::U8(t) => scatter(decoder, grad_output, &t, grad_input, fresh),
+    }
+}
+
+/// The backward pass of a type that sums its gradients in a wider one (`f16`, `bf16`; checked tensors): the
+/// gradients widened into a dense copy, scattered into dense sums, each sum rounded once into `grad_input`.
+/// The copies keep the tensors' memory orders, so the scatter takes the same path it would on them. On error
+/// `grad_input` is not written.
+fn widened<T: Float>(
+    decoder: &Decoder<'_>,
+    grad_output: TensorRef<'_, T>,
+    indices: IndicesRef<'_>,
+    mut grad_input: TensorMut<'_, T>,
+) -> Result<()> {
+    // A dense layout in `l`'s memory order, and its number of elements.
+    let dense = |l: &Layout| -> Result<(Layout, usize)> {
+        let len = l
+            .len()
+            .ok_or(Error::Overflow("the number of elements of a tensor"))?;
+        let strides = dense_order(&l.shape, &l.strides, &l.shape);
+        let layout = Layout {
+            shape: l.shape,
+            strides: [strides[0], strides[1], strides[2], strides[3]],
+        };
+        Ok((layout, len))
+    };
+    let (go_at, gi_at) = (*grad_output.layout(), *grad_input.layout());
+    let ((go_dense, go_len), (gi_dense, gi_len)) = (dense(&go_at)?, dense(&gi_at)?);
+    let mut go: Vec<T::Sum> = Vec::new();
+    try_reserve(&mut go, go_len, "the gradients widened to f32")?;
+    go.resize(go_len, <T::Sum as Summed>::ZERO);
+    each_position(go_at.shape, |at| {
+        // SAFETY: grad_output was checked, so each of its positions is inside it.
+        go[go_dense.offset(at)] = unsafe { *grad_output.as_ptr().add(go_at.offset(at)) }.widen();
+    });
+    let mut sums: Vec<T::Sum> = Vec::new();
+    try_reserve(&mut sums, gi_len, "the gradient sums in f32")?;
+    sums.resize(gi_len, <T::Sum as Summed>::ZERO);
+    scatter_any(
+        decoder,
+        TensorRef::new(&go, go_dense),
+        indices,
+        TensorMut::new(&mut sums, gi_dense),
+        true,
+    )?;
+    let gi = grad_input.as_mut_ptr();
+    each_position(gi_at.shape, |at| {
+        // SAFETY: grad_input was checked, so each of its positions is inside it, and its elements are distinct.
+        unsafe { *gi.add(gi_at.offset(at)) = T::narrow(sums[gi_dense.offset(at)]) };
+    });
+    Ok(())
+}
+
+/// Calls `f` with every position (n, c, h, w) of a tensor of `shape`, in row-major order.
+fn each_position(shape: [usize; 4], mut f: impl FnMut([usize; 4])) {
+    for n in 0..shape[0] {
+        for c in 0..shape[1] {
+            for h in 0..shape[2] {
+                for w in 0..shape[3] {
+                    f([n, c, h, w]);
+                }
+            }
+        }
     }
 }
 
@@ -667,7 +749,7 @@ impl<'g> Decoder<'g> {
 /// channel by channel when the channel axis is the indices' fastest (channels-last), else plane by plane.
 /// Every element of `grad_input` is written (zeroed) before it is read, so it may start uninitialised:
 /// [`Pool::backward_with`](crate::Pool::backward_with) relies on that.
-fn scatter<T: Float, I: IndexElement>(
+fn scatter<T: Summed, I: IndexElement>(
     decoder: &Decoder<'_>,
     grad_output: TensorRef<'_, T>,
     indices: &TensorRef<'_, I>,
@@ -710,7 +792,7 @@ fn scatter<T: Float, I: IndexElement>(
 /// [`scatter`] for `plane` indices, planes not visited channel by channel, onto row-major planes of
 /// `grad_input` (`gi`, at `gi_ptr`): each plane zeroed, then each row of gradients added onto it in order, each
 /// index checked as it is used.
-fn plane_rows<T: Float, I: IndexElement>(
+fn plane_rows<T: Summed, I: IndexElement>(
     decoder: &Decoder<'_>,
     grad_output: &TensorRef<'_, T>,
     indices: &TensorRef<'_, I>,
@@ -793,7 +875,7 @@ struct Add<'a, 'b, T, I> {
     rows_follow: bool,
 }
 
-impl<T: Float, I: IndexElement> Visit for Add<'_, '_, T, I> {
+impl<T: Summed, I: IndexElement> Visit for Add<'_, '_, T, I> {
     fn unit(&mut self, unit: Unit) {
         let ([_, c, h, w], gi) = (self.shape, &self.gi);
         let (pn, channels, dense) = match unit {

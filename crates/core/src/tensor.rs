@@ -781,6 +781,33 @@ pub struct TensorMut<'a, T> {
 unsafe impl<T: Send> Send for TensorMut<'_, T> {}
 unsafe impl<T: Sync> Sync for TensorMut<'_, T> {}
 
+impl<'a, T: 'static> TensorRef<'a, T> {
+    /// This tensor as a tensor of `U`, when `U` is `T`.
+    pub(crate) fn same_as<U: 'static>(self) -> Option<TensorRef<'a, U>> {
+        (std::any::TypeId::of::<T>() == std::any::TypeId::of::<U>()).then(|| TensorRef {
+            ptr: self.ptr.cast(),
+            len: self.len,
+            layout: self.layout,
+            _borrow: PhantomData,
+        })
+    }
+}
+
+impl<'a, T: 'static> TensorMut<'a, T> {
+    /// This tensor as a tensor of `U`, when `U` is `T`; else itself back.
+    pub(crate) fn same_as<U: 'static>(self) -> std::result::Result<TensorMut<'a, U>, Self> {
+        if std::any::TypeId::of::<T>() != std::any::TypeId::of::<U>() {
+            return Err(self);
+        }
+        Ok(TensorMut {
+            ptr: self.ptr.cast(),
+            len: self.len,
+            layout: self.layout,
+            _borrow: PhantomData,
+        })
+    }
+}
+
 impl<'a, T> TensorMut<'a, T> {
     /// The elements of `data` at `layout`'s offsets. A layout that reaches past `data`, or that puts two
     /// elements at one offset, is refused by the call that uses it.

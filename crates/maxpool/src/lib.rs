@@ -53,9 +53,9 @@ mod backend;
 
 pub use backend::{Backend, Plan, BACKEND_ENV};
 pub use maxpool_core::{
-    array_layout, num_threads, set_num_threads, Axis, DType, Element, Error, ErrorKind, Float,
-    IndexElement, IndexFormat, IndicesMut, IndicesRef, Layout, Outputs, Padding, Params, Pool,
-    Pooled, PooledMut, Result, TensorMut, TensorOutputs, TensorRef, UnknownDType,
+    array_layout, bf16, f16, num_threads, set_num_threads, Axis, DType, Element, Error, ErrorKind,
+    Float, IndexElement, IndexFormat, IndicesMut, IndicesRef, Layout, Outputs, Padding, Params,
+    Pool, Pooled, PooledMut, Result, TensorMut, TensorOutputs, TensorRef, UnknownDType,
     UnknownIndexFormat, Want, MAX_THREADS, NUM_THREADS_ENV, SIMD_ENV,
 };
 pub use ndarray;
@@ -67,8 +67,8 @@ pub mod technique {
     //! [`Plan`](crate::Plan) and [`pool`](crate::pool) run any backend.
     pub use maxpool_block::BlockReshape;
     pub use maxpool_core::{
-        as_type, as_type_mut, backward, semantics, supports, Geometry, Planned, Simd, Technique,
-        Vectorised, Winners, BAND,
+        as_type, as_type_mut, backward, order_key, semantics, supports, Geometry, Planned, Simd,
+        Summed, Technique, Vectorised, Winners, BAND,
     };
     pub use maxpool_core::{with_dtype, with_float_dtype, with_index_dtype};
     pub use maxpool_lookup::SlidingWindowLookup;

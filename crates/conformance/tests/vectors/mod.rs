@@ -41,6 +41,30 @@ macro_rules! int_json {
 }
 
 float_json!(f32, f64);
+
+macro_rules! half_json {
+    ($($t:ty),*) => {$(
+        impl FromJson for $t {
+            fn from_json(v: &Value) -> Self {
+                let x = match v {
+                    Value::String(s) if s == "NaN" => f64::NAN,
+                    Value::String(s) if s == "Infinity" => f64::INFINITY,
+                    Value::String(s) if s == "-Infinity" => f64::NEG_INFINITY,
+                    v => v.as_f64().unwrap_or_else(|| panic!("not a float: {v}")),
+                };
+                let h = <$t>::from_f64(x);
+                assert!(
+                    x.is_nan() || h.to_f64() == x,
+                    "{v} is not exactly a {}",
+                    stringify!($t)
+                );
+                h
+            }
+        }
+    )*};
+}
+
+half_json!(maxpool::f16, maxpool::bf16);
 int_json!(i8, u8, i16, u16, i32, i64);
 
 /// One vector: a pooling call and what it must return.

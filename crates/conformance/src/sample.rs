@@ -85,7 +85,8 @@ pub fn decode_half(bits: u16, exponent_bits: u32) -> f64 {
     let mantissa = (bits & ((1 << mantissa_bits) - 1)) as f64;
     let bias = (1 << (exponent_bits - 1)) - 1;
     let all_ones = (1 << exponent_bits) - 1;
-    let scale = |e: i32| 2f64.powi(e - mantissa_bits as i32);
+    // 2^(e - mantissa_bits), built from its bits: exact everywhere (Miri makes `powi` imprecise on purpose).
+    let scale = |e: i32| f64::from_bits(((e - mantissa_bits as i32 + 1023) as u64) << 52);
     sign * if exponent == all_ones {
         if mantissa == 0.0 {
             f64::INFINITY

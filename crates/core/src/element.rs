@@ -11,7 +11,7 @@ mod sealed {
 }
 
 /// The element types maxpool pools: `f32`, `f64`, `i8`, `u8`, `i16`, `u16`, `i32`, `i64`, and the 16-bit floats
-/// [`f16`] and [`bf16`] of the `half` crate. Sealed: the contract (and the C ABI) is written for exactly these.
+/// [`f16`](struct@f16) and [`bf16`] of the `half` crate. Sealed: the contract (and the C ABI) is written for exactly these.
 pub trait Element:
     sealed::Sealed + Copy + PartialOrd + Default + Send + Sync + fmt::Debug + 'static
 {
@@ -39,7 +39,7 @@ pub fn as_type_mut<T: Element, U: Element>(xs: &mut [T]) -> Option<&mut [U]> {
         .then(|| unsafe { std::slice::from_raw_parts_mut(xs.as_mut_ptr().cast(), xs.len()) })
 }
 
-/// The element types with a backward pass: `f32`, `f64`, [`f16`] and [`bf16`].
+/// The element types with a backward pass: `f32`, `f64`, [`f16`](struct@f16) and [`bf16`].
 pub trait Float: Element {
     /// The type each element's gradient is summed in: the type itself for `f32` and `f64`; `f32` for `f16` and
     /// `bf16`, each sum then rounded once (to nearest, ties to even).

@@ -34,7 +34,18 @@ macro_rules! from_bytes {
         }
     )*};
 }
-from_bytes!(f32, f64, i8, u8, i16, u16, i32, i64);
+from_bytes!(
+    f32,
+    f64,
+    i8,
+    u8,
+    i16,
+    u16,
+    i32,
+    i64,
+    maxpool::f16,
+    maxpool::bf16
+);
 
 type Pooled<T> = (Vec<T>, Vec<i64>, Vec<u32>);
 

@@ -2,7 +2,7 @@
 //! and the traffic floor every backend is compared with.
 
 use maxpool::IndexElement;
-pub use maxpool_conformance::workloads::{input, traffic_bytes, Workload, WORKLOADS};
+pub use maxpool_conformance::workloads::{input, traffic_bytes, Sampled, Workload, WORKLOADS};
 
 /// The least work that moves a forward call's bytes, to set beside the memcpy: one pass, block by block as a
 /// kernel goes, that reads each element of `input` once and writes each of `values` and `indices` once, with

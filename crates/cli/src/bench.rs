@@ -7,10 +7,9 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use maxpool::{
-    bf16, f16, num_threads, set_num_threads, technique::with_dtype, Backend, Element, Outputs,
-    Params, Plan,
+    num_threads, set_num_threads, technique::with_dtype, Backend, Outputs, Params, Plan,
 };
-use maxpool_conformance::workloads::{input, traffic_bytes, WORKLOADS};
+use maxpool_conformance::workloads::{traffic_bytes, Sampled, WORKLOADS};
 
 use crate::args::{describe, dims, shape, DTypeName, WindowArgs};
 use crate::{fail, say, Failure, Outcome};
@@ -51,33 +50,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-/// The input for an element type: the conformance suite's workload, as it makes it for the types it converts
-/// `i16` to; the 16-bit floats round its values (integers in -1000..=1000: `f16` holds them all, `bf16` those of
-/// at most 8 significant bits, so it has more ties).
-trait Workload: Element {
-    fn workload(len: usize) -> impl Iterator<Item = Self>;
-}
-
-macro_rules! workload {
-    (native: $($t:ty),*) => {$(
-        impl Workload for $t {
-            fn workload(len: usize) -> impl Iterator<Item = Self> {
-                input::<$t>(len)
-            }
-        }
-    )*};
-    (half: $($t:ty),*) => {$(
-        impl Workload for $t {
-            fn workload(len: usize) -> impl Iterator<Item = Self> {
-                input::<i16>(len).map(|v| <$t>::from_f32(f32::from(v)))
-            }
-        }
-    )*};
-}
-workload!(native: f32, f64, i8, u8, i16, u16, i32, i64);
-workload!(half: f16, bf16);
-
-fn bench<T: Workload>(args: &BenchArgs, shape: [usize; 4], params: &Params) -> Outcome {
+fn bench<T: Sampled>(args: &BenchArgs, shape: [usize; 4], params: &Params) -> Outcome {
     let [n, c, h, w] = shape;
     let planes = n
         .checked_mul(c)
@@ -108,7 +81,7 @@ fn bench<T: Workload>(args: &BenchArgs, shape: [usize; 4], params: &Params) -> O
     let out_len = planes * geometry.out_plane_len();
     let bytes = traffic_bytes(size_of::<T>(), in_len, out_len);
     let mut x: Vec<T> = buffer(in_len, None)?;
-    x.extend(T::workload(in_len));
+    x.extend(T::sampled(in_len));
     let (mut values, mut indices) = (
         buffer(out_len, Some(T::default()))?,
         buffer(out_len, Some(0i64))?,

@@ -1,7 +1,7 @@
 //! The benchmark workloads: the shapes and parameters of `BENCHMARKS.md`, the bytes a call must move, and a
 //! deterministic input. The criterion benches and `maxpool bench` both run them.
 
-use maxpool::{DType, Params};
+use maxpool::{bf16, f16, DType, Element, Params};
 
 /// One benchmark workload: an NCHW batch and pooling parameters.
 #[derive(Clone, Copy, Debug)]
@@ -77,3 +77,30 @@ pub fn input<T: TryFrom<i16> + Default>(len: usize) -> impl Iterator<Item = T> {
             .unwrap_or_default()
     })
 }
+
+/// The workload input for an element type: [`input`], for the types it converts `i16` to; the 16-bit floats round
+/// its values (integers in -1000..=1000: `f16` holds them all, `bf16` those of at most 8 significant bits, so it
+/// has more ties).
+pub trait Sampled: Element {
+    /// `len` elements of the workload input.
+    fn sampled(len: usize) -> impl Iterator<Item = Self>;
+}
+
+macro_rules! sampled {
+    (native: $($t:ty),*) => {$(
+        impl Sampled for $t {
+            fn sampled(len: usize) -> impl Iterator<Item = Self> {
+                input::<$t>(len)
+            }
+        }
+    )*};
+    (half: $($t:ty),*) => {$(
+        impl Sampled for $t {
+            fn sampled(len: usize) -> impl Iterator<Item = Self> {
+                input::<i16>(len).map(|v| <$t>::from_f32(f32::from(v)))
+            }
+        }
+    )*};
+}
+sampled!(native: f32, f64, i8, u8, i16, u16, i32, i64);
+sampled!(half: f16, bf16);

@@ -466,7 +466,11 @@ macro_rules! conformance_suite {
             }
 
             #[test]
-            fn channel_runs_f32() { channel_runs(BACKEND); }
+            fn channel_runs_f32() { channel_runs::<f32>(BACKEND); }
+            #[test]
+            fn channel_runs_f16() { channel_runs::<maxpool::f16>(BACKEND); }
+            #[test]
+            fn channel_runs_bf16() { channel_runs::<maxpool::bf16>(BACKEND); }
 
             #[test]
             fn bands_f32() { bands::<f32>(BACKEND); }
@@ -559,9 +563,10 @@ fn large_cases(backend: Backend) {
 
 /// Cases with many planes, so that the channels-last layout has runs of channels as long as the hand-written
 /// kernels' vectors: multiples of 8 (which the AVX2 kernel pools a row of windows at a time, i64 codes widened
-/// from 32-bit offsets), and lengths with a rest for the portable loops. The other cases have at most 3.
-fn channel_runs(backend: Backend) {
-    let tally = Tally::new("channel runs");
+/// from 32-bit offsets; 16 for the 16-bit floats), and lengths with a rest for the portable loops. The other cases
+/// have at most 3.
+fn channel_runs<T: Sample>(backend: Backend) {
+    let tally = Tally::new(format!("channel runs {}", T::DTYPE));
     let mut runner = TestRunner::new(Config {
         cases: 24,
         failure_persistence: None,
@@ -574,7 +579,7 @@ fn channel_runs(backend: Backend) {
         let params = params(src);
         let planes = PLANES[src.below(PLANES.len() as u64) as usize];
         let (height, width) = (src.range(1, 12), src.range(1, 12));
-        drawn_case::<f32>(src, params, planes, height, width)
+        drawn_case::<T>(src, params, planes, height, width)
     });
     let result = runner.run(&strategy, |case| {
         tally.record(check_case(backend, &case).map_err(TestCaseError::fail)?);
@@ -609,7 +614,7 @@ fn channel_runs(backend: Backend) {
     for (k, (params, planes, height, width)) in separable.into_iter().enumerate() {
         for seed in 0..4 {
             let src = &mut Seeded::new(1000 * k as u64 + seed);
-            let case = drawn_case::<f32>(src, params, planes, height, width);
+            let case = drawn_case::<T>(src, params, planes, height, width);
             let checked = check_case(backend, &case)
                 .unwrap_or_else(|e| panic!("{backend}: {params:?} {planes}×{height}×{width}: {e}"));
             tally.record(checked);

@@ -577,7 +577,11 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                 let (rows, cols) = (rw.taps, cw.taps);
                 match indices {
                     None => {
-                        window(fast, run, rows, cols, |_, _| (), best, &mut no_indices);
+                        let done =
+                            half_channels(fast, &run, (rows, cols), [0; 3], best, &mut no_indices);
+                        let rest = |a: usize, b: usize| unsafe { run(a, b).add(done) };
+                        let (b, i) = (&mut best[done..], &mut no_indices[done..]);
+                        window(fast, rest, rows, cols, |_, _| (), b, i);
                     }
                     Some((ip, il)) => {
                         let index = if indices_in_place {
@@ -588,7 +592,17 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                         let tap_code = |a: usize, b: usize| {
                             I::from_u64(code + a as u64 * code_a + b as u64 * code_b)
                         };
-                        window(fast, run, rows, cols, tap_code, best, index);
+                        let done = half_channels(
+                            fast,
+                            &run,
+                            (rows, cols),
+                            [code, code_a, code_b],
+                            best,
+                            index,
+                        );
+                        let rest = |a: usize, b: usize| unsafe { run(a, b).add(done) };
+                        let (b, i) = (&mut best[done..], &mut index[done..]);
+                        window(fast, rest, rows, cols, tap_code, b, i);
                         if step != 0 {
                             for (pc, i) in index.iter_mut().enumerate() {
                                 *i = I::from_u64(i.to_i64() as u64 + pc as u64 * step);
@@ -947,6 +961,13 @@ enum Fast {
     /// `f32` on a CPU with AVX2 (whole vectors of 8 channels; the rest by the portable loops).
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     Avx2F32,
+    /// A 16-bit float whose +∞ is `inf` on a CPU with AVX2 or AVX-512 (whole vectors of 16 channels, compared as
+    /// [`order_key`](crate::order_key)s; the rest by the portable loops).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Avx2Half { inf: u16 },
+    /// [`Fast::Avx2Half`] on a CPU with AVX-512 (every channel, 32 a vector).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Avx512Half { inf: u16 },
 }
 
 impl Fast {
@@ -964,6 +985,14 @@ impl Fast {
             && simd.is_available()
         {
             Fast::Avx2F32
+        } else if let Some(inf) = T::KEY_INF
+            .filter(|_| cfg!(target_arch = "x86_64") && simd == Simd::Avx512 && simd.is_available())
+        {
+            Fast::Avx512Half { inf }
+        } else if let Some(inf) = T::KEY_INF
+            .filter(|_| cfg!(target_arch = "x86_64") && simd == Simd::Avx2 && simd.is_available())
+        {
+            Fast::Avx2Half { inf }
         } else {
             Fast::No
         }
@@ -988,6 +1017,48 @@ const WIDEN_AFTER: usize = 4;
 
 /// How many channels [`window`] keeps in registers while the taps go by: two AVX-512 vectors of `f32`.
 const BLOCK: usize = 32;
+
+/// The winners of one window's first channels (those of whole vectors of 16 with AVX2, all with AVX-512), when
+/// `fast` is [`Fast::Avx2Half`] or [`Fast::Avx512Half`] and the window's tap codes, `code + a · code_a + b · code_b` for tap (a, b), can be made
+/// from 8-bit tap coordinates and 32-bit offsets. Returns how many channels it did (none otherwise): the rest are
+/// [`window`]'s.
+#[inline(always)]
+fn half_channels<T: Element, J: Copy + Codes>(
+    fast: Fast,
+    run: &impl Fn(usize, usize) -> *const T,
+    (rows, cols): (usize, usize),
+    [code, code_a, code_b]: [u64; 3],
+    best: &mut [T],
+    index: &mut [J],
+) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if let Fast::Avx2Half { inf } | Fast::Avx512Half { inf } = fast {
+        let fits = |taps: usize, step: u64| {
+            (taps - 1) as u64 <= u64::from(u8::MAX) && step <= u64::from(u32::MAX)
+        };
+        let offsets = ((rows - 1) as u64 * code_a).checked_add((cols - 1) as u64 * code_b);
+        if fits(rows, code_a)
+            && fits(cols, code_b)
+            && offsets.is_some_and(|o| o <= u64::from(u32::MAX))
+        {
+            debug_assert_eq!(best.len(), index.len());
+            // SAFETY: `Fast::Avx2Half` and `Avx512Half` are only made for the 16-bit floats (bit patterns as
+            // `u16`) on a CPU with their level; `run` points at runs of all the channels, `best` and `index` hold one each, and every offset
+            // fits a `u32` (checked) and every code the index type (checked with the call).
+            let (c, best, index) = (best.len(), best.as_mut_ptr().cast(), index.as_mut_ptr());
+            let (run, codes) = (|a, b| run(a, b).cast::<u16>(), [code, code_a, code_b]);
+            return unsafe {
+                if let Fast::Avx512Half { .. } = fast {
+                    avx512::window_half(run, (rows, cols), inf, codes, c, best, index)
+                } else {
+                    avx2::window_half(run, (rows, cols), inf, codes, c, best, index)
+                }
+            };
+        }
+    }
+    let _ = (fast, run, rows, cols, code, code_a, code_b, best, index);
+    0
+}
 
 /// The winners of one window of `rows × cols` taps for every channel: `run(a, b)` points at tap (a, b)'s run of
 /// channels. `best` and `index` (as long as the run) get each channel's winning value ([`beats`]) and the
@@ -1109,6 +1180,8 @@ mod avx512 {
         unsafe fn select(m: __mmask16, new: Self::V, old: Self::V) -> Self::V;
         /// Stores the lanes of `live` at `p`.
         unsafe fn store(p: *mut Self, v: Self::V, live: __mmask16);
+        /// `base + offsets`, lane by lane, as codes: the offsets are `u32`, and each sum fits the type.
+        unsafe fn at(base: u64, offsets: __m512i) -> Self::V;
     }
 
     impl Codes16 for () {
@@ -1116,6 +1189,7 @@ mod avx512 {
         unsafe fn splat(_: ()) {}
         unsafe fn select(_: __mmask16, _: (), _: ()) {}
         unsafe fn store(_: *mut (), _: (), _: __mmask16) {}
+        unsafe fn at(_: u64, _: __m512i) {}
     }
 
     macro_rules! codes32 {
@@ -1140,6 +1214,10 @@ mod avx512 {
                         }
                     }
  }
+                #[inline(always)]
+                unsafe fn at(base: u64, offsets: __m512i) -> __m512i {
+                    unsafe { _mm512_add_epi32(_mm512_set1_epi32(base as i32), offsets) }
+                }
             }
         )*};
     }
@@ -1172,6 +1250,19 @@ mod avx512 {
                 }
             }
         }
+        #[inline(always)]
+        unsafe fn at(base: u64, offsets: __m512i) -> Self::V {
+            unsafe {
+                let base = _mm512_set1_epi64(base as i64);
+                (
+                    _mm512_add_epi64(base, _mm512_cvtepu32_epi64(_mm512_castsi512_si256(offsets))),
+                    _mm512_add_epi64(
+                        base,
+                        _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64::<1>(offsets)),
+                    ),
+                )
+            }
+        }
     }
 
     impl Codes16 for u8 {
@@ -1194,6 +1285,131 @@ mod avx512 {
                 }
             }
         }
+        #[inline(always)]
+        unsafe fn at(base: u64, offsets: __m512i) -> __m128i {
+            unsafe {
+                _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_set1_epi32(base as i32), offsets))
+            }
+        }
+    }
+
+    /// [`super::avx2::window_half`] with AVX-512: 32 channels a vector, keys compared into masks, and the last
+    /// channels by masked loads and stores, so it does every channel.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, BW and VL; otherwise as [`super::avx2::window_half`]'s.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+    #[inline]
+    pub(super) unsafe fn window_half<J: Codes16>(
+        run: impl Fn(usize, usize) -> *const u16,
+        (rows, cols): (usize, usize),
+        inf: u16,
+        [code, code_a, code_b]: [u64; 3],
+        c: usize,
+        best: *mut u16,
+        index: *mut J,
+    ) -> usize {
+        let inf = _mm512_set1_epi16(inf as i16);
+        // SAFETY (loads and stores): as the caller promised; only the lanes of `live`, inside the `c` channels.
+        let load = |a: usize, b: usize, s: usize, live: __mmask32| unsafe {
+            _mm512_maskz_loadu_epi16(live, run(a, b).wrapping_add(s).cast())
+        };
+        let at = |a: usize, b: usize| _mm512_set1_epi16((a << 8 | b) as i16);
+        let (step_a, step_b) = (
+            _mm512_set1_epi32(code_a as i32),
+            _mm512_set1_epi32(code_b as i32),
+        );
+        let finish = |value: __m512i, tap: __m512i, s: usize, live: __mmask32| {
+            // Each lane's tap coordinates, as 32-bit offsets a · code_a + b · code_b (which fit a u32).
+            let offsets = |t: __m256i| {
+                let t = _mm512_cvtepu16_epi32(t);
+                let (a, b) = (
+                    _mm512_srli_epi32::<8>(t),
+                    _mm512_and_si512(t, _mm512_set1_epi32(0xff)),
+                );
+                _mm512_add_epi32(_mm512_mullo_epi32(a, step_a), _mm512_mullo_epi32(b, step_b))
+            };
+            // SAFETY: as above.
+            unsafe {
+                _mm512_mask_storeu_epi16(best.wrapping_add(s).cast(), live, value);
+                let (lo, hi) = (live as u16, (live >> 16) as u16);
+                J::store(
+                    index.wrapping_add(s),
+                    J::at(code, offsets(_mm512_castsi512_si256(tap))),
+                    lo,
+                );
+                if hi != 0 {
+                    let tap = _mm512_extracti64x4_epi64::<1>(tap);
+                    J::store(index.wrapping_add(s + 16), J::at(code, offsets(tap)), hi);
+                }
+            }
+        };
+        let live = |s: usize| {
+            if c - s >= 32 {
+                u32::MAX
+            } else {
+                (1u32 << (c - s)) - 1
+            }
+        };
+        let mut s = 0;
+        // Two vectors at a time while they last, for two independent chains of compares; then one, the last
+        // masked.
+        while c - s >= 64 {
+            let (x0, x1) = (load(0, 0, s, u32::MAX), load(0, 0, s + 32, u32::MAX));
+            let (mut k0, mut k1) = (keys(x0, inf), keys(x1, inf));
+            let (mut v0, mut v1) = (x0, x1);
+            let (mut t0, mut t1) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+            for_taps(rows, cols, |a, b| {
+                let (x0, x1) = (load(a, b, s, u32::MAX), load(a, b, s + 32, u32::MAX));
+                let (n0, n1) = (keys(x0, inf), keys(x1, inf));
+                let (m0, m1) = (
+                    _mm512_cmpgt_epi16_mask(n0, k0),
+                    _mm512_cmpgt_epi16_mask(n1, k1),
+                );
+                let tap = at(a, b);
+                // The greater key is the new one where it beats, so the running key is their maximum.
+                (k0, k1) = (_mm512_max_epi16(k0, n0), _mm512_max_epi16(k1, n1));
+                v0 = _mm512_mask_mov_epi16(v0, m0, x0);
+                v1 = _mm512_mask_mov_epi16(v1, m1, x1);
+                t0 = _mm512_mask_mov_epi16(t0, m0, tap);
+                t1 = _mm512_mask_mov_epi16(t1, m1, tap);
+            });
+            finish(v0, t0, s, u32::MAX);
+            finish(v1, t1, s + 32, u32::MAX);
+            s += 64;
+        }
+        while s < c {
+            let live = live(s);
+            let x = load(0, 0, s, live);
+            let (mut k, mut v, mut t) = (keys(x, inf), x, _mm512_setzero_si512());
+            for_taps(rows, cols, |a, b| {
+                let x = load(a, b, s, live);
+                let n = keys(x, inf);
+                let m = _mm512_cmpgt_epi16_mask(n, k);
+                k = _mm512_max_epi16(k, n);
+                v = _mm512_mask_mov_epi16(v, m, x);
+                t = _mm512_mask_mov_epi16(t, m, at(a, b));
+            });
+            finish(v, t, s, live);
+            s += 32;
+        }
+        c
+    }
+
+    /// [`order_key`](crate::order_key) of 32 bit patterns of a format whose +∞ is `inf`: the magnitude, negated
+    /// where the sign bit is set (-0 becomes 0, like +0), and `i16::MAX` for every NaN.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    #[inline]
+    fn keys(x: __m512i, inf: __m512i) -> __m512i {
+        let magnitude = _mm512_and_si512(x, _mm512_set1_epi16(0x7fff));
+        let signed = _mm512_mask_sub_epi16(
+            magnitude,
+            _mm512_movepi16_mask(x),
+            _mm512_setzero_si512(),
+            magnitude,
+        );
+        let nan = _mm512_cmpgt_epi16_mask(magnitude, inf);
+        _mm512_mask_mov_epi16(signed, nan, _mm512_set1_epi16(0x7fff))
     }
 
     /// [`super::window`] for `f32`: `best` and `index` (`c` each) get every channel's winner and its tap's code.
@@ -1488,6 +1704,120 @@ mod avx2 {
                 )
             };
         }
+    }
+
+    /// [`super::window`] for a 16-bit float (bit patterns, `u16`) whose +∞ is `inf`, over the first
+    /// `c − c mod 16` channels: `best` and `index` get every such channel's winner and its tap's code,
+    /// `code + a · code_a + b · code_b` for tap (a, b). Each tap's patterns become [`order_key`]s in registers
+    /// ([`keys`]), compared in 16 lanes; the winners' patterns themselves are carried beside their keys, so they
+    /// come out unchanged, and so are their taps' coordinates, `a · 256 + b`, made into codes once per window.
+    /// Returns how many channels it did.
+    ///
+    /// [`order_key`]: crate::order_key
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA; `run(a, b)` points at `c` readable `u16`s for every tap, and `best` and `index`
+    /// at `c` writable elements each; `rows` and `cols` are at most 256, and `(rows − 1) · code_a +
+    /// (cols − 1) · code_b` fits a `u32`.
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+    #[inline]
+    pub(super) unsafe fn window_half<J: Codes8>(
+        run: impl Fn(usize, usize) -> *const u16,
+        (rows, cols): (usize, usize),
+        inf: u16,
+        [code, code_a, code_b]: [u64; 3],
+        c: usize,
+        best: *mut u16,
+        index: *mut J,
+    ) -> usize {
+        let inf = _mm256_set1_epi16(inf as i16);
+        // SAFETY (loads and stores): as the caller promised; only whole vectors inside the `c` channels.
+        let load = |a: usize, b: usize, s: usize| unsafe {
+            _mm256_loadu_si256(run(a, b).wrapping_add(s).cast())
+        };
+        let at = |a: usize, b: usize| _mm256_set1_epi16((a << 8 | b) as i16);
+        let (step_a, step_b) = (
+            _mm256_set1_epi32(code_a as i32),
+            _mm256_set1_epi32(code_b as i32),
+        );
+        let finish = |tap: __m256i, s: usize| {
+            // Each lane's tap coordinates, as 32-bit offsets a · code_a + b · code_b (which fit a u32).
+            let offsets = |t: __m128i| {
+                let t = _mm256_cvtepu16_epi32(t);
+                let (a, b) = (
+                    _mm256_srli_epi32::<8>(t),
+                    _mm256_and_si256(t, _mm256_set1_epi32(0xff)),
+                );
+                _mm256_add_epi32(_mm256_mullo_epi32(a, step_a), _mm256_mullo_epi32(b, step_b))
+            };
+            // SAFETY: as above.
+            unsafe {
+                J::store(
+                    index.wrapping_add(s),
+                    J::at(code, offsets(_mm256_castsi256_si128(tap))),
+                );
+                J::store(
+                    index.wrapping_add(s + 8),
+                    J::at(code, offsets(_mm256_extracti128_si256::<1>(tap))),
+                );
+            }
+        };
+        let mut s = 0;
+        // Two vectors at a time while they last, for two independent chains of compares; then one.
+        while c - s >= 32 {
+            let (x0, x1) = (load(0, 0, s), load(0, 0, s + 16));
+            let (mut k0, mut k1) = (keys(x0, inf), keys(x1, inf));
+            let (mut v0, mut v1) = (x0, x1);
+            let (mut t0, mut t1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+            for_taps(rows, cols, |a, b| {
+                let (x0, x1) = (load(a, b, s), load(a, b, s + 16));
+                let (n0, n1) = (keys(x0, inf), keys(x1, inf));
+                let (m0, m1) = (_mm256_cmpgt_epi16(n0, k0), _mm256_cmpgt_epi16(n1, k1));
+                let tap = at(a, b);
+                k0 = _mm256_blendv_epi8(k0, n0, m0);
+                k1 = _mm256_blendv_epi8(k1, n1, m1);
+                v0 = _mm256_blendv_epi8(v0, x0, m0);
+                v1 = _mm256_blendv_epi8(v1, x1, m1);
+                t0 = _mm256_blendv_epi8(t0, tap, m0);
+                t1 = _mm256_blendv_epi8(t1, tap, m1);
+            });
+            // SAFETY: as above.
+            unsafe {
+                _mm256_storeu_si256(best.wrapping_add(s).cast(), v0);
+                _mm256_storeu_si256(best.wrapping_add(s + 16).cast(), v1);
+            }
+            finish(t0, s);
+            finish(t1, s + 16);
+            s += 32;
+        }
+        if c - s >= 16 {
+            let x = load(0, 0, s);
+            let (mut k, mut v, mut t) = (keys(x, inf), x, _mm256_setzero_si256());
+            for_taps(rows, cols, |a, b| {
+                let x = load(a, b, s);
+                let n = keys(x, inf);
+                let m = _mm256_cmpgt_epi16(n, k);
+                k = _mm256_blendv_epi8(k, n, m);
+                v = _mm256_blendv_epi8(v, x, m);
+                t = _mm256_blendv_epi8(t, at(a, b), m);
+            });
+            // SAFETY: as above.
+            unsafe { _mm256_storeu_si256(best.wrapping_add(s).cast(), v) };
+            finish(t, s);
+            s += 16;
+        }
+        s
+    }
+
+    /// [`order_key`](crate::order_key) of 16 bit patterns of a format whose +∞ is `inf`: the magnitude given
+    /// the pattern's sign (`vpsignw`: -0 becomes 0, like +0), and `i16::MAX` for every NaN.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn keys(x: __m256i, inf: __m256i) -> __m256i {
+        let magnitude = _mm256_and_si256(x, _mm256_set1_epi16(0x7fff));
+        let signed = _mm256_sign_epi16(magnitude, x);
+        let nan = _mm256_cmpgt_epi16(magnitude, inf);
+        _mm256_blendv_epi8(signed, _mm256_set1_epi16(0x7fff), nan)
     }
 
     /// [`windows`] with `i64` codes, `base(k) + offset(a, b)` for window `k`'s tap (a, b), plus `step` a channel:

@@ -22,6 +22,10 @@ pub trait Element:
     /// [`beats`](crate::semantics::beats): does `self`, met later in a window's scan, take the window from
     /// `best`? Greater, or a NaN while `best` is not one.
     fn beats(self, best: Self) -> bool;
+    /// For the 16-bit floats, the bit pattern of +∞ that their [`order_key`] takes; `None` for the others. The
+    /// hand-written 16-bit kernels compare keys made with it.
+    #[doc(hidden)]
+    const KEY_INF: Option<u16> = None;
 }
 
 /// `xs` as a slice of `U`, when `T` is `U`: how a kernel written for one element type takes the generic
@@ -121,6 +125,7 @@ macro_rules! half_elements {
         impl sealed::Sealed for $t {}
         impl Element for $t {
             const DTYPE: DType = DType::$tag;
+            const KEY_INF: Option<u16> = Some($inf);
             #[inline(always)]
             fn is_nan(self) -> bool {
                 self.to_bits() & 0x7fff > $inf

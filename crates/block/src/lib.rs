@@ -72,6 +72,10 @@ impl Technique for BlockReshape {
         work: &mut Work<T>,
     ) {
         let simd = self.simd;
+        // 16-bit floats: the AVX-512 row kernel the simd backend uses, where it takes the geometry.
+        if maxpool_core::rows16::rows_half(simd, g, plane, rows.clone(), out) {
+            return;
+        }
         if fits_u32(g.plane_len()) {
             simd.run(Blocks::<T, u32> {
                 simd,

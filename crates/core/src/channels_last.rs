@@ -1170,6 +1170,7 @@ mod avx512 {
 
     use super::for_taps;
     use crate::semantics::beats_f32x16;
+    use crate::simd::order_keys_avx512 as keys;
 
     /// A tap's code in 16 lanes, one per channel: what [`window`] selects beside the values.
     pub(super) trait Codes16: Copy {
@@ -1394,22 +1395,6 @@ mod avx512 {
             s += 32;
         }
         c
-    }
-
-    /// [`order_key`](crate::order_key) of 32 bit patterns of a format whose +∞ is `inf`: the magnitude, negated
-    /// where the sign bit is set (-0 becomes 0, like +0), and `i16::MAX` for every NaN.
-    #[target_feature(enable = "avx512f,avx512bw")]
-    #[inline]
-    fn keys(x: __m512i, inf: __m512i) -> __m512i {
-        let magnitude = _mm512_and_si512(x, _mm512_set1_epi16(0x7fff));
-        let signed = _mm512_mask_sub_epi16(
-            magnitude,
-            _mm512_movepi16_mask(x),
-            _mm512_setzero_si512(),
-            magnitude,
-        );
-        let nan = _mm512_cmpgt_epi16_mask(magnitude, inf);
-        _mm512_mask_mov_epi16(signed, nan, _mm512_set1_epi16(0x7fff))
     }
 
     /// [`super::window`] for `f32`: `best` and `index` (`c` each) get every channel's winner and its tap's code.

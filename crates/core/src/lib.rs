@@ -13,6 +13,7 @@ mod engine;
 mod error;
 mod geometry;
 mod params;
+pub mod rows16;
 pub mod semantics;
 pub mod simd;
 mod strided;

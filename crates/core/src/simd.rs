@@ -175,3 +175,24 @@ pub unsafe fn store_bytes_avx2(lanes: std::arch::x86_64::__m256i, to: *mut u8, k
         }
     }
 }
+
+/// [`order_key`](crate::order_key) of 32 bit patterns of a 16-bit float format whose +∞ is `inf` (in every lane):
+/// the magnitude, negated where the sign bit is set (-0 becomes 0, like +0), and `i16::MAX` for every NaN. Its
+/// `vpcmpgtw` is [`beats`](crate::semantics::beats), lane by lane.
+///
+/// # Safety
+/// The CPU has AVX-512 F and BW (a safe call from code compiled with them).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+pub fn order_keys_avx512(
+    x: std::arch::x86_64::__m512i,
+    inf: std::arch::x86_64::__m512i,
+) -> std::arch::x86_64::__m512i {
+    use std::arch::x86_64::*;
+    let magnitude = _mm512_and_si512(x, _mm512_set1_epi16(0x7fff));
+    let negative = _mm512_movepi16_mask(x);
+    let signed = _mm512_mask_sub_epi16(magnitude, negative, _mm512_setzero_si512(), magnitude);
+    let nan = _mm512_cmpgt_epi16_mask(magnitude, inf);
+    _mm512_mask_mov_epi16(signed, nan, _mm512_set1_epi16(0x7fff))
+}

@@ -161,6 +161,10 @@ impl VectorisedRows {
         if x86::three_by_three_s2_f32(self.simd, g, plane, rows.clone(), out) {
             return;
         }
+        // 16-bit floats at column stride 1 or 2 have a hand-written AVX-512 kernel.
+        if maxpool_core::rows16::rows_half(self.simd, g, plane, rows.clone(), out) {
+            return;
+        }
         let interior = self.interior.0..self.interior.1;
         let Storage {
             len,

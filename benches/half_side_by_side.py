@@ -11,32 +11,13 @@ and indices too.
 """
 
 import argparse
-import statistics
-import time
 
 import maxpool
 import torch
 import torch.nn.functional as F
 
-WORKLOADS = [
-    ("W1", 8, 64, 112, 112, 3, 2, 1),
-    ("W2", 8, 128, 56, 56, 2, 2, 0),
-    ("W3", 1, 16, 256, 256, 3, 1, 0),
-]
-WARMUP = 3
-
-
-def time_pair(fa, fb, runs):
-    for _ in range(WARMUP):
-        fa()
-        fb()
-    sa, sb = [], []
-    for _ in range(runs):
-        for fn, samples in ((fa, sa), (fb, sb)):
-            t0 = time.perf_counter()
-            fn()
-            samples.append(time.perf_counter() - t0)
-    return statistics.median(sa), statistics.median(sb), statistics.median(a / b for a, b in zip(sa, sb))
+# The workloads and the alternating timer of the f32 side-by-side, beside this file.
+from pytorch_side_by_side import WORKLOADS, time_pair
 
 
 def bits(t):
@@ -67,7 +48,7 @@ def main():
                 for nt in threads:
                     torch.set_num_threads(nt)
                     maxpool.set_num_threads(nt)
-                    t, o, r = time_pair(
+                    (t, _, _), (o, _, _), r = time_pair(
                         lambda: F.max_pool2d(x, k, s, p, return_indices=True),
                         lambda: maxpool.max_pool2d(x, k, s, p, return_indices=True),
                         args.runs,

@@ -589,4 +589,23 @@ fn miri_arrays_in_place() {
             .unwrap()
             .mapv(|m| maxpool::bf16::from_f32(m as f32))
     );
+
+    // f16, channels-last, 20 channels: a vector of 16 for the hand-written 16-bit kernel and a rest of 4 for the
+    // portable loops. Every value is exact in f16, so the winners are f32's.
+    let wide = Array3::from_shape_fn((5, 6, 20), |(r, c, ch)| {
+        ((r * 7 + c * 3 + ch * 5) % 13) as f32 - 6.0
+    });
+    let halves = plan
+        .pool_nhwc::<maxpool::f16, _, i64>(
+            wide.mapv(maxpool::f16::from_f32).view(),
+            Want::ALL,
+            IndexFormat::Plane,
+        )
+        .unwrap();
+    let singles = plan
+        .pool_nhwc::<f32, _, i64>(wide.view(), Want::ALL, IndexFormat::Plane)
+        .unwrap();
+    assert_eq!(halves.values.mapv(maxpool::f16::to_f32), singles.values);
+    assert_eq!(halves.indices, singles.indices);
+    assert_eq!(halves.multiplier, singles.multiplier);
 }

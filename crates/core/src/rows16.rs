@@ -32,9 +32,10 @@ fn takes_half<T: Element>(simd: Simd, g: &Geometry) -> Option<u16> {
     })
 }
 
-/// Pools output rows `rows` of `plane` (the whole run of outputs, from its first) when `T` is a 16-bit float and
-/// [`takes_half`] says so; returns false, doing nothing, otherwise. Each output row's whole windows go 32 at a
-/// time through [`row_half`]; those padding cuts are scanned one by one.
+/// Pools output rows `rows` of `plane` (the whole run of outputs, from its first) when `T` is a 16-bit float, the
+/// level is AVX-512 (which the CPU has), the column stride 1 or 2, the kernel at most 256 taps a side and the
+/// offsets within a window and 31 more along the row fit a `u32`; returns false, doing nothing, otherwise. Each
+/// output row's whole windows go 32 at a time through the kernel; those padding cuts are scanned one by one.
 pub fn rows_half<T: Element>(
     simd: Simd,
     g: &Geometry,

@@ -985,16 +985,13 @@ impl Fast {
             && simd.is_available()
         {
             Fast::Avx2F32
-        } else if let Some(inf) = T::KEY_INF
-            .filter(|_| cfg!(target_arch = "x86_64") && simd == Simd::Avx512 && simd.is_available())
-        {
-            Fast::Avx512Half { inf }
-        } else if let Some(inf) = T::KEY_INF
-            .filter(|_| cfg!(target_arch = "x86_64") && simd == Simd::Avx2 && simd.is_available())
-        {
-            Fast::Avx2Half { inf }
         } else {
-            Fast::No
+            let half = T::KEY_INF.filter(|_| cfg!(target_arch = "x86_64") && simd.is_available());
+            match (half, simd) {
+                (Some(inf), Simd::Avx512) => Fast::Avx512Half { inf },
+                (Some(inf), Simd::Avx2) => Fast::Avx2Half { inf },
+                _ => Fast::No,
+            }
         }
     }
 }
@@ -1019,8 +1016,8 @@ const WIDEN_AFTER: usize = 4;
 const BLOCK: usize = 32;
 
 /// The winners of one window's first channels (those of whole vectors of 16 with AVX2, all with AVX-512), when
-/// `fast` is [`Fast::Avx2Half`] or [`Fast::Avx512Half`] and the window's tap codes, `code + a · code_a + b · code_b` for tap (a, b), can be made
-/// from 8-bit tap coordinates and 32-bit offsets. Returns how many channels it did (none otherwise): the rest are
+/// `fast` is [`Fast::Avx2Half`] or [`Fast::Avx512Half`] and the window's tap codes, `code + a · code_a +
+/// b · code_b` for tap (a, b), can be made from 8-bit tap coordinates and 32-bit offsets. Returns how many channels it did (none otherwise): the rest are
 /// [`window`]'s.
 #[inline(always)]
 fn half_channels<T: Element, J: Copy + Codes>(
@@ -1043,8 +1040,9 @@ fn half_channels<T: Element, J: Copy + Codes>(
         {
             debug_assert_eq!(best.len(), index.len());
             // SAFETY: `Fast::Avx2Half` and `Avx512Half` are only made for the 16-bit floats (bit patterns as
-            // `u16`) on a CPU with their level; `run` points at runs of all the channels, `best` and `index` hold one each, and every offset
-            // fits a `u32` (checked) and every code the index type (checked with the call).
+            // `u16`) on a CPU with their level; `run` points at runs of all the channels, `best` and `index`
+            // hold one each, every offset fits a `u32` (checked) and every code the index type (checked with
+            // the call).
             let (c, best, index) = (best.len(), best.as_mut_ptr().cast(), index.as_mut_ptr());
             let (run, codes) = (|a, b| run(a, b).cast::<u16>(), [code, code_a, code_b]);
             return unsafe {
@@ -1170,7 +1168,7 @@ mod avx512 {
 
     use super::for_taps;
     use crate::semantics::beats_f32x16;
-    use crate::simd::order_keys_avx512 as keys;
+    use crate::simd::{low_lanes, order_keys_avx512 as keys, tap_offsets_avx512};
 
     /// A tap's code in 16 lanes, one per channel: what [`window`] selects beside the values.
     pub(super) trait Codes16: Copy {
@@ -1322,14 +1320,7 @@ mod avx512 {
         );
         let finish = |value: __m512i, tap: __m512i, s: usize, live: __mmask32| {
             // Each lane's tap coordinates, as 32-bit offsets a · code_a + b · code_b (which fit a u32).
-            let offsets = |t: __m256i| {
-                let t = _mm512_cvtepu16_epi32(t);
-                let (a, b) = (
-                    _mm512_srli_epi32::<8>(t),
-                    _mm512_and_si512(t, _mm512_set1_epi32(0xff)),
-                );
-                _mm512_add_epi32(_mm512_mullo_epi32(a, step_a), _mm512_mullo_epi32(b, step_b))
-            };
+            let offsets = |t: __m256i| tap_offsets_avx512(t, step_a, step_b);
             // SAFETY: as above.
             unsafe {
                 _mm512_mask_storeu_epi16(best.wrapping_add(s).cast(), live, value);
@@ -1345,13 +1336,7 @@ mod avx512 {
                 }
             }
         };
-        let live = |s: usize| {
-            if c - s >= 32 {
-                u32::MAX
-            } else {
-                (1u32 << (c - s)) - 1
-            }
-        };
+        let live = |s: usize| low_lanes((c - s).min(32));
         let mut s = 0;
         // Two vectors at a time while they last, for two independent chains of compares; then one, the last
         // masked.
@@ -1514,6 +1499,7 @@ mod avx2 {
 
     use super::for_taps;
     use crate::semantics::beats_f32x8;
+    use crate::simd::{order_keys_avx2 as keys, tap_offsets_avx2};
 
     /// A tap's code in 8 lanes, one per channel: what [`window`] selects beside the values.
     pub(super) trait Codes8: Copy {
@@ -1727,14 +1713,7 @@ mod avx2 {
         );
         let finish = |tap: __m256i, s: usize| {
             // Each lane's tap coordinates, as 32-bit offsets a · code_a + b · code_b (which fit a u32).
-            let offsets = |t: __m128i| {
-                let t = _mm256_cvtepu16_epi32(t);
-                let (a, b) = (
-                    _mm256_srli_epi32::<8>(t),
-                    _mm256_and_si256(t, _mm256_set1_epi32(0xff)),
-                );
-                _mm256_add_epi32(_mm256_mullo_epi32(a, step_a), _mm256_mullo_epi32(b, step_b))
-            };
+            let offsets = |t: __m128i| tap_offsets_avx2(t, step_a, step_b);
             // SAFETY: as above.
             unsafe {
                 J::store(
@@ -1759,8 +1738,8 @@ mod avx2 {
                 let (n0, n1) = (keys(x0, inf), keys(x1, inf));
                 let (m0, m1) = (_mm256_cmpgt_epi16(n0, k0), _mm256_cmpgt_epi16(n1, k1));
                 let tap = at(a, b);
-                k0 = _mm256_blendv_epi8(k0, n0, m0);
-                k1 = _mm256_blendv_epi8(k1, n1, m1);
+                // The greater key is the new one where it beats, so the running key is their maximum.
+                (k0, k1) = (_mm256_max_epi16(k0, n0), _mm256_max_epi16(k1, n1));
                 v0 = _mm256_blendv_epi8(v0, x0, m0);
                 v1 = _mm256_blendv_epi8(v1, x1, m1);
                 t0 = _mm256_blendv_epi8(t0, tap, m0);
@@ -1782,7 +1761,7 @@ mod avx2 {
                 let x = load(a, b, s);
                 let n = keys(x, inf);
                 let m = _mm256_cmpgt_epi16(n, k);
-                k = _mm256_blendv_epi8(k, n, m);
+                k = _mm256_max_epi16(k, n);
                 v = _mm256_blendv_epi8(v, x, m);
                 t = _mm256_blendv_epi8(t, at(a, b), m);
             });
@@ -1792,17 +1771,6 @@ mod avx2 {
             s += 16;
         }
         s
-    }
-
-    /// [`order_key`](crate::order_key) of 16 bit patterns of a format whose +∞ is `inf`: the magnitude given
-    /// the pattern's sign (`vpsignw`: -0 becomes 0, like +0), and `i16::MAX` for every NaN.
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    fn keys(x: __m256i, inf: __m256i) -> __m256i {
-        let magnitude = _mm256_and_si256(x, _mm256_set1_epi16(0x7fff));
-        let signed = _mm256_sign_epi16(magnitude, x);
-        let nan = _mm256_cmpgt_epi16(magnitude, inf);
-        _mm256_blendv_epi8(signed, _mm256_set1_epi16(0x7fff), nan)
     }
 
     /// [`windows`] with `i64` codes, `base(k) + offset(a, b)` for window `k`'s tap (a, b), plus `step` a channel:

@@ -8,7 +8,7 @@ use crate::semantics::{window_argmax, Window};
 use crate::{Element, Geometry, IndexRun, Simd, Winners};
 
 #[cfg(target_arch = "x86_64")]
-use crate::simd::{low_lanes, order_keys_avx512};
+use crate::simd::{low_lanes, order_keys_avx512, tap_offsets_avx512};
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
@@ -178,15 +178,7 @@ unsafe fn row_half(
             .enumerate()
         {
             // Each lane's offset from the first window's first tap: a · row step + b · dilation + lane · stride.
-            let t = _mm512_cvtepu16_epi32(half);
-            let (a, b) = (
-                _mm512_srli_epi32::<8>(t),
-                _mm512_and_si512(t, _mm512_set1_epi32(0xff)),
-            );
-            let offsets = _mm512_add_epi32(
-                _mm512_add_epi32(_mm512_mullo_epi32(a, step_a), _mm512_mullo_epi32(b, step_b)),
-                lanes[h],
-            );
+            let offsets = _mm512_add_epi32(tap_offsets_avx512(half, step_a, step_b), lanes[h]);
             let live = (live >> (16 * h)) as u16;
             for (q, part) in [
                 _mm512_castsi512_si256(offsets),

@@ -196,3 +196,65 @@ pub fn order_keys_avx512(
     let nan = _mm512_cmpgt_epi16_mask(magnitude, inf);
     _mm512_mask_mov_epi16(signed, nan, _mm512_set1_epi16(0x7fff))
 }
+
+/// [`order_keys_avx512`] for 16 bit patterns with AVX2: the magnitude given the pattern's sign (`vpsignw`: -0
+/// becomes 0, like +0), and `i16::MAX` for every NaN.
+///
+/// # Safety
+/// The CPU has AVX2 (a safe call from code compiled with it).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+pub fn order_keys_avx2(
+    x: std::arch::x86_64::__m256i,
+    inf: std::arch::x86_64::__m256i,
+) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let magnitude = _mm256_and_si256(x, _mm256_set1_epi16(0x7fff));
+    let signed = _mm256_sign_epi16(magnitude, x);
+    let nan = _mm256_cmpgt_epi16(magnitude, inf);
+    _mm256_blendv_epi8(signed, _mm256_set1_epi16(0x7fff), nan)
+}
+
+/// The 16-bit kernels' tap coordinates `a · 256 + b` (16 lanes of `u16`) as 32-bit offsets
+/// `a · step_a + b · step_b`, which the caller knows fit a `u32`.
+///
+/// # Safety
+/// The CPU has AVX-512 F and BW (a safe call from code compiled with them).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+pub fn tap_offsets_avx512(
+    taps: std::arch::x86_64::__m256i,
+    step_a: std::arch::x86_64::__m512i,
+    step_b: std::arch::x86_64::__m512i,
+) -> std::arch::x86_64::__m512i {
+    use std::arch::x86_64::*;
+    let t = _mm512_cvtepu16_epi32(taps);
+    let (a, b) = (
+        _mm512_srli_epi32::<8>(t),
+        _mm512_and_si512(t, _mm512_set1_epi32(0xff)),
+    );
+    _mm512_add_epi32(_mm512_mullo_epi32(a, step_a), _mm512_mullo_epi32(b, step_b))
+}
+
+/// [`tap_offsets_avx512`] for 8 lanes with AVX2.
+///
+/// # Safety
+/// The CPU has AVX2 (a safe call from code compiled with it).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+pub fn tap_offsets_avx2(
+    taps: std::arch::x86_64::__m128i,
+    step_a: std::arch::x86_64::__m256i,
+    step_b: std::arch::x86_64::__m256i,
+) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let t = _mm256_cvtepu16_epi32(taps);
+    let (a, b) = (
+        _mm256_srli_epi32::<8>(t),
+        _mm256_and_si256(t, _mm256_set1_epi32(0xff)),
+    );
+    _mm256_add_epi32(_mm256_mullo_epi32(a, step_a), _mm256_mullo_epi32(b, step_b))
+}

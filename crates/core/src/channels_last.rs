@@ -577,11 +577,8 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                 let (rows, cols) = (rw.taps, cw.taps);
                 match indices {
                     None => {
-                        let done =
-                            half_channels(fast, &run, (rows, cols), [0; 3], best, &mut no_indices);
-                        let rest = |a: usize, b: usize| unsafe { run(a, b).add(done) };
-                        let (b, i) = (&mut best[done..], &mut no_indices[done..]);
-                        window(fast, rest, rows, cols, |_, _| (), b, i);
+                        let codes = ([0; 3], |_, _| ());
+                        window(fast, run, rows, cols, codes, best, &mut no_indices);
                     }
                     Some((ip, il)) => {
                         let index = if indices_in_place {
@@ -592,17 +589,8 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                         let tap_code = |a: usize, b: usize| {
                             I::from_u64(code + a as u64 * code_a + b as u64 * code_b)
                         };
-                        let done = half_channels(
-                            fast,
-                            &run,
-                            (rows, cols),
-                            [code, code_a, code_b],
-                            best,
-                            index,
-                        );
-                        let rest = |a: usize, b: usize| unsafe { run(a, b).add(done) };
-                        let (b, i) = (&mut best[done..], &mut index[done..]);
-                        window(fast, rest, rows, cols, tap_code, b, i);
+                        let codes = ([code, code_a, code_b], tap_code);
+                        window(fast, run, rows, cols, codes, best, index);
                         if step != 0 {
                             for (pc, i) in index.iter_mut().enumerate() {
                                 *i = I::from_u64(i.to_i64() as u64 + pc as u64 * step);
@@ -1017,8 +1005,8 @@ const BLOCK: usize = 32;
 
 /// The winners of one window's first channels (those of whole vectors of 16 with AVX2, all with AVX-512), when
 /// `fast` is [`Fast::Avx2Half`] or [`Fast::Avx512Half`] and the window's tap codes, `code + a · code_a +
-/// b · code_b` for tap (a, b), can be made from 8-bit tap coordinates and 32-bit offsets. Returns how many channels it did (none otherwise): the rest are
-/// [`window`]'s.
+/// b · code_b` for tap (a, b), can be made from 8-bit tap coordinates and 32-bit offsets. Returns how many
+/// channels it did (none otherwise): [`window`] pools the rest with its other loops.
 #[inline(always)]
 fn half_channels<T: Element, J: Copy + Codes>(
     fast: Fast,
@@ -1060,15 +1048,17 @@ fn half_channels<T: Element, J: Copy + Codes>(
 
 /// The winners of one window of `rows × cols` taps for every channel: `run(a, b)` points at tap (a, b)'s run of
 /// channels. `best` and `index` (as long as the run) get each channel's winning value ([`beats`]) and the
-/// winning tap's `code(a, b)`. Blocks of [`BLOCK`] channels at a time are held in registers while every tap is
-/// merged in, branch-free, so that the loops vectorise and nothing goes back to memory between taps.
+/// winning tap's `code(a, b)`, which is `affine = [code, code_a, code_b]` as `code + a · code_a + b · code_b`
+/// (what the 16-bit kernels make codes from, [`half_channels`]). Blocks of [`BLOCK`] channels at a time are held
+/// in registers while every tap is merged in, branch-free, so that the loops vectorise and nothing goes back to
+/// memory between taps.
 #[inline(always)]
 fn window<T: Element, J: Copy + Default + Codes>(
     fast: Fast,
     run: impl Fn(usize, usize) -> *const T,
     rows: usize,
     cols: usize,
-    code: impl Fn(usize, usize) -> J,
+    (affine, code): ([u64; 3], impl Fn(usize, usize) -> J),
     best: &mut [T],
     index: &mut [J],
 ) {
@@ -1091,7 +1081,7 @@ fn window<T: Element, J: Copy + Default + Codes>(
         }
         return;
     }
-    let mut s = 0;
+    let mut s = half_channels(fast, &run, (rows, cols), affine, best, index);
     #[cfg(target_arch = "x86_64")]
     if let Fast::Avx2F32 = fast {
         // SAFETY: `Fast::Avx2F32` is only made for `f32` on a CPU with AVX2; `run` points at runs of `c`

@@ -1,41 +1,52 @@
-//! The hand-written AVX-512 kernel for planes of 16-bit floats (NCHW), which the simd and block backends share:
-//! each output row's whole windows, 32 at a time, with taps at column stride 1 or 2, compared as
-//! [`order_key`](crate::order_key)s in 16-bit lanes.
+//! The hand-written AVX-512 kernel for planes of 16-bit floats (NCHW), which the simd and block backends share.
+//! Output rows are pooled in strips of 32 windows, their bit patterns compared as
+//! [`order_key`](crate::order_key)s in 16-bit lanes. It is separable: each input row's winners over the
+//! windows' columns are found once and cached, then merged over each window's rows, so a row that two windows
+//! share (k3 s2, k3 s1) is swept once. Windows cut by the left or right padding go through the same vectors, the
+//! taps outside the row masked off.
 
 use std::ops::Range;
 
-use crate::semantics::{window_argmax, Window};
-use crate::{Element, Geometry, IndexRun, Simd, Winners};
+use crate::semantics::Window;
+use crate::{DType, Element, Geometry, IndexRun, Simd, Winners};
 
+#[cfg(target_arch = "x86_64")]
+use crate::semantics::beats_f16x32;
 #[cfg(target_arch = "x86_64")]
 use crate::simd::{low_lanes, order_keys_avx512, tap_offsets_avx512};
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
-/// The +∞ pattern of `T` when [`rows_half`] pools its planes with `g` at `simd`: `T` a 16-bit float, AVX-512 on
+/// The +∞ pattern of `T` when [`rows_half`] pools its planes with `g` at `simd` (`T` a 16-bit float, AVX-512 on
 /// the CPU, column stride 1 or 2, windows at most 256 taps a side, and every window's offsets from its first tap,
-/// with 31 more windows' along the row, within a `u32`.
+/// with 31 more windows' along the row, within a `u32`), and whether to compare natively: `f16` where the CPU has
+/// AVX-512 FP16. `bf16`, and `f16` elsewhere, compare as order keys.
 #[cfg(target_arch = "x86_64")]
-fn takes_half<T: Element>(simd: Simd, g: &Geometry) -> Option<u16> {
+fn takes_half<T: Element>(simd: Simd, g: &Geometry) -> Option<(u16, bool)> {
     let p = g.params();
     let (kh, kw) = (p.kernel[0], p.kernel[1]);
     let span = ((kh - 1) * p.dilation[0]) as u64 * g.width() as u64
         + ((kw - 1) * p.dilation[1]) as u64
         + 31 * p.stride[1] as u64;
-    T::KEY_INF.filter(|_| {
-        simd == Simd::Avx512
-            && simd.is_available()
-            && matches!(p.stride[1], 1 | 2)
-            && kh <= 256
-            && kw <= 256
-            && span <= u64::from(u32::MAX)
-    })
+    T::KEY_INF
+        .filter(|_| {
+            simd == Simd::Avx512
+                && simd.is_available()
+                && matches!(p.stride[1], 1 | 2)
+                && kh <= 256
+                && kw <= 256
+                && span <= u64::from(u32::MAX)
+        })
+        .map(|inf| {
+            let native =
+                T::DTYPE == DType::F16 && std::arch::is_x86_feature_detected!("avx512fp16");
+            (inf, native)
+        })
 }
 
 /// Pools output rows `rows` of `plane` (the whole run of outputs, from its first) when `T` is a 16-bit float, the
 /// level is AVX-512 (which the CPU has), the column stride 1 or 2, the kernel at most 256 taps a side and the
-/// offsets within a window and 31 more along the row fit a `u32`; returns false, doing nothing, otherwise. Each
-/// output row's whole windows go 32 at a time through the kernel; those padding cuts are scanned one by one.
+/// offsets within a window and 31 more along the row fit a `u32`; returns false, doing nothing, otherwise.
 pub fn rows_half<T: Element>(
     simd: Simd,
     g: &Geometry,
@@ -46,152 +57,372 @@ pub fn rows_half<T: Element>(
     #[cfg(not(target_arch = "x86_64"))]
     return false;
     #[cfg(target_arch = "x86_64")]
-    let Some(inf) = takes_half::<T>(simd, g) else {
+    let Some((inf, native)) = takes_half::<T>(simd, g) else {
         return false;
     };
     let p = g.params();
-    let (width, ow) = (g.width(), g.out_width());
-    let (row_windows, cols, interior) = (g.row_windows(), g.col_windows(), g.interior_cols());
-    let columns = (p.kernel[1], p.stride[1], p.dilation[1], p.padding.left);
+    let (ow, row_windows) = (g.out_width(), g.row_windows());
+    let columns = Columns {
+        kw: p.kernel[1],
+        stride: p.stride[1],
+        dilation: p.dilation[1],
+        width: g.width(),
+    };
+    let rows_of = Rows {
+        kh: p.kernel[0],
+        span: (p.kernel[0] - 1) * p.dilation[0] + 1,
+        step: p.dilation[0] * g.width(),
+    };
+    let left = p.padding.left as isize;
+    // SAFETY: `T` is a 16-bit float (`takes_half`): its bit patterns are `u16`s.
+    let plane = unsafe { std::slice::from_raw_parts(plane.as_ptr().cast::<u16>(), plane.len()) };
     out.write_rows(0, rows.len(), ow, |band, values, mut indices| {
-        for (k, o) in (rows.start + band.start..rows.start + band.end).enumerate() {
-            let rw = row_windows.get(o);
-            let values = &mut values[k * ow..(k + 1) * ow];
-            let mut indices = indices.as_mut().map(|ix| match ix.rest(k * ow) {
-                IndexRun::Flat(ix) => ix,
-                IndexRun::Taps(_) => unreachable!("tap codes are only written for f32"),
-            });
-            for j in (0..interior.start).chain(interior.end..ow) {
-                let (v, i) = window_argmax(plane, width, rw, cols.get(j));
-                values[j] = v;
-                if let Some(ix) = indices.as_deref_mut() {
-                    ix[j] = i as i64;
-                }
-            }
-            if interior.is_empty() {
-                continue;
-            }
-            // SAFETY: the CPU has AVX-512 (`takes_half`), `T` is a 16-bit float (bit patterns as u16), the
-            // interior windows' taps are inside the plane, and the outputs hold the row.
-            unsafe {
-                row_half(
-                    plane.as_ptr().cast(),
-                    width,
-                    rw,
-                    interior.clone(),
+        let band = rows.start + band.start..rows.start + band.end;
+        let mut indices = indices.as_mut().map(|ix| match ix.rest(0) {
+            IndexRun::Flat(ix) => ix,
+            IndexRun::Taps(_) => unreachable!("tap codes are only written for f32"),
+        });
+        for first in (0..ow).step_by(32 * BLOCK) {
+            let mut strips = [Strip::default(); BLOCK];
+            let n = (ow - first).div_ceil(32).min(BLOCK);
+            for (i, strip) in strips.iter_mut().enumerate().take(n) {
+                let j = first + 32 * i;
+                *strip = Strip::new(
+                    (j * columns.stride) as isize - left,
+                    (ow - j).min(32),
                     columns,
-                    inf,
-                    values.as_mut_ptr().cast(),
-                    indices.map(|ix| ix.as_mut_ptr()),
-                )
+                );
+            }
+            let out = Out {
+                values: values[first..].as_mut_ptr().cast(),
+                indices: indices.as_deref_mut().map(|ix| ix[first..].as_mut_ptr()),
+                stride: ow,
+            };
+            let windows = row_windows.range(band.clone());
+            let strips = &strips[..n];
+            // SAFETY: the CPU has AVX-512 (`takes_half`), and FP16 for `native`; the strips' windows are the
+            // band's outputs `first..first + 32 n` of each row, which `out` holds; `plane` holds the rows the
+            // windows cover.
+            unsafe {
+                if native {
+                    pool_native(plane, strips, columns, rows_of, windows, inf, out)
+                } else {
+                    pool_keys(plane, strips, columns, rows_of, windows, inf, out)
+                }
             };
         }
     });
     true
 }
 
-/// The winners of one output row's whole windows `interior` (whose rows are `rw`; columns `(kernel, stride,
-/// dilation, padding before)`, the stride 1 or 2) into `values` and `indices`, 32 windows a vector. For each
-/// tap, the 32 windows' candidates are one load at stride 1, or two and their even elements
-/// (`vpermt2w`) at stride 2; they become order keys ([`order_keys_avx512`]), compared into masks, and the
-/// winners' own bit patterns and tap coordinates are carried beside, so values come out unchanged and flat
-/// indices are made once per vector.
-///
-/// # Safety
-/// The CPU has AVX-512 F, BW and VL; every tap of the interior windows is inside `plane` (of `width` columns);
-/// `values` and `indices` (when given) hold the row; [`takes_half`]'s bounds hold.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn row_half(
-    plane: *const u16,
+/// The most strips (of 32 windows) pooled together down the plane, their rows' winners cached.
+const BLOCK: usize = 16;
+
+/// The windows' columns: `kw` taps, `dilation` apart, windows `stride` (1 or 2) apart, in rows of `width`.
+#[derive(Clone, Copy)]
+struct Columns {
+    kw: usize,
+    stride: usize,
+    dilation: usize,
     width: usize,
-    rw: Window,
-    interior: Range<usize>,
-    (kw, s, dw, left): (usize, usize, usize, usize),
-    inf: u16,
+}
+
+/// The windows' rows: `kh` of them, over `span` input rows, `step` elements apart in the plane.
+#[derive(Clone, Copy)]
+struct Rows {
+    kh: usize,
+    span: usize,
+    step: usize,
+}
+
+/// Where a block's outputs go: its first output of the band's first row, for values and indices, and the
+/// distance between rows.
+struct Out {
     values: *mut u16,
     indices: Option<*mut i64>,
+    stride: usize,
+}
+
+/// `m` (1 to 32) consecutive windows of an output row, the first starting at input column `c0` (negative in the
+/// left padding), and whether all their taps lie inside the row.
+#[derive(Clone, Copy, Default)]
+struct Strip {
+    c0: isize,
+    m: usize,
+    whole: bool,
+}
+
+impl Strip {
+    fn new(c0: isize, m: usize, c: Columns) -> Strip {
+        let last = c0 + ((m - 1) * c.stride + (c.kw - 1) * c.dilation) as isize;
+        Strip {
+            c0,
+            m,
+            whole: c0 >= 0 && last < c.width as isize,
+        }
+    }
+
+    /// For each tap of the windows' columns, the elements to load from its column (2m - 1 at stride 2), and the
+    /// windows whose tap lies inside the row.
+    fn masks(&self, c: Columns) -> impl Iterator<Item = Masks> + '_ {
+        let need = (self.m - 1) * c.stride + 1;
+        (0..c.kw).map(move |b| {
+            let start = self.c0 + (b * c.dilation) as isize;
+            if self.whole {
+                (low(need), low(self.m) as u32)
+            } else {
+                let taps = inside(start, c.stride, self.m, c.width) as u32;
+                (inside(start, 1, need, c.width), taps)
+            }
+        })
+    }
+}
+
+/// A tap's elements to load (one bit each, at most 64) and windows inside the row (one bit each).
+type Masks = (u64, u32);
+
+/// The positions `start + step · i` for i in `0..n` (at most 64) that lie inside a row of `width`, as a mask.
+fn inside(start: isize, step: usize, n: usize, width: usize) -> u64 {
+    let up_to = |x: isize| (x.max(0) as usize).div_ceil(step).min(n);
+    let (lo, hi) = (up_to(-start), up_to(width as isize - start));
+    low(hi) & !low(lo.min(hi))
+}
+
+/// A strip's winners: order keys, bit patterns and tap codes (`a << 8 | b`, row and column within the window).
+#[cfg(target_arch = "x86_64")]
+type Best = [__m512i; 3];
+
+/// [`pool_block`] comparing order keys.
+///
+/// # Safety
+/// As for [`pool_block`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+unsafe fn pool_keys(
+    plane: &[u16],
+    strips: &[Strip],
+    c: Columns,
+    r: Rows,
+    windows: impl Iterator<Item = Window>,
+    inf: u16,
+    out: Out,
 ) {
+    // SAFETY: the caller's promise.
+    unsafe { pool_block::<false>(plane, strips, c, r, windows, inf, out) }
+}
+
+/// [`pool_block`] comparing `f16`s natively.
+///
+/// # Safety
+/// As for [`pool_block`], and the CPU has AVX-512 FP16.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512fp16")]
+unsafe fn pool_native(
+    plane: &[u16],
+    strips: &[Strip],
+    c: Columns,
+    r: Rows,
+    windows: impl Iterator<Item = Window>,
+    inf: u16,
+    out: Out,
+) {
+    // SAFETY: the caller's promise.
+    unsafe { pool_block::<true>(plane, strips, c, r, windows, inf, out) }
+}
+
+/// Pools the windows of `strips` (consecutive, at most [`BLOCK`]) in each output row of `windows` (the rows
+/// each covers) into `out`, row by row. `NATIVE`: the elements are `f16`s, compared by
+/// [`beats_f16x32`]; else they are compared as order keys. Each input row's winners over the strips' windows ([`row_winners`]) are
+/// found once and cached while windows still cover the row; each window's are merged in row order, so the first
+/// maximum of the first row holding one wins, which is the row-major scan's winner.
+///
+/// # Safety
+/// The CPU has AVX-512 F, BW, DQ and VL, and FP16 when `NATIVE`; `plane` holds every row `windows` covers; `out` holds `32 · strips.len()`
+/// outputs (the last strip's `m` at least) from each row's first, for each row of `windows`; [`takes_half`]'s
+/// bounds hold.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+#[inline]
+unsafe fn pool_block<const NATIVE: bool>(
+    plane: &[u16],
+    strips: &[Strip],
+    c: Columns,
+    r: Rows,
+    windows: impl Iterator<Item = Window>,
+    inf: u16,
+    out: Out,
+) {
+    let n = strips.len();
     let inf = _mm512_set1_epi16(inf as i16);
+    // A row's slot in the cache: rows of one window never share one. Windows spanning more rows than this keep
+    // only the rows at the same place within the window.
+    const SLOTS: usize = 64;
+    let slots = if r.span <= SLOTS { r.span } else { r.kh };
+    let slot = |row: usize, a: usize| if r.span <= SLOTS { row % r.span } else { a };
+    let mut cached = vec![usize::MAX; slots];
+    let mut cache: Vec<Best> = vec![[_mm512_setzero_si512(); 3]; slots * n];
+    let (step_a, step_b) = (
+        _mm512_set1_epi32(r.step as i32),
+        _mm512_set1_epi32(c.dilation as i32),
+    );
+    let iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    let stride = _mm512_set1_epi32(c.stride as i32);
+    let lanes = [
+        _mm512_mullo_epi32(iota, stride),
+        _mm512_mullo_epi32(_mm512_add_epi32(iota, _mm512_set1_epi32(16)), stride),
+    ];
+    let width = c.width;
+    let masks: Vec<Masks> = strips.iter().flat_map(|strip| strip.masks(c)).collect();
+    for (q, w) in windows.enumerate() {
+        for a in 0..w.taps {
+            let row = w.start + a * w.step;
+            let s = slot(row, a);
+            if cached[s] != row {
+                let from = &plane[row * width..(row + 1) * width];
+                let strips = strips.iter().zip(masks.chunks_exact(c.kw));
+                for ((strip, masks), best) in strips.zip(&mut cache[s * n..(s + 1) * n]) {
+                    // SAFETY: FP16 when `NATIVE` (the caller's promise).
+                    *best = unsafe { row_winners::<NATIVE>(from, strip, masks, c, inf) };
+                }
+                cached[s] = row;
+            }
+        }
+        for (i, strip) in strips.iter().enumerate() {
+            let [mut k, mut v, mut t] = cache[slot(w.start, 0) * n + i];
+            for a in 1..w.taps {
+                let [key, x, b] = cache[slot(w.start + a * w.step, a) * n + i];
+                let beats = if NATIVE {
+                    // SAFETY: the CPU has FP16 (the caller's promise).
+                    unsafe { beats_f16x32(key, k) }
+                } else {
+                    _mm512_cmpgt_epi16_mask(key, k)
+                };
+                // The greater key is the new one where it beats, so the running key is their maximum.
+                k = if NATIVE {
+                    _mm512_mask_mov_epi16(k, beats, key)
+                } else {
+                    _mm512_max_epi16(k, key)
+                };
+                v = _mm512_mask_mov_epi16(v, beats, x);
+                let code = _mm512_or_si512(b, _mm512_set1_epi16((a << 8) as i16));
+                t = _mm512_mask_mov_epi16(t, beats, code);
+            }
+            let at = q * out.stride + 32 * i;
+            let live = low_lanes(strip.m);
+            // SAFETY: the row's outputs `at..at + m` (the caller's promise).
+            unsafe { _mm512_mask_storeu_epi16(out.values.wrapping_add(at).cast(), live, v) };
+            let Some(indices) = out.indices else {
+                continue;
+            };
+            // The flat index of the first window's first tap, which may lie in the left padding.
+            let base = _mm512_set1_epi64((w.start * width) as i64 + strip.c0 as i64);
+            for (h, half) in [_mm512_castsi512_si256(t), _mm512_extracti64x4_epi64::<1>(t)]
+                .into_iter()
+                .enumerate()
+            {
+                // Each lane's offset from the first window's first tap: a · row step + b · dilation + lane · stride.
+                let offsets = _mm512_add_epi32(tap_offsets_avx512(half, step_a, step_b), lanes[h]);
+                let live = (live >> (16 * h)) as u16;
+                for (e, part) in [
+                    _mm512_castsi512_si256(offsets),
+                    _mm512_extracti64x4_epi64::<1>(offsets),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    let to = indices.wrapping_add(at + 16 * h + 8 * e);
+                    let index = _mm512_add_epi64(base, _mm512_cvtepu32_epi64(part));
+                    // SAFETY: the row's outputs, the lanes of `live`.
+                    unsafe { _mm512_mask_storeu_epi64(to, (live >> (8 * e)) as u8, index) };
+                }
+            }
+        }
+    }
+}
+
+/// The winners of `strip`'s windows within one input `row`: for each, the first greatest of its taps in the row
+/// (as an order key, see [`order_keys_avx512`], or when `NATIVE` its `f16` pattern again), its bit pattern, and
+/// its column within the window. Taps outside the row never win: their keys are below every number's, or when
+/// `NATIVE` they are masked off. Every window has a tap inside the row (a window
+/// without input elements is refused before pooling). `masks` are the strip's [`Strip::masks`].
+///
+/// # Safety
+/// The CPU has AVX-512 FP16 when `NATIVE`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+#[inline]
+unsafe fn row_winners<const NATIVE: bool>(
+    row: &[u16],
+    strip: &Strip,
+    masks: &[Masks],
+    c: Columns,
+    inf: __m512i,
+) -> Best {
     // Lane l takes element 2l of the two vectors loaded at stride 2.
     let even = _mm512_set_epi16(
         62, 60, 58, 56, 54, 52, 50, 48, 46, 44, 42, 40, 38, 36, 34, 32, 30, 28, 26, 24, 22, 20, 18,
         16, 14, 12, 10, 8, 6, 4, 2, 0,
     );
-    let row_step = rw.step * width;
-    let (step_a, step_b) = (
-        _mm512_set1_epi32(row_step as i32),
-        _mm512_set1_epi32(dw as i32),
-    );
-    let iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    let lanes = [
-        _mm512_mullo_epi32(iota, _mm512_set1_epi32(s as i32)),
-        _mm512_mullo_epi32(
-            _mm512_add_epi32(iota, _mm512_set1_epi32(16)),
-            _mm512_set1_epi32(s as i32),
-        ),
-    ];
-    for first in interior.clone().step_by(32) {
-        let m = (interior.end - first).min(32);
-        let live = low_lanes(m);
-        // The flat index of the first window's first tap; interior windows start inside the input.
-        let base = rw.start * width + first * s - left;
-        let load = |a: usize, b: usize| {
-            let p = plane.wrapping_add(base + a * row_step + b * dw);
-            // SAFETY: only the lanes of the masks, each a tap of one of the `m` windows.
-            unsafe {
-                if s == 1 {
-                    _mm512_maskz_loadu_epi16(live, p.cast())
-                } else {
-                    let need = 2 * m - 1;
-                    let lo = _mm512_maskz_loadu_epi16(low_lanes(need.min(32)), p.cast());
-                    let hi = _mm512_maskz_loadu_epi16(
-                        low_lanes(need.saturating_sub(32)),
-                        p.wrapping_add(32).cast(),
-                    );
-                    _mm512_permutex2var_epi16(lo, even, hi)
-                }
+    let outside = _mm512_set1_epi16(i16::MIN);
+    let (mut k, mut v, mut t) = (outside, outside, _mm512_setzero_si512());
+    // The windows with a tap inside the row so far.
+    let mut seen = 0;
+    for (b, &(elements, taps)) in masks.iter().enumerate() {
+        let start = strip.c0 + (b * c.dilation) as isize;
+        let p = row.as_ptr().wrapping_offset(start);
+        // SAFETY: the masks keep only elements inside the row; the others are not read, and the pointers to them
+        // are formed with wrapping arithmetic.
+        let x = unsafe {
+            let lo = _mm512_maskz_loadu_epi16(elements as u32, p.cast());
+            if c.stride == 1 {
+                lo
+            } else {
+                let hi =
+                    _mm512_maskz_loadu_epi16((elements >> 32) as u32, p.wrapping_add(32).cast());
+                _mm512_permutex2var_epi16(lo, even, hi)
             }
         };
-        let x = load(0, 0);
-        let (mut k, mut v, mut t) = (order_keys_avx512(x, inf), x, _mm512_setzero_si512());
-        for a in 0..rw.taps {
-            for b in (a == 0) as usize..kw {
-                let x = load(a, b);
-                let n = order_keys_avx512(x, inf);
-                let beats = _mm512_cmpgt_epi16_mask(n, k);
-                // The greater key is the new one where it beats, so the running key is their maximum.
-                k = _mm512_max_epi16(k, n);
-                v = _mm512_mask_mov_epi16(v, beats, x);
-                t = _mm512_mask_mov_epi16(t, beats, _mm512_set1_epi16((a << 8 | b) as i16));
-            }
-        }
-        // SAFETY: the row's outputs `first..first + m`.
-        unsafe { _mm512_mask_storeu_epi16(values.wrapping_add(first).cast(), live, v) };
-        let Some(indices) = indices else {
+        let key = if NATIVE {
+            x
+        } else if strip.whole {
+            order_keys_avx512(x, inf)
+        } else {
+            _mm512_mask_mov_epi16(outside, taps, order_keys_avx512(x, inf))
+        };
+        if b == 0 {
+            // Every key of a tap inside the row beats the outside ones'; natively, `seen` tells them apart.
+            (k, v, seen) = (key, x, taps);
             continue;
-        };
-        let base = _mm512_set1_epi64(base as i64);
-        for (h, half) in [_mm512_castsi512_si256(t), _mm512_extracti64x4_epi64::<1>(t)]
-            .into_iter()
-            .enumerate()
-        {
-            // Each lane's offset from the first window's first tap: a · row step + b · dilation + lane · stride.
-            let offsets = _mm512_add_epi32(tap_offsets_avx512(half, step_a, step_b), lanes[h]);
-            let live = (live >> (16 * h)) as u16;
-            for (q, part) in [
-                _mm512_castsi512_si256(offsets),
-                _mm512_extracti64x4_epi64::<1>(offsets),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                let at = indices.wrapping_add(first + 16 * h + 8 * q);
-                let index = _mm512_add_epi64(base, _mm512_cvtepu32_epi64(part));
-                // SAFETY: the row's outputs, the lanes of `live`.
-                unsafe { _mm512_mask_storeu_epi64(at, (live >> (8 * q)) as u8, index) };
-            }
         }
+        let beats = if NATIVE {
+            // SAFETY: the CPU has FP16 (the caller's promise).
+            let beats = unsafe { beats_f16x32(x, k) };
+            let beats = if strip.whole {
+                beats
+            } else {
+                (beats | !seen) & taps
+            };
+            seen |= taps;
+            beats
+        } else {
+            _mm512_cmpgt_epi16_mask(key, k)
+        };
+        k = if NATIVE {
+            _mm512_mask_mov_epi16(k, beats, x)
+        } else {
+            _mm512_max_epi16(k, key)
+        };
+        v = _mm512_mask_mov_epi16(v, beats, x);
+        t = _mm512_mask_mov_epi16(t, beats, _mm512_set1_epi16(b as i16));
+    }
+    [k, v, t]
+}
+
+/// The low `k` bits of a `u64` (k at most 64).
+fn low(k: usize) -> u64 {
+    if k >= 64 {
+        !0
+    } else {
+        (1u64 << k) - 1
     }
 }

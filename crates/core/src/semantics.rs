@@ -284,6 +284,24 @@ pub fn beats_f32x16(
     _mm512_mask_cmp_ps_mask::<_CMP_NLE_UQ>(live, candidate, best)
 }
 
+/// [`beats`] for 32 lanes of `f16` bit patterns at once, compared natively (AVX-512 FP16): a mask of the lanes
+/// where `candidate` is greater than `best` or a NaN, while `best` is not a NaN. -0 and +0 compare equal.
+///
+/// # Safety
+/// The CPU must have AVX-512 FP16. Functions compiled with that feature call it without `unsafe`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512fp16")]
+#[inline]
+pub fn beats_f16x32(
+    candidate: std::arch::x86_64::__m512i,
+    best: std::arch::x86_64::__m512i,
+) -> std::arch::x86_64::__mmask32 {
+    use std::arch::x86_64::*;
+    let (candidate, best) = (_mm512_castsi512_ph(candidate), _mm512_castsi512_ph(best));
+    let live = _mm512_cmp_ph_mask::<_CMP_ORD_Q>(best, best);
+    _mm512_mask_cmp_ph_mask::<_CMP_NLE_UQ>(live, candidate, best)
+}
+
 /// [`beats`] for 8 lanes of `f32` at once, for hand-written AVX2 kernels: all ones in the lanes where `candidate`
 /// is greater than `best` or a NaN, while `best` is not a NaN; zero elsewhere.
 ///

@@ -177,7 +177,8 @@ pub unsafe fn store_bytes_avx2(lanes: std::arch::x86_64::__m256i, to: *mut u8, k
 }
 
 /// [`order_key`](crate::order_key) of 32 bit patterns of a 16-bit float format whose +∞ is `inf` (in every lane):
-/// the magnitude, negated where the sign bit is set (-0 becomes 0, like +0), and `i16::MAX` for every NaN. Its
+/// the magnitude, negated where the sign bit is set (-0 becomes 0, like +0), and the pattern after +∞ for every
+/// NaN (above every number, as `order_key`'s `i16::MAX` is). Its
 /// `vpcmpgtw` is [`beats`](crate::semantics::beats), lane by lane.
 ///
 /// # Safety
@@ -191,10 +192,12 @@ pub fn order_keys_avx512(
 ) -> std::arch::x86_64::__m512i {
     use std::arch::x86_64::*;
     let magnitude = _mm512_and_si512(x, _mm512_set1_epi16(0x7fff));
-    let negative = _mm512_movepi16_mask(x);
+    // The negative numbers, -0 to -∞, are the patterns below the one after -∞, as `i16`s; negative NaNs are not.
+    let after_minus_inf = _mm512_add_epi16(inf, _mm512_set1_epi16(i16::MIN + 1));
+    let negative = _mm512_cmplt_epi16_mask(x, after_minus_inf);
     let signed = _mm512_mask_sub_epi16(magnitude, negative, _mm512_setzero_si512(), magnitude);
-    let nan = _mm512_cmpgt_epi16_mask(magnitude, inf);
-    _mm512_mask_mov_epi16(signed, nan, _mm512_set1_epi16(0x7fff))
+    // Every NaN, of either sign, now has its magnitude, above +∞: each becomes the pattern after +∞.
+    _mm512_min_epi16(signed, _mm512_add_epi16(inf, _mm512_set1_epi16(1)))
 }
 
 /// [`order_keys_avx512`] for 16 bit patterns with AVX2: the magnitude given the pattern's sign (`vpsignw`: -0

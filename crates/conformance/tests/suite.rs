@@ -265,7 +265,9 @@ fn row_widths<T: Sample>(backend: Backend) {
 /// Planes whose output exceeds the bands in which kernels that write in place get their outputs when the
 /// multiplier is wanted without the indices (`maxpool_core::BAND`, 4096), on the geometries with hand-written
 /// kernels; 96×100 at k3 s2 leaves the last row and column in no window, whose counts must still be zeroed, and
-/// 7×1111 has output rows wider than the 256 windows the 3×3/2 kernels pool together in one block of columns.
+/// 7×1111 has output rows wider than the 256 windows the 3×3/2 kernels pool together in one block of columns (512
+/// for the 16-bit kernel). Windows over 81 rows (row dilation 40) span more rows than the 16-bit kernel caches
+/// row winners for by row.
 fn bands<T: Sample>(backend: Backend) {
     let tally = Tally::new(format!("bands {}", T::DTYPE));
     let mut src = Seeded::new(0x5EED);
@@ -278,6 +280,7 @@ fn bands<T: Sample>(backend: Backend) {
             .with_stride(2)
             .with_padding(1)
             .with_ceil_mode(true),
+        Params::new(3).with_stride(1).with_dilation_hw(40, 1),
     ];
     for params in geometries {
         for (height, width) in [(150, 200), (97, 301), (96, 100), (7, 1111)] {
@@ -474,6 +477,8 @@ macro_rules! conformance_suite {
 
             #[test]
             fn bands_f32() { bands::<f32>(BACKEND); }
+            #[test]
+            fn bands_f16() { bands::<maxpool::f16>(BACKEND); }
 
             #[test]
             fn coded_f32() { coded::<f32>(BACKEND); }

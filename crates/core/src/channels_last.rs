@@ -953,9 +953,10 @@ enum Fast {
     /// [`order_key`](crate::order_key)s; the rest by the portable loops).
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     Avx2Half { inf: u16 },
-    /// [`Fast::Avx2Half`] on a CPU with AVX-512 (every channel, 32 a vector).
+    /// [`Fast::Avx2Half`] on a CPU with AVX-512 (every channel, 32 a vector); `native`: `f16` on a CPU with
+    /// AVX-512 FP16, compared as floats.
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-    Avx512Half { inf: u16 },
+    Avx512Half { inf: u16, native: bool },
 }
 
 impl Fast {
@@ -976,7 +977,10 @@ impl Fast {
         } else {
             let half = T::KEY_INF.filter(|_| cfg!(target_arch = "x86_64") && simd.is_available());
             match (half, simd) {
-                (Some(inf), Simd::Avx512) => Fast::Avx512Half { inf },
+                (Some(inf), Simd::Avx512) => Fast::Avx512Half {
+                    inf,
+                    native: T::DTYPE == DType::F16 && crate::simd::avx512_fp16(),
+                },
                 (Some(inf), Simd::Avx2) => Fast::Avx2Half { inf },
                 _ => Fast::No,
             }
@@ -1017,7 +1021,7 @@ fn half_channels<T: Element, J: Copy + Codes>(
     index: &mut [J],
 ) -> usize {
     #[cfg(target_arch = "x86_64")]
-    if let Fast::Avx2Half { inf } | Fast::Avx512Half { inf } = fast {
+    if let Fast::Avx2Half { inf } | Fast::Avx512Half { inf, .. } = fast {
         let fits = |taps: usize, step: u64| {
             (taps - 1) as u64 <= u64::from(u8::MAX) && step <= u64::from(u32::MAX)
         };
@@ -1034,8 +1038,10 @@ fn half_channels<T: Element, J: Copy + Codes>(
             let (c, best, index) = (best.len(), best.as_mut_ptr().cast(), index.as_mut_ptr());
             let (run, codes) = (|a, b| run(a, b).cast::<u16>(), [code, code_a, code_b]);
             return unsafe {
-                if let Fast::Avx512Half { .. } = fast {
-                    avx512::window_half(run, (rows, cols), inf, codes, c, best, index)
+                if let Fast::Avx512Half { native: true, .. } = fast {
+                    avx512::window_f16(run, (rows, cols), inf, codes, c, best, index)
+                } else if let Fast::Avx512Half { .. } = fast {
+                    avx512::window_half::<_, false>(run, (rows, cols), inf, codes, c, best, index)
                 } else {
                     avx2::window_half(run, (rows, cols), inf, codes, c, best, index)
                 }
@@ -1158,7 +1164,7 @@ mod avx512 {
 
     use super::for_taps;
     use crate::semantics::beats_f32x16;
-    use crate::simd::{low_lanes, order_keys_avx512 as keys, tap_offsets_avx512};
+    use crate::simd::{beats16, keep16, keys16, low_lanes, tap_offsets_avx512};
 
     /// A tap's code in 16 lanes, one per channel: what [`window`] selects beside the values.
     pub(super) trait Codes16: Copy {
@@ -1282,14 +1288,15 @@ mod avx512 {
         }
     }
 
-    /// [`super::avx2::window_half`] with AVX-512: 32 channels a vector, keys compared into masks, and the last
-    /// channels by masked loads and stores, so it does every channel.
+    /// [`super::avx2::window_half`] with AVX-512: 32 channels a vector, compared into masks as [`keys16`] says
+    /// (natively when `NATIVE`, for `f16`), and the last channels by masked loads and stores, so it does every
+    /// channel.
     ///
     /// # Safety
-    /// The CPU has AVX-512 F, BW and VL; otherwise as [`super::avx2::window_half`]'s.
+    /// The CPU has AVX-512 F, BW and VL, and FP16 when `NATIVE`; otherwise as [`super::avx2::window_half`]'s.
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
     #[inline]
-    pub(super) unsafe fn window_half<J: Codes16>(
+    pub(super) unsafe fn window_half<J: Codes16, const NATIVE: bool>(
         run: impl Fn(usize, usize) -> *const u16,
         (rows, cols): (usize, usize),
         inf: u16,
@@ -1299,6 +1306,7 @@ mod avx512 {
         index: *mut J,
     ) -> usize {
         let inf = _mm512_set1_epi16(inf as i16);
+        let keys = |x| keys16::<NATIVE>(x, inf);
         // SAFETY (loads and stores): as the caller promised; only the lanes of `live`, inside the `c` channels.
         let load = |a: usize, b: usize, s: usize, live: __mmask32| unsafe {
             _mm512_maskz_loadu_epi16(live, run(a, b).wrapping_add(s).cast())
@@ -1332,19 +1340,16 @@ mod avx512 {
         // masked.
         while c - s >= 64 {
             let (x0, x1) = (load(0, 0, s, u32::MAX), load(0, 0, s + 32, u32::MAX));
-            let (mut k0, mut k1) = (keys(x0, inf), keys(x1, inf));
+            let (mut k0, mut k1) = (keys(x0), keys(x1));
             let (mut v0, mut v1) = (x0, x1);
             let (mut t0, mut t1) = (_mm512_setzero_si512(), _mm512_setzero_si512());
             for_taps(rows, cols, |a, b| {
                 let (x0, x1) = (load(a, b, s, u32::MAX), load(a, b, s + 32, u32::MAX));
-                let (n0, n1) = (keys(x0, inf), keys(x1, inf));
-                let (m0, m1) = (
-                    _mm512_cmpgt_epi16_mask(n0, k0),
-                    _mm512_cmpgt_epi16_mask(n1, k1),
-                );
+                let (n0, n1) = (keys(x0), keys(x1));
+                // SAFETY: FP16 when `NATIVE` (the caller's promise).
+                let (m0, m1) = unsafe { (beats16::<NATIVE>(n0, k0), beats16::<NATIVE>(n1, k1)) };
                 let tap = at(a, b);
-                // The greater key is the new one where it beats, so the running key is their maximum.
-                (k0, k1) = (_mm512_max_epi16(k0, n0), _mm512_max_epi16(k1, n1));
+                (k0, k1) = (keep16::<NATIVE>(k0, m0, n0), keep16::<NATIVE>(k1, m1, n1));
                 v0 = _mm512_mask_mov_epi16(v0, m0, x0);
                 v1 = _mm512_mask_mov_epi16(v1, m1, x1);
                 t0 = _mm512_mask_mov_epi16(t0, m0, tap);
@@ -1357,12 +1362,13 @@ mod avx512 {
         while s < c {
             let live = live(s);
             let x = load(0, 0, s, live);
-            let (mut k, mut v, mut t) = (keys(x, inf), x, _mm512_setzero_si512());
+            let (mut k, mut v, mut t) = (keys(x), x, _mm512_setzero_si512());
             for_taps(rows, cols, |a, b| {
                 let x = load(a, b, s, live);
-                let n = keys(x, inf);
-                let m = _mm512_cmpgt_epi16_mask(n, k);
-                k = _mm512_max_epi16(k, n);
+                let n = keys(x);
+                // SAFETY: FP16 when `NATIVE` (the caller's promise).
+                let m = unsafe { beats16::<NATIVE>(n, k) };
+                k = keep16::<NATIVE>(k, m, n);
                 v = _mm512_mask_mov_epi16(v, m, x);
                 t = _mm512_mask_mov_epi16(t, m, at(a, b));
             });
@@ -1370,6 +1376,25 @@ mod avx512 {
             s += 32;
         }
         c
+    }
+
+    /// [`window_half`] comparing `f16`s natively.
+    ///
+    /// # Safety
+    /// As for [`window_half`] with `NATIVE`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512fp16")]
+    #[inline]
+    pub(super) unsafe fn window_f16<J: Codes16>(
+        run: impl Fn(usize, usize) -> *const u16,
+        taps: (usize, usize),
+        inf: u16,
+        codes: [u64; 3],
+        c: usize,
+        best: *mut u16,
+        index: *mut J,
+    ) -> usize {
+        // SAFETY: the caller's promise.
+        unsafe { window_half::<J, true>(run, taps, inf, codes, c, best, index) }
     }
 
     /// [`super::window`] for `f32`: `best` and `index` (`c` each) get every channel's winner and its tap's code.

@@ -11,9 +11,7 @@ use crate::semantics::Window;
 use crate::{DType, Element, Geometry, IndexRun, Simd, Winners};
 
 #[cfg(target_arch = "x86_64")]
-use crate::semantics::beats_f16x32;
-#[cfg(target_arch = "x86_64")]
-use crate::simd::{low_lanes, order_keys_avx512, tap_offsets_avx512};
+use crate::simd::{beats16, keep16, keys16, low_lanes, tap_offsets_avx512};
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
@@ -38,8 +36,7 @@ fn takes_half<T: Element>(simd: Simd, g: &Geometry) -> Option<(u16, bool)> {
                 && span <= u64::from(u32::MAX)
         })
         .map(|inf| {
-            let native =
-                T::DTYPE == DType::F16 && std::arch::is_x86_feature_detected!("avx512fp16");
+            let native = T::DTYPE == DType::F16 && crate::simd::avx512_fp16();
             (inf, native)
         })
 }
@@ -231,15 +228,15 @@ unsafe fn pool_native(
 }
 
 /// Pools the windows of `strips` (consecutive, at most [`BLOCK`]) in each output row of `windows` (the rows
-/// each covers) into `out`, row by row. `NATIVE`: the elements are `f16`s, compared by
-/// [`beats_f16x32`]; else they are compared as order keys. Each input row's winners over the strips' windows ([`row_winners`]) are
-/// found once and cached while windows still cover the row; each window's are merged in row order, so the first
-/// maximum of the first row holding one wins, which is the row-major scan's winner.
+/// each covers) into `out`, row by row. The elements compare as [`keys16`] say: natively when `NATIVE` (`f16`
+/// with AVX-512 FP16), else as order keys. Each input row's winners over the strips' windows ([`row_winners`])
+/// are found once and cached while windows still cover the row; each window's are merged in row order, so the
+/// first maximum of the first row holding one wins, which is the row-major scan's winner.
 ///
 /// # Safety
-/// The CPU has AVX-512 F, BW, DQ and VL, and FP16 when `NATIVE`; `plane` holds every row `windows` covers; `out` holds `32 · strips.len()`
-/// outputs (the last strip's `m` at least) from each row's first, for each row of `windows`; [`takes_half`]'s
-/// bounds hold.
+/// The CPU has AVX-512 F, BW, DQ and VL, and FP16 when `NATIVE`; `plane` holds every row `windows` covers;
+/// `out` holds `32 · strips.len()` outputs (the last strip's `m` at least) from each row's first, for each row
+/// of `windows`; [`takes_half`]'s bounds hold.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 #[inline]
@@ -291,18 +288,9 @@ unsafe fn pool_block<const NATIVE: bool>(
             let [mut k, mut v, mut t] = cache[slot(w.start, 0) * n + i];
             for a in 1..w.taps {
                 let [key, x, b] = cache[slot(w.start + a * w.step, a) * n + i];
-                let beats = if NATIVE {
-                    // SAFETY: the CPU has FP16 (the caller's promise).
-                    unsafe { beats_f16x32(key, k) }
-                } else {
-                    _mm512_cmpgt_epi16_mask(key, k)
-                };
-                // The greater key is the new one where it beats, so the running key is their maximum.
-                k = if NATIVE {
-                    _mm512_mask_mov_epi16(k, beats, key)
-                } else {
-                    _mm512_max_epi16(k, key)
-                };
+                // SAFETY: FP16 when `NATIVE` (the caller's promise).
+                let beats = unsafe { beats16::<NATIVE>(key, k) };
+                k = keep16::<NATIVE>(k, beats, key);
                 v = _mm512_mask_mov_epi16(v, beats, x);
                 let code = _mm512_or_si512(b, _mm512_set1_epi16((a << 8) as i16));
                 t = _mm512_mask_mov_epi16(t, beats, code);
@@ -341,10 +329,10 @@ unsafe fn pool_block<const NATIVE: bool>(
 }
 
 /// The winners of `strip`'s windows within one input `row`: for each, the first greatest of its taps in the row
-/// (as an order key, see [`order_keys_avx512`], or when `NATIVE` its `f16` pattern again), its bit pattern, and
-/// its column within the window. Taps outside the row never win: their keys are below every number's, or when
-/// `NATIVE` they are masked off. Every window has a tap inside the row (a window
-/// without input elements is refused before pooling). `masks` are the strip's [`Strip::masks`].
+/// (what [`keys16`] compares), its bit pattern, and its column within the window. Taps outside the row never
+/// win: their order keys are below every number's, and natively they are masked off. Every window has a tap
+/// inside the row (a window without input elements is refused before pooling). `masks` are the strip's
+/// [`Strip::masks`].
 ///
 /// # Safety
 /// The CPU has AVX-512 FP16 when `NATIVE`.
@@ -382,36 +370,23 @@ unsafe fn row_winners<const NATIVE: bool>(
                 _mm512_permutex2var_epi16(lo, even, hi)
             }
         };
-        let key = if NATIVE {
-            x
-        } else if strip.whole {
-            order_keys_avx512(x, inf)
+        let key = if NATIVE || strip.whole {
+            keys16::<NATIVE>(x, inf)
         } else {
-            _mm512_mask_mov_epi16(outside, taps, order_keys_avx512(x, inf))
+            _mm512_mask_mov_epi16(outside, taps, keys16::<NATIVE>(x, inf))
         };
         if b == 0 {
             // Every key of a tap inside the row beats the outside ones'; natively, `seen` tells them apart.
             (k, v, seen) = (key, x, taps);
             continue;
         }
-        let beats = if NATIVE {
-            // SAFETY: the CPU has FP16 (the caller's promise).
-            let beats = unsafe { beats_f16x32(x, k) };
-            let beats = if strip.whole {
-                beats
-            } else {
-                (beats | !seen) & taps
-            };
+        // SAFETY: FP16 when `NATIVE` (the caller's promise).
+        let mut beats = unsafe { beats16::<NATIVE>(key, k) };
+        if NATIVE && !strip.whole {
+            beats = (beats | !seen) & taps;
             seen |= taps;
-            beats
-        } else {
-            _mm512_cmpgt_epi16_mask(key, k)
-        };
-        k = if NATIVE {
-            _mm512_mask_mov_epi16(k, beats, x)
-        } else {
-            _mm512_max_epi16(k, key)
-        };
+        }
+        k = keep16::<NATIVE>(k, beats, key);
         v = _mm512_mask_mov_epi16(v, beats, x);
         t = _mm512_mask_mov_epi16(t, beats, _mm512_set1_epi16(b as i16));
     }

@@ -200,6 +200,75 @@ pub fn order_keys_avx512(
     _mm512_min_epi16(signed, _mm512_add_epi16(inf, _mm512_set1_epi16(1)))
 }
 
+/// Whether the CPU has AVX-512 FP16, with which the AVX-512 16-bit kernels compare `f16` natively.
+pub fn avx512_fp16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx512fp16");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// What the AVX-512 16-bit kernels compare for 32 bit patterns `x` of a format whose +∞ is `inf`: when `NATIVE`
+/// (`f16` on a CPU with AVX-512 FP16) the patterns themselves, else their [`order_keys_avx512`].
+///
+/// # Safety
+/// The CPU has AVX-512 F and BW (a safe call from code compiled with them).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+pub fn keys16<const NATIVE: bool>(
+    x: std::arch::x86_64::__m512i,
+    inf: std::arch::x86_64::__m512i,
+) -> std::arch::x86_64::__m512i {
+    if NATIVE {
+        x
+    } else {
+        order_keys_avx512(x, inf)
+    }
+}
+
+/// The lanes where `new` beats `best` ([`beats`](crate::semantics::beats)), both from [`keys16`]: natively
+/// [`beats_f16x32`](crate::semantics::beats_f16x32), else a `>` of order keys.
+///
+/// # Safety
+/// The CPU has AVX-512 F and BW, and FP16 when `NATIVE`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+pub unsafe fn beats16<const NATIVE: bool>(
+    new: std::arch::x86_64::__m512i,
+    best: std::arch::x86_64::__m512i,
+) -> std::arch::x86_64::__mmask32 {
+    use std::arch::x86_64::*;
+    if NATIVE {
+        // SAFETY: the CPU has FP16 (the caller's promise).
+        unsafe { crate::semantics::beats_f16x32(new, best) }
+    } else {
+        _mm512_cmpgt_epi16_mask(new, best)
+    }
+}
+
+/// The running comparand once `new` was compared with `best` ([`beats16`]), `beats` the lanes where it won: `new`
+/// there, `best` elsewhere. For order keys, that is their maximum (one instruction off the mask's path).
+///
+/// # Safety
+/// The CPU has AVX-512 F and BW (a safe call from code compiled with them).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+pub fn keep16<const NATIVE: bool>(
+    best: std::arch::x86_64::__m512i,
+    beats: std::arch::x86_64::__mmask32,
+    new: std::arch::x86_64::__m512i,
+) -> std::arch::x86_64::__m512i {
+    use std::arch::x86_64::*;
+    if NATIVE {
+        _mm512_mask_mov_epi16(best, beats, new)
+    } else {
+        _mm512_max_epi16(best, new)
+    }
+}
+
 /// [`order_keys_avx512`] for 16 bit patterns with AVX2: the magnitude given the pattern's sign (`vpsignw`: -0
 /// becomes 0, like +0), and `i16::MAX` for every NaN.
 ///

@@ -11,29 +11,25 @@ use crate::semantics::Window;
 use crate::{DType, Element, Geometry, IndexRun, Simd, Winners};
 
 #[cfg(target_arch = "x86_64")]
-use crate::simd::{beats16, keep16, keys16, low_lanes, tap_offsets_avx512};
+use crate::simd::{beats16, keep16, keys16, low_lanes};
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
 /// The +∞ pattern of `T` when [`rows_half`] pools its planes with `g` at `simd` (`T` a 16-bit float, AVX-512 on
-/// the CPU, column stride 1 or 2, windows at most 256 taps a side, and every window's offsets from its first tap,
-/// with 31 more windows' along the row, within a `u32`), and whether to compare natively: `f16` where the CPU has
-/// AVX-512 FP16. `bf16`, and `f16` elsewhere, compare as order keys.
+/// the CPU, column stride 1 or 2, and every tap's offset from its window's first within a `u16`), and whether to
+/// compare natively: `f16` where the CPU has AVX-512 FP16. `bf16`, and `f16` elsewhere, compare as order keys.
 #[cfg(target_arch = "x86_64")]
 fn takes_half<T: Element>(simd: Simd, g: &Geometry) -> Option<(u16, bool)> {
     let p = g.params();
     let (kh, kw) = (p.kernel[0], p.kernel[1]);
-    let span = ((kh - 1) * p.dilation[0]) as u64 * g.width() as u64
-        + ((kw - 1) * p.dilation[1]) as u64
-        + 31 * p.stride[1] as u64;
+    let span =
+        ((kh - 1) * p.dilation[0]) as u64 * g.width() as u64 + ((kw - 1) * p.dilation[1]) as u64;
     T::KEY_INF
         .filter(|_| {
             simd == Simd::Avx512
                 && simd.is_available()
                 && matches!(p.stride[1], 1 | 2)
-                && kh <= 256
-                && kw <= 256
-                && span <= u64::from(u32::MAX)
+                && span <= u64::from(u16::MAX)
         })
         .map(|inf| {
             let native = T::DTYPE == DType::F16 && crate::simd::avx512_fp16();
@@ -42,8 +38,8 @@ fn takes_half<T: Element>(simd: Simd, g: &Geometry) -> Option<(u16, bool)> {
 }
 
 /// Pools output rows `rows` of `plane` (the whole run of outputs, from its first) when `T` is a 16-bit float, the
-/// level is AVX-512 (which the CPU has), the column stride 1 or 2, the kernel at most 256 taps a side and the
-/// offsets within a window and 31 more along the row fit a `u32`; returns false, doing nothing, otherwise.
+/// level is AVX-512 (which the CPU has), the column stride 1 or 2, and the offsets within a window fit a `u16`
+/// (the winners' are carried in 16-bit lanes beside their values); returns false, doing nothing, otherwise.
 pub fn rows_half<T: Element>(
     simd: Simd,
     g: &Geometry,
@@ -185,7 +181,7 @@ fn inside(start: isize, step: usize, n: usize, width: usize) -> u64 {
     low(hi) & !low(lo.min(hi))
 }
 
-/// A strip's winners: order keys, bit patterns and tap codes (`a << 8 | b`, row and column within the window).
+/// A strip's winners: what [`keys16`] compares, bit patterns, and offsets from their windows' first taps.
 #[cfg(target_arch = "x86_64")]
 type Best = [__m512i; 3];
 
@@ -256,20 +252,23 @@ unsafe fn pool_block<const NATIVE: bool>(
     const SLOTS: usize = 64;
     let slots = if r.span <= SLOTS { r.span } else { r.kh };
     let slot = |row: usize, a: usize| if r.span <= SLOTS { row % r.span } else { a };
-    let mut cached = vec![usize::MAX; slots];
-    let mut cache: Vec<Best> = vec![[_mm512_setzero_si512(); 3]; slots * n];
-    let (step_a, step_b) = (
-        _mm512_set1_epi32(r.step as i32),
-        _mm512_set1_epi32(c.dilation as i32),
+    let mut cached = Buffer::<usize, 16>::new(usize::MAX, slots);
+    let mut cache = Buffer::<Best, 8>::new([_mm512_setzero_si512(); 3], slots * n);
+    // Each lane's window's offset from the strip's first, a quarter of the strip (8 lanes of i64) at a time.
+    let (iota, stride) = (
+        _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0),
+        _mm512_set1_epi64(c.stride as i64),
     );
-    let iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    let stride = _mm512_set1_epi32(c.stride as i32);
-    let lanes = [
-        _mm512_mullo_epi32(iota, stride),
-        _mm512_mullo_epi32(_mm512_add_epi32(iota, _mm512_set1_epi32(16)), stride),
-    ];
+    let lanes = [0, 8, 16, 24]
+        .map(|l| _mm512_mullo_epi64(_mm512_add_epi64(iota, _mm512_set1_epi64(l)), stride));
     let width = c.width;
-    let masks: Vec<Masks> = strips.iter().flat_map(|strip| strip.masks(c)).collect();
+    let mut masks = Buffer::<Masks, 16>::new((0, 0), c.kw * n);
+    for (to, from) in masks
+        .iter_mut()
+        .zip(strips.iter().flat_map(|strip| strip.masks(c)))
+    {
+        *to = from;
+    }
     for (q, w) in windows.enumerate() {
         for a in 0..w.taps {
             let row = w.start + a * w.step;
@@ -292,8 +291,9 @@ unsafe fn pool_block<const NATIVE: bool>(
                 let beats = unsafe { beats16::<NATIVE>(key, k) };
                 k = keep16::<NATIVE>(k, beats, key);
                 v = _mm512_mask_mov_epi16(v, beats, x);
-                let code = _mm512_or_si512(b, _mm512_set1_epi16((a << 8) as i16));
-                t = _mm512_mask_mov_epi16(t, beats, code);
+                // The offset of the winner in row a: the row's (which fit a u16 with it, `takes_half`).
+                let offset = _mm512_add_epi16(b, _mm512_set1_epi16((a * r.step) as i16));
+                t = _mm512_mask_mov_epi16(t, beats, offset);
             }
             let at = q * out.stride + 32 * i;
             let live = low_lanes(strip.m);
@@ -304,32 +304,28 @@ unsafe fn pool_block<const NATIVE: bool>(
             };
             // The flat index of the first window's first tap, which may lie in the left padding.
             let base = _mm512_set1_epi64((w.start * width) as i64 + strip.c0 as i64);
-            for (h, half) in [_mm512_castsi512_si256(t), _mm512_extracti64x4_epi64::<1>(t)]
-                .into_iter()
-                .enumerate()
-            {
-                // Each lane's offset from the first window's first tap: a · row step + b · dilation + lane · stride.
-                let offsets = _mm512_add_epi32(tap_offsets_avx512(half, step_a, step_b), lanes[h]);
-                let live = (live >> (16 * h)) as u16;
-                for (e, part) in [
-                    _mm512_castsi512_si256(offsets),
-                    _mm512_extracti64x4_epi64::<1>(offsets),
-                ]
-                .into_iter()
-                .enumerate()
-                {
-                    let to = indices.wrapping_add(at + 16 * h + 8 * e);
-                    let index = _mm512_add_epi64(base, _mm512_cvtepu32_epi64(part));
-                    // SAFETY: the row's outputs, the lanes of `live`.
-                    unsafe { _mm512_mask_storeu_epi64(to, (live >> (8 * e)) as u8, index) };
-                }
+            let quarters = [
+                _mm512_castsi512_si128(t),
+                _mm512_extracti32x4_epi32::<1>(t),
+                _mm512_extracti32x4_epi32::<2>(t),
+                _mm512_extracti32x4_epi32::<3>(t),
+            ];
+            for (e, (offsets, lanes)) in quarters.into_iter().zip(lanes).enumerate() {
+                // Base, the window's offset from the first window, and the winner's within its window.
+                let index = _mm512_add_epi64(
+                    _mm512_add_epi64(base, lanes),
+                    _mm512_cvtepu16_epi64(offsets),
+                );
+                let to = indices.wrapping_add(at + 8 * e);
+                // SAFETY: the row's outputs, the lanes of `live`.
+                unsafe { _mm512_mask_storeu_epi64(to, (live >> (8 * e)) as u8, index) };
             }
         }
     }
 }
 
 /// The winners of `strip`'s windows within one input `row`: for each, the first greatest of its taps in the row
-/// (what [`keys16`] compares), its bit pattern, and its column within the window. Taps outside the row never
+/// (what [`keys16`] compares), its bit pattern, and its offset within the window (b · dilation). Taps outside the row never
 /// win: their order keys are below every number's, and natively they are masked off. Every window has a tap
 /// inside the row (a window without input elements is refused before pooling). `masks` are the strip's
 /// [`Strip::masks`].
@@ -388,9 +384,46 @@ unsafe fn row_winners<const NATIVE: bool>(
         }
         k = keep16::<NATIVE>(k, beats, key);
         v = _mm512_mask_mov_epi16(v, beats, x);
-        t = _mm512_mask_mov_epi16(t, beats, _mm512_set1_epi16(b as i16));
+        t = _mm512_mask_mov_epi16(t, beats, _mm512_set1_epi16((b * c.dilation) as i16));
     }
     [k, v, t]
+}
+
+/// `len` elements, on the stack when at most `N`, so that the many small calls (a plane of W2 is 28 output rows)
+/// do not allocate.
+enum Buffer<T, const N: usize> {
+    Stack([T; N], usize),
+    Heap(Vec<T>),
+}
+
+impl<T: Copy, const N: usize> Buffer<T, N> {
+    /// `len` copies of `fill`.
+    fn new(fill: T, len: usize) -> Self {
+        if len <= N {
+            Buffer::Stack([fill; N], len)
+        } else {
+            Buffer::Heap(vec![fill; len])
+        }
+    }
+}
+
+impl<T, const N: usize> std::ops::Deref for Buffer<T, N> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            Buffer::Stack(a, len) => &a[..*len],
+            Buffer::Heap(v) => v,
+        }
+    }
+}
+
+impl<T, const N: usize> std::ops::DerefMut for Buffer<T, N> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            Buffer::Stack(a, len) => &mut a[..*len],
+            Buffer::Heap(v) => v,
+        }
+    }
 }
 
 /// The low `k` bits of a `u64` (k at most 64).

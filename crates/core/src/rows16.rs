@@ -100,7 +100,7 @@ pub fn rows_half<T: Element>(
                 if native {
                     pool_native(plane, strips, columns, rows_of, windows, inf, out)
                 } else {
-                    pool_keys(plane, strips, columns, rows_of, windows, inf, out)
+                    pool_block::<false>(plane, strips, columns, rows_of, windows, inf, out)
                 }
             };
         }
@@ -184,25 +184,6 @@ fn inside(start: isize, step: usize, n: usize, width: usize) -> u64 {
 /// A strip's winners: what [`keys16`] compares, bit patterns, and offsets from their windows' first taps.
 #[cfg(target_arch = "x86_64")]
 type Best = [__m512i; 3];
-
-/// [`pool_block`] comparing order keys.
-///
-/// # Safety
-/// As for [`pool_block`].
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-unsafe fn pool_keys(
-    plane: &[u16],
-    strips: &[Strip],
-    c: Columns,
-    r: Rows,
-    windows: impl Iterator<Item = Window>,
-    inf: u16,
-    out: Out,
-) {
-    // SAFETY: the caller's promise.
-    unsafe { pool_block::<false>(plane, strips, c, r, windows, inf, out) }
-}
 
 /// [`pool_block`] comparing `f16`s natively.
 ///

@@ -47,12 +47,26 @@ pub fn rows_half<T: Element>(
     rows: Range<usize>,
     out: &mut Winners<'_, T>,
 ) -> bool {
+    rows_half_as(simd, g, plane, rows, out, None)
+}
+
+/// [`rows_half`], comparing natively or as order keys as `native` says when given (natively only where the CPU
+/// can): the tests reach the order keys for `f16` on a CPU with FP16.
+fn rows_half_as<T: Element>(
+    simd: Simd,
+    g: &Geometry,
+    plane: &[T],
+    rows: Range<usize>,
+    out: &mut Winners<'_, T>,
+    native: Option<bool>,
+) -> bool {
     #[cfg(not(target_arch = "x86_64"))]
     return false;
     #[cfg(target_arch = "x86_64")]
-    let Some((inf, native)) = takes_half::<T>(simd, g) else {
+    let Some((inf, can)) = takes_half::<T>(simd, g) else {
         return false;
     };
+    let native = can && native.unwrap_or(true);
     let p = g.params();
     let (ow, row_windows) = (g.out_width(), g.row_windows());
     let columns = Columns {
@@ -413,5 +427,105 @@ fn low(k: usize) -> u64 {
         !0
     } else {
         (1u64 << k) - 1
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use crate::semantics::window_argmax;
+    use crate::technique::Scratch;
+    use crate::{f16, Padding, Params};
+
+    /// `f16` through the order keys (what AVX-512 CPUs without FP16 run) and natively (where this CPU has FP16)
+    /// give the scalar scan's winners, bit for bit, on planes of NaNs of both signs and payloads, zeros of both
+    /// signs, infinities, subnormals and ties, at the geometries the kernel takes: strides 1 and 2, padding on
+    /// every side (windows cut on the left and right), row dilation, and rows of more than 32 windows.
+    #[test]
+    fn f16_keys_and_native_match_the_scan() {
+        if !Simd::Avx512.is_available() {
+            return;
+        }
+        let specials: [u16; 12] = [
+            0x7e00, 0xfe01, 0x7c01, 0x0000, 0x8000, 0x7c00, 0xfc00, 0x0001, 0x8001, 0x3c00, 0xbc00,
+            0x3c00,
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let sides = Padding {
+            top: 1,
+            bottom: 2,
+            left: 2,
+            right: 1,
+        };
+        let geometries = [
+            Params::new(3).with_stride(2).with_padding(1),
+            Params::new(3).with_stride(1),
+            Params::new(2),
+            Params::new(3)
+                .with_stride(2)
+                .with_padding_sides(sides)
+                .with_ceil_mode(true),
+            Params::rect(2, 3).with_stride(1).with_dilation_hw(2, 1),
+            Params::new(3)
+                .with_stride(1)
+                .with_dilation_hw(1, 2)
+                .with_padding(1),
+        ];
+        for params in geometries {
+            for (height, width) in [(9, 70), (6, 33), (5, 131)] {
+                let g = Geometry::new(&params, height, width).unwrap();
+                let plane: Vec<f16> = (0..height * width)
+                    .map(|_| {
+                        let r = next();
+                        let bits = if r % 4 == 0 {
+                            specials[(r >> 8) as usize % specials.len()]
+                        } else {
+                            (r >> 16) as u16 % 8 + 0x3c00
+                        };
+                        f16::from_bits(bits)
+                    })
+                    .collect();
+                let (oh, ow) = (g.out_height(), g.out_width());
+                for native in [false, true] {
+                    let mut values = vec![f16::from_bits(0x1234); oh * ow];
+                    let mut indices = vec![-1i64; oh * ow];
+                    let mut scratch = Scratch::default();
+                    let mut out = Winners::new(
+                        &mut values,
+                        Some(&mut indices),
+                        None,
+                        false,
+                        None,
+                        &mut scratch,
+                    );
+                    let done =
+                        rows_half_as(Simd::Avx512, &g, &plane, 0..oh, &mut out, Some(native));
+                    out.finish();
+                    assert!(done, "{params:?} on {height}x{width}: not taken");
+                    for o in 0..oh {
+                        for j in 0..ow {
+                            let (v, i) = window_argmax(
+                                &plane,
+                                width,
+                                g.row_windows().get(o),
+                                g.col_windows().get(j),
+                            );
+                            let k = o * ow + j;
+                            assert_eq!(
+                                (values[k].to_bits(), indices[k]),
+                                (v.to_bits(), i as i64),
+                                "{params:?} on {height}x{width}, native {native}, window ({o}, {j})"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -12,12 +12,13 @@ and indices too.
 
 import argparse
 
+# The workloads and the alternating timer of the f32 side-by-side, beside this file; imported before torch, since
+# it sets torch's OpenMP wait policy (see there).
+from pytorch_side_by_side import WORKLOADS, time_pair
+
 import maxpool
 import torch
 import torch.nn.functional as F
-
-# The workloads and the alternating timer of the f32 side-by-side, beside this file.
-from pytorch_side_by_side import WORKLOADS, time_pair
 
 
 def bits(t):

@@ -36,6 +36,12 @@ import statistics
 import sys
 import time
 
+# PyTorch's OpenMP workers spin for a while after each parallel call (the default wait policy); on 2 cores, with
+# the calls alternating, they held the second core through maxpool's 2-thread calls, which then ran on one.
+# Passive workers sleep at once; torch's own times did not change with it (W2 channels-last f16, 2 threads: 0.64
+# and 0.62 ms). Set before torch is imported (here, or by half_side_by_side.py importing this module first).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 WARMUP = 3  # untimed calls first: first-touch page faults, allocator and JIT/oneDNN setup
 
 # (name, N, C, H, W, kernel, stride, padding)

@@ -1,6 +1,6 @@
 //! The hand-written AVX-512 kernel for planes of 16-bit floats (NCHW), which the simd and block backends share.
-//! Output rows are pooled in strips of 32 windows, their bit patterns compared as
-//! [`order_key`](crate::order_key)s in 16-bit lanes. It is separable: each input row's winners over the
+//! Output rows are pooled in strips of 32 windows, compared in 16-bit lanes: `f16` natively where the CPU has
+//! AVX-512 FP16, else as [`order_key`](crate::order_key)s of the bit patterns. It is separable: each input row's winners over the
 //! windows' columns are found once and cached, then merged over each window's rows, so a row that two windows
 //! share (k3 s2, k3 s1) is swept once. Windows cut by the left or right padding go through the same vectors, the
 //! taps outside the row masked off.
@@ -11,7 +11,7 @@ use crate::semantics::Window;
 use crate::{DType, Element, Geometry, IndexRun, Simd, Winners};
 
 #[cfg(target_arch = "x86_64")]
-use crate::simd::{beats16, keep16, keys16, low_lanes};
+use crate::simd::{beats16, keep16, keys16, lanes_inside, low_lanes, low_lanes64};
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
@@ -176,10 +176,10 @@ impl Strip {
         (0..c.kw).map(move |b| {
             let start = self.c0 + (b * c.dilation) as isize;
             if self.whole {
-                (low(need), low(self.m) as u32)
+                (low_lanes64(need), low_lanes(self.m))
             } else {
-                let taps = inside(start, c.stride, self.m, c.width) as u32;
-                (inside(start, 1, need, c.width), taps)
+                let taps = lanes_inside(start, c.stride, self.m, c.width) as u32;
+                (lanes_inside(start, 1, need, c.width), taps)
             }
         })
     }
@@ -187,13 +187,6 @@ impl Strip {
 
 /// A tap's elements to load (one bit each, at most 64) and windows inside the row (one bit each).
 type Masks = (u64, u32);
-
-/// The positions `start + step · i` for i in `0..n` (at most 64) that lie inside a row of `width`, as a mask.
-fn inside(start: isize, step: usize, n: usize, width: usize) -> u64 {
-    let up_to = |x: isize| (x.max(0) as usize).div_ceil(step).min(n);
-    let (lo, hi) = (up_to(-start), up_to(width as isize - start));
-    low(hi) & !low(lo.min(hi))
-}
 
 /// A strip's winners: what [`keys16`] compares, bit patterns, and offsets from their windows' first taps.
 #[cfg(target_arch = "x86_64")]
@@ -320,13 +313,15 @@ unsafe fn pool_block<const NATIVE: bool>(
 }
 
 /// The winners of `strip`'s windows within one input `row`: for each, the first greatest of its taps in the row
-/// (what [`keys16`] compares), its bit pattern, and its offset within the window (b · dilation). Taps outside the row never
-/// win: their order keys are below every number's, and natively they are masked off. Every window has a tap
-/// inside the row (a window without input elements is refused before pooling). `masks` are the strip's
-/// [`Strip::masks`].
+/// (what [`keys16`] compares), its bit pattern, and its offset within the window (b · dilation). Taps outside the
+/// row never win: their order keys are below every number's (the running key is then their maximum, as
+/// [`keep16`] takes it), and natively, where no `f16` is below every number (-∞ ties), a mask of the windows
+/// seen inside so far lets the first inside tap in. Every window has a tap inside the row (a window without
+/// input elements is refused before pooling).
 ///
 /// # Safety
-/// The CPU has AVX-512 FP16 when `NATIVE`.
+/// The CPU has AVX-512 FP16 when `NATIVE`; `row` is `c.width` long and `masks` are the strip's
+/// [`Strip::masks`] for `c`, so that the loads touch only the row's elements.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 #[inline]
@@ -418,15 +413,6 @@ impl<T, const N: usize> std::ops::DerefMut for Buffer<T, N> {
             Buffer::Stack(a, len) => &mut a[..*len],
             Buffer::Heap(v) => v,
         }
-    }
-}
-
-/// The low `k` bits of a `u64` (k at most 64).
-fn low(k: usize) -> u64 {
-    if k >= 64 {
-        !0
-    } else {
-        (1u64 << k) - 1
     }
 }
 

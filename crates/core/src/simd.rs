@@ -141,7 +141,25 @@ unsafe fn avx2<K: Vectorised>(kernel: K) -> K::Output {
 /// and stores.
 #[inline(always)]
 pub const fn low_lanes(k: usize) -> u32 {
-    ((1u64 << k) - 1) as u32
+    low_lanes64(k) as u32
+}
+
+/// [`low_lanes`] of 64 lanes, `k <= 64`.
+#[inline(always)]
+pub const fn low_lanes64(k: usize) -> u64 {
+    if k >= 64 {
+        !0
+    } else {
+        (1u64 << k) - 1
+    }
+}
+
+/// The lanes `i` of `0..n` (`n <= 64`) whose positions `start + step · i` lie inside a row of `width`, as a
+/// mask: which of a vector's loads or windows a row's edges (and the padding beyond) leave in.
+pub fn lanes_inside(start: isize, step: usize, n: usize, width: usize) -> u64 {
+    let up_to = |x: isize| (x.max(0) as usize).div_ceil(step).min(n);
+    let (lo, hi) = (up_to(-start), up_to(width as isize - start));
+    low_lanes64(hi) & !low_lanes64(lo.min(hi))
 }
 
 impl fmt::Display for Simd {

@@ -13,7 +13,7 @@ use std::arch::x86_64::*;
 use std::ops::Range;
 
 use maxpool_core::semantics::{beats_f32x16, beats_f32x8, Window};
-use maxpool_core::simd::{low_lanes, store_bytes_avx2};
+use maxpool_core::simd::{lanes_inside, low_lanes, store_bytes_avx2};
 use maxpool_core::{
     as_type, as_type_mut, DType, Element, Geometry, IndexRun, Params, Simd, Winners,
 };
@@ -175,13 +175,9 @@ struct Strip {
 
 impl Strip {
     fn new(c0: isize, k: usize, width: usize) -> Strip {
-        let width = width as isize;
         // Lanes i in [lo, hi) with 0 <= start + step·i < width, within the first n.
-        let lanes = |start: isize, step: usize, n: usize| {
-            let up_to = |x: isize| (x.max(0) as usize).div_ceil(step).min(n);
-            let (lo, hi) = (up_to(-start), up_to(width - start));
-            low_lanes(hi) & !low_lanes(lo.min(hi))
-        };
+        let lanes =
+            |start: isize, step: usize, n: usize| lanes_inside(start, step, n, width) as u32;
         let (a, b) = (
             lanes(c0, 1, 2 * k),
             lanes(c0 + 2, 1, (2 * k).saturating_sub(1)),
@@ -190,7 +186,7 @@ impl Strip {
         Strip {
             c0,
             k,
-            width: width as usize,
+            width,
             loads: [a, b],
             inside,
             whole: inside.iter().all(|&m| m == low_lanes(k) as u16),

@@ -540,7 +540,36 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
             };
             #[cfg(not(target_arch = "x86_64"))]
             let batched = false;
-            for ow in 0..g.out_width() {
+            // Windows of few channels side by side in the 16-bit kernel's vectors of 32: at column stride 1 in a
+            // dense row, consecutive interior windows' taps are consecutive runs of `c`, and so are their
+            // outputs in place, so `per` windows pool as one of `per · c` channels whose codes are window 0's,
+            // each later window's moved on after.
+            let (per, code_step) = match moved {
+                Some((_, _, (first_step, code_step)))
+                    if matches!(fast, Fast::Avx512Half { .. })
+                        && (2..32).contains(&c)
+                        && first_step == c
+                        && layout.strides[3] == c
+                        && values_in_place
+                        && vl.strides[3] == c
+                        && indices.is_none_or(|(_, l)| l.strides[1] == 1 && l.strides[3] == c) =>
+                {
+                    (32 / c, code_step)
+                }
+                _ => (1, 0),
+            };
+            if per > 1 && no_indices.len() < per * c {
+                no_indices.resize(per * c, ());
+            }
+            let mut next = 0;
+            while next < g.out_width() {
+                let ow = next;
+                let group = if per > 1 && interior.contains(&ow) && ow + per <= interior.end {
+                    per
+                } else {
+                    1
+                };
+                next += group;
                 if batched && interior.contains(&ow) {
                     continue;
                 }
@@ -570,19 +599,20 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                 let run =
                     |a: usize, b: usize| unsafe { input.as_ptr().add(first + a * da + b * db) };
                 let best = if values_in_place {
-                    unsafe { std::slice::from_raw_parts_mut(vp.add(vl.offset(at)), c) }
+                    unsafe { std::slice::from_raw_parts_mut(vp.add(vl.offset(at)), group * c) }
                 } else {
                     &mut best_scratch[..]
                 };
                 let (rows, cols) = (rw.taps, cw.taps);
                 match indices {
                     None => {
-                        let codes = ([0; 3], |_, _| ());
-                        window(fast, run, rows, cols, codes, best, &mut no_indices);
+                        let (codes, none) = (([0; 3], |_, _| ()), &mut no_indices[..group * c]);
+                        window(fast, run, rows, cols, codes, best, none);
                     }
                     Some((ip, il)) => {
                         let index = if indices_in_place {
-                            unsafe { std::slice::from_raw_parts_mut(ip.add(il.offset(at)), c) }
+                            let len = group * c;
+                            unsafe { std::slice::from_raw_parts_mut(ip.add(il.offset(at)), len) }
                         } else {
                             &mut index_scratch[..]
                         };
@@ -591,9 +621,13 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                         };
                         let codes = ([code, code_a, code_b], tap_code);
                         window(fast, run, rows, cols, codes, best, index);
-                        if step != 0 {
-                            for (pc, i) in index.iter_mut().enumerate() {
-                                *i = I::from_u64(i.to_i64() as u64 + pc as u64 * step);
+                        if step != 0 || group > 1 {
+                            for (k, index) in index.chunks_exact_mut(c).enumerate() {
+                                let moved = (k as u64).wrapping_mul(code_step);
+                                for (pc, i) in index.iter_mut().enumerate() {
+                                    let by = moved.wrapping_add(pc as u64 * step);
+                                    *i = I::from_u64((i.to_i64() as u64).wrapping_add(by));
+                                }
                             }
                         }
                         if !indices_in_place {

@@ -284,9 +284,17 @@ unsafe fn pool_block<const NATIVE: bool>(
                 t = _mm512_mask_mov_epi16(t, beats, offset);
             }
             let at = q * out.stride + 32 * i;
-            let live = low_lanes(strip.m);
-            // SAFETY: the row's outputs `at..at + m` (the caller's promise).
-            unsafe { _mm512_mask_storeu_epi16(out.values.wrapping_add(at).cast(), live, v) };
+            let (live, full) = (low_lanes(strip.m), strip.m == 32);
+            // SAFETY: the row's outputs `at..at + m` (the caller's promise). Whole vectors without masks where
+            // all lanes are live: masked stores are slow on AMD's CPUs.
+            unsafe {
+                let to = out.values.wrapping_add(at);
+                if full {
+                    _mm512_storeu_si512(to.cast(), v)
+                } else {
+                    _mm512_mask_storeu_epi16(to.cast(), live, v)
+                }
+            };
             let Some(indices) = out.indices else {
                 continue;
             };
@@ -306,7 +314,13 @@ unsafe fn pool_block<const NATIVE: bool>(
                 );
                 let to = indices.wrapping_add(at + 8 * e);
                 // SAFETY: the row's outputs, the lanes of `live`.
-                unsafe { _mm512_mask_storeu_epi64(to, (live >> (8 * e)) as u8, index) };
+                unsafe {
+                    if full {
+                        _mm512_storeu_si512(to.cast(), index)
+                    } else {
+                        _mm512_mask_storeu_epi64(to, (live >> (8 * e)) as u8, index)
+                    }
+                };
             }
         }
     }

@@ -89,11 +89,13 @@ bench-c: build
 	$(BUILD_DIR)/c_abi_w4
 
 # oneDNN's pooling beside ours through the C ABI, one process (benches/onednn_side_by_side.cpp). ONEDNN is a
-# folder with oneDNN's include/ and lib/ (shared/PEERS.md says how to get the OpenMP build).
+# folder with oneDNN's include/ and lib/ (shared/PEERS.md says how to get the OpenMP build); RUNS the timed calls
+# per median (the program's default when empty); DTYPE the element type of both sides: f32, bf16 or f16.
 ONEDNN ?=
+DTYPE ?= f32
 bench-onednn: build
 	@test -n "$(ONEDNN)" || { echo "set ONEDNN=/path/with/include/and/lib"; exit 1; }
 	$(CXX) -std=c++17 -O2 -fopenmp -Iinclude -I$(ONEDNN)/include benches/onednn_side_by_side.cpp \
 	    $(BUILD_DIR)/libmaxpool.a $(NATIVE_STATIC_LIBS) -L$(ONEDNN)/lib -ldnnl -Wl,-rpath,$(ONEDNN)/lib \
 	    -o $(BUILD_DIR)/onednn_side_by_side
-	$(BUILD_DIR)/onednn_side_by_side $(RUNS)
+	$(BUILD_DIR)/onednn_side_by_side $(RUNS) $(DTYPE)

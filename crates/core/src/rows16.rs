@@ -3,7 +3,9 @@
 //! AVX-512 FP16, else as [`order_key`](crate::order_key)s of the bit patterns. It is separable: each input row's winners over the
 //! windows' columns are found once and cached, then merged over each window's rows, so a row that two windows
 //! share (k3 s2, k3 s1) is swept once. Windows cut by the left or right padding go through the same vectors, the
-//! taps outside the row masked off.
+//! taps outside the row masked off. Each winner's place within its window rides in a 16-bit lane beside it: its
+//! offset from the window's first tap, widened to a flat index at the end, or its tap code (the `window` format,
+//! one byte), so that both index forms are written straight into the outputs.
 
 use std::ops::Range;
 
@@ -35,6 +37,15 @@ fn takes_half<T: Element>(simd: Simd, g: &Geometry) -> Option<(u16, bool)> {
             let native = T::DTYPE == DType::F16 && crate::simd::avx512_fp16();
             (inf, native)
         })
+}
+
+/// Whether [`rows_half`] pools every window of planes of `T` with `g` at `simd`, and so writes tap codes when
+/// asked ([`Technique::writes_taps`](crate::Technique::writes_taps)): whenever it takes them.
+pub fn writes_taps<T: Element>(simd: Simd, g: &Geometry) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return takes_half::<T>(simd, g).is_some();
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
 }
 
 /// Pools output rows `rows` of `plane` (the whole run of outputs, from its first) when `T` is a 16-bit float, the
@@ -69,26 +80,32 @@ fn rows_half_as<T: Element>(
     let native = can && native.unwrap_or(true);
     let p = g.params();
     let (ow, row_windows) = (g.out_width(), g.row_windows());
-    let columns = Columns {
-        kw: p.kernel[1],
-        stride: p.stride[1],
-        dilation: p.dilation[1],
-        width: g.width(),
-    };
-    let rows_of = Rows {
-        kh: p.kernel[0],
-        span: (p.kernel[0] - 1) * p.dilation[0] + 1,
-        step: p.dilation[0] * g.width(),
-    };
+    let (top, row_stride) = (p.padding.top as isize, p.stride[0] as isize);
     let left = p.padding.left as isize;
     // SAFETY: `T` is a 16-bit float (`takes_half`): its bit patterns are `u16`s.
     let plane = unsafe { std::slice::from_raw_parts(plane.as_ptr().cast::<u16>(), plane.len()) };
     out.write_rows(0, rows.len(), ow, |band, values, mut indices| {
         let band = rows.start + band.start..rows.start + band.end;
-        let mut indices = indices.as_mut().map(|ix| match ix.rest(0) {
-            IndexRun::Flat(ix) => ix,
-            IndexRun::Taps(_) => unreachable!("tap codes are only written for f32"),
-        });
+        let mut indices = indices.as_mut().map(|ix| ix.rest(0));
+        // Tap codes count taps (a · kw + b), flat indices elements (a · dilation · width + b · dilation).
+        let taps = matches!(indices, Some(IndexRun::Taps(_)));
+        let columns = Columns {
+            kw: p.kernel[1],
+            stride: p.stride[1],
+            dilation: p.dilation[1],
+            width: g.width(),
+            code: if taps { 1 } else { p.dilation[1] },
+        };
+        let rows_of = Rows {
+            kh: p.kernel[0],
+            span: (p.kernel[0] - 1) * p.dilation[0] + 1,
+            code: if taps {
+                p.kernel[1]
+            } else {
+                p.dilation[0] * g.width()
+            },
+        };
+
         for first in (0..ow).step_by(32 * BLOCK) {
             let mut strips = [Strip::default(); BLOCK];
             let n = (ow - first).div_ceil(32).min(BLOCK);
@@ -102,10 +119,22 @@ fn rows_half_as<T: Element>(
             }
             let out = Out {
                 values: values[first..].as_mut_ptr().cast(),
-                indices: indices.as_deref_mut().map(|ix| ix[first..].as_mut_ptr()),
+                indices: match indices.as_mut() {
+                    None => Sink::None,
+                    Some(IndexRun::Flat(ix)) => Sink::Flat(ix[first..].as_mut_ptr()),
+                    Some(IndexRun::Taps(ix)) => Sink::Taps(ix[first..].as_mut_ptr()),
+                },
                 stride: ow,
             };
-            let windows = row_windows.range(band.clone());
+            // Each output row's windows, and the rows its windows lose to the top padding (tap codes count
+            // from the padded window's first row).
+            let windows = band
+                .clone()
+                .zip(row_windows.range(band.clone()))
+                .map(|(o, w)| {
+                    let padded = o as isize * row_stride - top;
+                    (w, ((w.start as isize - padded) / w.step as isize) as usize)
+                });
             let strips = &strips[..n];
             // SAFETY: the CPU has AVX-512 (`takes_half`), and FP16 for `native`; the strips' windows are the
             // band's outputs `first..first + 32 n` of each row, which `out` holds; `plane` holds the rows the
@@ -125,29 +154,40 @@ fn rows_half_as<T: Element>(
 /// The most strips (of 32 windows) pooled together down the plane, their rows' winners cached.
 const BLOCK: usize = 16;
 
-/// The windows' columns: `kw` taps, `dilation` apart, windows `stride` (1 or 2) apart, in rows of `width`.
+/// The windows' columns: `kw` taps, `dilation` apart, windows `stride` (1 or 2) apart, in rows of `width`; a
+/// tap's index (flat or tap code) is `code` past the one before it in the row.
 #[derive(Clone, Copy)]
 struct Columns {
     kw: usize,
     stride: usize,
     dilation: usize,
     width: usize,
+    code: usize,
 }
 
-/// The windows' rows: `kh` of them, over `span` input rows, `step` elements apart in the plane.
+/// The windows' rows: `kh` of them, over `span` input rows; a row's taps' indices are `code` past those of the
+/// row before.
 #[derive(Clone, Copy)]
 struct Rows {
     kh: usize,
     span: usize,
-    step: usize,
+    code: usize,
 }
 
 /// Where a block's outputs go: its first output of the band's first row, for values and indices, and the
 /// distance between rows.
 struct Out {
     values: *mut u16,
-    indices: Option<*mut i64>,
+    indices: Sink,
     stride: usize,
+}
+
+/// The indices wanted: none, flat indices, or tap codes (the `window` format).
+#[derive(Clone, Copy)]
+enum Sink {
+    None,
+    Flat(*mut i64),
+    Taps(*mut u8),
 }
 
 /// `m` (1 to 32) consecutive windows of an output row, the first starting at input column `c0` (negative in the
@@ -188,7 +228,8 @@ impl Strip {
 /// A tap's elements to load (one bit each, at most 64) and windows inside the row (one bit each).
 type Masks = (u64, u32);
 
-/// A strip's winners: what [`keys16`] compares, bit patterns, and offsets from their windows' first taps.
+/// A strip's winners: what [`keys16`] compares, bit patterns, and indices within their windows: offsets from
+/// their first taps, or tap codes ([`Columns::code`], [`Rows::code`]).
 #[cfg(target_arch = "x86_64")]
 type Best = [__m512i; 3];
 
@@ -203,7 +244,7 @@ unsafe fn pool_native(
     strips: &[Strip],
     c: Columns,
     r: Rows,
-    windows: impl Iterator<Item = Window>,
+    windows: impl Iterator<Item = (Window, usize)>,
     inf: u16,
     out: Out,
 ) {
@@ -229,7 +270,7 @@ unsafe fn pool_block<const NATIVE: bool>(
     strips: &[Strip],
     c: Columns,
     r: Rows,
-    windows: impl Iterator<Item = Window>,
+    windows: impl Iterator<Item = (Window, usize)>,
     inf: u16,
     out: Out,
 ) {
@@ -257,7 +298,7 @@ unsafe fn pool_block<const NATIVE: bool>(
     {
         *to = from;
     }
-    for (q, w) in windows.enumerate() {
+    for (q, (w, cut)) in windows.enumerate() {
         for a in 0..w.taps {
             let row = w.start + a * w.step;
             let s = slot(row, a);
@@ -279,8 +320,8 @@ unsafe fn pool_block<const NATIVE: bool>(
                 let beats = unsafe { beats16::<NATIVE>(key, k) };
                 k = keep16::<NATIVE>(k, beats, key);
                 v = _mm512_mask_mov_epi16(v, beats, x);
-                // The offset of the winner in row a: the row's (which fit a u16 with it, `takes_half`).
-                let offset = _mm512_add_epi16(b, _mm512_set1_epi16((a * r.step) as i16));
+                // The winner's index in row a: the row's (which fit a u16 with it, `takes_half`).
+                let offset = _mm512_add_epi16(b, _mm512_set1_epi16((a * r.code) as i16));
                 t = _mm512_mask_mov_epi16(t, beats, offset);
             }
             let at = q * out.stride + 32 * i;
@@ -295,8 +336,23 @@ unsafe fn pool_block<const NATIVE: bool>(
                     _mm512_mask_storeu_epi16(to.cast(), live, v)
                 }
             };
-            let Some(indices) = out.indices else {
-                continue;
+            let indices = match out.indices {
+                Sink::None => continue,
+                Sink::Flat(indices) => indices,
+                Sink::Taps(codes) => {
+                    // Codes count from the padded window's first row: `cut` rows above the first covered.
+                    let t = _mm512_add_epi16(t, _mm512_set1_epi16((cut * r.code) as i16));
+                    let (to, t) = (codes.wrapping_add(at), _mm512_cvtepi16_epi8(t));
+                    // SAFETY: the row's outputs, the lanes of `live`.
+                    unsafe {
+                        if full {
+                            _mm256_storeu_si256(to.cast(), t)
+                        } else {
+                            _mm256_mask_storeu_epi8(to.cast(), live, t)
+                        }
+                    };
+                    continue;
+                }
             };
             // The flat index of the first window's first tap, which may lie in the left padding.
             let base = _mm512_set1_epi64((w.start * width) as i64 + strip.c0 as i64);
@@ -327,7 +383,7 @@ unsafe fn pool_block<const NATIVE: bool>(
 }
 
 /// The winners of `strip`'s windows within one input `row`: for each, the first greatest of its taps in the row
-/// (what [`keys16`] compares), its bit pattern, and its offset within the window (b · dilation). Taps outside the
+/// (what [`keys16`] compares), its bit pattern, and its index within the window (b · `c.code`). Taps outside the
 /// row never win: their order keys are below every number's (the running key is then their maximum, as
 /// [`keep16`] takes it), and natively, where no `f16` is below every number (-∞ ties), a mask of the windows
 /// seen inside so far lets the first inside tap in. Every window has a tap inside the row (a window without
@@ -388,7 +444,7 @@ unsafe fn row_winners<const NATIVE: bool>(
         }
         k = keep16::<NATIVE>(k, beats, key);
         v = _mm512_mask_mov_epi16(v, beats, x);
-        t = _mm512_mask_mov_epi16(t, beats, _mm512_set1_epi16((b * c.dilation) as i16));
+        t = _mm512_mask_mov_epi16(t, beats, _mm512_set1_epi16((b * c.code) as i16));
     }
     [k, v, t]
 }

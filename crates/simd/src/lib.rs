@@ -48,6 +48,10 @@ impl Technique for VectorisedRows {
     }
 
     fn writes_taps<T: Element>(&self, g: &Geometry) -> bool {
+        // The 16-bit row kernel takes every window of the planes it takes, and writes tap codes.
+        if maxpool_core::rows16::writes_taps::<T>(self.simd, g) {
+            return true;
+        }
         #[cfg(target_arch = "x86_64")]
         return x86::writes_taps::<T>(self.simd, g);
         #[cfg(not(target_arch = "x86_64"))]

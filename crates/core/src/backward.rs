@@ -24,26 +24,24 @@ pub fn backward<T: Float>(
         return summed(geometry, planes, go, indices, gi);
     }
     check_len("grad_input", grad_input.len(), planes, geometry.plane_len())?;
-    let mut go = Vec::new();
-    try_reserve(&mut go, grad_output.len(), "the gradients widened to f32")?;
-    go.extend(grad_output.iter().map(|&g| g.widen()));
     let mut sums = Vec::new();
     try_reserve(&mut sums, grad_input.len(), "the gradient sums in f32")?;
     sums.resize(grad_input.len(), <T::Sum as Summed>::ZERO);
-    summed(geometry, planes, &go, indices, &mut sums)?;
+    summed(geometry, planes, grad_output, indices, &mut sums)?;
     for (g, &sum) in grad_input.iter_mut().zip(&sums) {
         *g = T::narrow(sum);
     }
     Ok(())
 }
 
-/// [`backward`] in a type that sums in itself.
-fn summed<T: Summed>(
+/// [`backward`] into sums of the gradients' sum type (the type itself for `f32` and `f64`), each gradient
+/// widened as it is added.
+fn summed<S: Float>(
     geometry: &Geometry,
     planes: usize,
-    grad_output: &[T],
+    grad_output: &[S],
     indices: &[i64],
-    grad_input: &mut [T],
+    grad_input: &mut [S::Sum],
 ) -> Result<()> {
     let (plane_len, out_len) = (geometry.plane_len(), geometry.out_plane_len());
     check_len("grad_output", grad_output.len(), planes, out_len)?;
@@ -60,7 +58,7 @@ fn summed<T: Summed>(
             plane_len,
         });
     }
-    grad_input.fill(T::ZERO);
+    grad_input.fill(<S::Sum as Summed>::ZERO);
     if planes == 0 {
         return Ok(());
     }
@@ -70,7 +68,7 @@ fn summed<T: Summed>(
         .zip(indices.chunks_exact(out_len))
     {
         for (&g, &i) in grad_out.iter().zip(idx) {
-            grad_in[i as usize] += g;
+            grad_in[i as usize] += g.widen();
         }
     }
     Ok(())

@@ -566,11 +566,11 @@ fn backward_checked<T: Float>(
 }
 
 /// [`scatter`] with indices of any type.
-fn scatter_any<T: Summed>(
+fn scatter_any<S: Float>(
     decoder: &Decoder<'_>,
-    grad_output: TensorRef<'_, T>,
+    grad_output: TensorRef<'_, S>,
     indices: IndicesRef<'_>,
-    grad_input: TensorMut<'_, T>,
+    grad_input: TensorMut<'_, S::Sum>,
     fresh: bool,
 ) -> Result<()> {
     match indices {
@@ -580,10 +580,10 @@ fn scatter_any<T: Summed>(
     }
 }
 
-/// The backward pass of a type that sums its gradients in a wider one (`f16`, `bf16`; checked tensors): the
-/// gradients widened into a dense copy, scattered into dense sums, each sum rounded once into `grad_input`.
-/// The copies keep the tensors' memory orders, so the scatter takes the same path it would on them. On error
-/// `grad_input` is not written.
+/// The backward pass of a type that sums its gradients in a wider one (`f16`, `bf16`; checked tensors): each
+/// gradient widened as it is scattered into dense sums, each sum rounded once into `grad_input`. The sums keep
+/// `grad_input`'s memory order, so the scatter takes the path it would on it. On error `grad_input` is not
+/// written.
 fn widened<T: Float>(
     decoder: &Decoder<'_>,
     grad_output: TensorRef<'_, T>,
@@ -602,21 +602,14 @@ fn widened<T: Float>(
         };
         Ok((layout, len))
     };
-    let (go_at, gi_at) = (*grad_output.layout(), *grad_input.layout());
-    let ((go_dense, go_len), (gi_dense, gi_len)) = (dense(&go_at)?, dense(&gi_at)?);
-    let mut go: Vec<T::Sum> = Vec::new();
-    try_reserve(&mut go, go_len, "the gradients widened to f32")?;
-    go.resize(go_len, <T::Sum as Summed>::ZERO);
-    each_position(go_at.shape, |at| {
-        // SAFETY: grad_output was checked, so each of its positions is inside it.
-        go[go_dense.offset(at)] = unsafe { *grad_output.as_ptr().add(go_at.offset(at)) }.widen();
-    });
+    let gi_at = *grad_input.layout();
+    let (gi_dense, gi_len) = dense(&gi_at)?;
     let mut sums: Vec<T::Sum> = Vec::new();
     try_reserve(&mut sums, gi_len, "the gradient sums in f32")?;
     sums.resize(gi_len, <T::Sum as Summed>::ZERO);
     scatter_any(
         decoder,
-        TensorRef::new(&go, go_dense),
+        grad_output,
         indices,
         TensorMut::new(&mut sums, gi_dense),
         true,
@@ -749,11 +742,11 @@ impl<'g> Decoder<'g> {
 /// channel by channel when the channel axis is the indices' fastest (channels-last), else plane by plane.
 /// Every element of `grad_input` is written (zeroed) before it is read, so it may start uninitialised:
 /// [`Pool::backward_with`](crate::Pool::backward_with) relies on that.
-fn scatter<T: Summed, I: IndexElement>(
+fn scatter<S: Float, I: IndexElement>(
     decoder: &Decoder<'_>,
-    grad_output: TensorRef<'_, T>,
+    grad_output: TensorRef<'_, S>,
     indices: &TensorRef<'_, I>,
-    grad_input: TensorMut<'_, T>,
+    grad_input: TensorMut<'_, S::Sum>,
     fresh: bool,
 ) -> Result<()> {
     let shape = decoder.shape;
@@ -792,11 +785,11 @@ fn scatter<T: Summed, I: IndexElement>(
 /// [`scatter`] for `plane` indices, planes not visited channel by channel, onto row-major planes of
 /// `grad_input` (`gi`, at `gi_ptr`): each plane zeroed, then each row of gradients added onto it in order, each
 /// index checked as it is used.
-fn plane_rows<T: Summed, I: IndexElement>(
+fn plane_rows<S: Float, I: IndexElement>(
     decoder: &Decoder<'_>,
-    grad_output: &TensorRef<'_, T>,
+    grad_output: &TensorRef<'_, S>,
     indices: &TensorRef<'_, I>,
-    gi_ptr: *mut T,
+    gi_ptr: *mut S::Sum,
     gi: &Layout,
 ) -> Result<()> {
     let [n, c, oh_len, ow_len] = grad_output.layout().shape;
@@ -809,7 +802,7 @@ fn plane_rows<T: Summed, I: IndexElement>(
             let plane = unsafe {
                 std::slice::from_raw_parts_mut(gi_ptr.add(gi.plane_offset(pn, pc)), plane_len)
             };
-            plane.fill(T::ZERO);
+            plane.fill(<S::Sum as Summed>::ZERO);
             for oh in 0..oh_len {
                 let (idx, grad) = (
                     indices.as_ptr().wrapping_add(ix.offset([pn, pc, oh, 0])),
@@ -826,7 +819,7 @@ fn plane_rows<T: Summed, I: IndexElement>(
                         )
                     };
                     match plane.get_mut(usize::try_from(v).unwrap_or(usize::MAX)) {
-                        Some(x) => *x += g,
+                        Some(x) => *x += g.widen(),
                         None => return Err(decoder.refusal([pn, pc, oh, ow], v)),
                     }
                 }
@@ -864,18 +857,18 @@ impl<I: IndexElement> Visit for Check<'_, '_, I> {
 
 /// The second pass (or the only one, into a fresh array): each unit of grad_input zeroed just before its
 /// gradients are added, while it is in cache.
-struct Add<'a, 'b, T, I> {
+struct Add<'a, 'b, S: Float, I> {
     decoder: &'a Decoder<'a>,
     indices: &'a TensorRef<'b, I>,
-    grad_output: &'a TensorRef<'b, T>,
-    gi_ptr: *mut T,
+    grad_output: &'a TensorRef<'b, S>,
+    gi_ptr: *mut S::Sum,
     gi: Layout,
     shape: [usize; 4],
     /// Whether a plane's rows of grad_input follow each other, so position p is at p·stride_w.
     rows_follow: bool,
 }
 
-impl<T: Summed, I: IndexElement> Visit for Add<'_, '_, T, I> {
+impl<S: Float, I: IndexElement> Visit for Add<'_, '_, S, I> {
     fn unit(&mut self, unit: Unit) {
         let ([_, c, h, w], gi) = (self.shape, &self.gi);
         let (pn, channels, dense) = match unit {
@@ -894,15 +887,17 @@ impl<T: Summed, I: IndexElement> Visit for Add<'_, '_, T, I> {
         };
         match dense {
             // SAFETY: grad_input was checked, and these are the unit's elements, contiguous.
-            Some((at, len)) => {
-                unsafe { std::slice::from_raw_parts_mut(self.gi_ptr.add(at), len) }.fill(T::ZERO)
-            }
+            Some((at, len)) => unsafe { std::slice::from_raw_parts_mut(self.gi_ptr.add(at), len) }
+                .fill(<S::Sum as Summed>::ZERO),
             None => {
                 for pc in channels {
                     for row in 0..h {
                         for col in 0..w {
                             // SAFETY: grad_input was checked; its elements are distinct.
-                            unsafe { *self.gi_ptr.add(gi.offset([pn, pc, row, col])) = T::ZERO };
+                            unsafe {
+                                *self.gi_ptr.add(gi.offset([pn, pc, row, col])) =
+                                    <S::Sum as Summed>::ZERO
+                            };
                         }
                     }
                 }
@@ -924,7 +919,7 @@ impl<T: Summed, I: IndexElement> Visit for Add<'_, '_, T, I> {
                 (p / w) * gi.strides[2] + (p % w) * gi.strides[3]
             };
             *self.gi_ptr.add(gi.plane_offset(at[0], at[1]) + within) +=
-                *self.grad_output.as_ptr().add(o);
+                (*self.grad_output.as_ptr().add(o)).widen();
         }
         Ok(())
     }

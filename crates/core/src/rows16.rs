@@ -126,15 +126,12 @@ fn rows_half_as<T: Element>(
                 },
                 stride: ow,
             };
-            // Each output row's windows, and the rows its windows lose to the top padding (tap codes count
-            // from the padded window's first row).
+            // Each output row's windows, and where they start with the top padding included (tap codes count
+            // from there).
             let windows = band
                 .clone()
                 .zip(row_windows.range(band.clone()))
-                .map(|(o, w)| {
-                    let padded = o as isize * row_stride - top;
-                    (w, ((w.start as isize - padded) / w.step as isize) as usize)
-                });
+                .map(|(o, w)| (w, o as isize * row_stride - top));
             let strips = &strips[..n];
             // SAFETY: the CPU has AVX-512 (`takes_half`), and FP16 for `native`; the strips' windows are the
             // band's outputs `first..first + 32 n` of each row, which `out` holds; `plane` holds the rows the
@@ -244,7 +241,7 @@ unsafe fn pool_native(
     strips: &[Strip],
     c: Columns,
     r: Rows,
-    windows: impl Iterator<Item = (Window, usize)>,
+    windows: impl Iterator<Item = (Window, isize)>,
     inf: u16,
     out: Out,
 ) {
@@ -270,7 +267,7 @@ unsafe fn pool_block<const NATIVE: bool>(
     strips: &[Strip],
     c: Columns,
     r: Rows,
-    windows: impl Iterator<Item = (Window, usize)>,
+    windows: impl Iterator<Item = (Window, isize)>,
     inf: u16,
     out: Out,
 ) {
@@ -298,7 +295,7 @@ unsafe fn pool_block<const NATIVE: bool>(
     {
         *to = from;
     }
-    for (q, (w, cut)) in windows.enumerate() {
+    for (q, (w, padded)) in windows.enumerate() {
         for a in 0..w.taps {
             let row = w.start + a * w.step;
             let s = slot(row, a);
@@ -340,7 +337,8 @@ unsafe fn pool_block<const NATIVE: bool>(
                 Sink::None => continue,
                 Sink::Flat(indices) => indices,
                 Sink::Taps(codes) => {
-                    // Codes count from the padded window's first row: `cut` rows above the first covered.
+                    // Codes count from the padded window's first row, `cut` rows above the first covered.
+                    let cut = (w.start as isize - padded) as usize / w.step;
                     let t = _mm512_add_epi16(t, _mm512_set1_epi16((cut * r.code) as i16));
                     let (to, t) = (codes.wrapping_add(at), _mm512_cvtepi16_epi8(t));
                     // SAFETY: the row's outputs, the lanes of `live`.

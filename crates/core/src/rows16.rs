@@ -1,8 +1,8 @@
 //! The hand-written AVX-512 kernel for planes of 16-bit floats (NCHW), which the simd and block backends share.
 //! Output rows are pooled in strips of 32 windows, compared in 16-bit lanes: `f16` natively where the CPU has
-//! AVX-512 FP16, else as [`order_key`](crate::order_key)s of the bit patterns. It is separable: each input row's winners over the
-//! windows' columns are found once and cached, then merged over each window's rows, so a row that two windows
-//! share (k3 s2, k3 s1) is swept once. Windows cut by the left or right padding go through the same vectors, the
+//! AVX-512 FP16, else as [`order_key`](crate::order_key)s of the bit patterns. It is separable: each input row's
+//! winners over the windows' columns are found once and cached, then merged over each window's rows, so a row
+//! that two windows share (k3 s2, k3 s1) is swept once. Windows cut by the left or right padding go through the same vectors, the
 //! taps outside the row masked off. Each winner's place within its window rides in a 16-bit lane beside it: its
 //! offset from the window's first tap, widened to a flat index at the end, or its tap code (the `window` format,
 //! one byte), so that both index forms are written straight into the outputs.
@@ -105,7 +105,6 @@ fn rows_half_as<T: Element>(
                 p.dilation[0] * g.width()
             },
         };
-
         for first in (0..ow).step_by(32 * BLOCK) {
             let mut strips = [Strip::default(); BLOCK];
             let n = (ow - first).div_ceil(32).min(BLOCK);

@@ -590,20 +590,16 @@ fn widened<T: Float>(
     indices: IndicesRef<'_>,
     mut grad_input: TensorMut<'_, T>,
 ) -> Result<()> {
-    // A dense layout in `l`'s memory order, and its number of elements.
-    let dense = |l: &Layout| -> Result<(Layout, usize)> {
-        let len = l
-            .len()
-            .ok_or(Error::Overflow("the number of elements of a tensor"))?;
-        let strides = dense_order(&l.shape, &l.strides, &l.shape);
-        let layout = Layout {
-            shape: l.shape,
-            strides: [strides[0], strides[1], strides[2], strides[3]],
-        };
-        Ok((layout, len))
-    };
+    // The sums: a dense layout in grad_input's memory order.
     let gi_at = *grad_input.layout();
-    let (gi_dense, gi_len) = dense(&gi_at)?;
+    let gi_len = gi_at
+        .len()
+        .ok_or(Error::Overflow("the number of elements of a tensor"))?;
+    let strides = dense_order(&gi_at.shape, &gi_at.strides, &gi_at.shape);
+    let gi_dense = Layout {
+        shape: gi_at.shape,
+        strides: [strides[0], strides[1], strides[2], strides[3]],
+    };
     let mut sums: Vec<T::Sum> = Vec::new();
     try_reserve(&mut sums, gi_len, "the gradient sums in f32")?;
     sums.resize(gi_len, <T::Sum as Summed>::ZERO);

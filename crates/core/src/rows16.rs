@@ -5,7 +5,9 @@
 //! that two windows share (k3 s2, k3 s1) is swept once. Windows cut by the left or right padding go through the same vectors, the
 //! taps outside the row masked off. Each winner's place within its window rides in a 16-bit lane beside it: its
 //! offset from the window's first tap, widened to a flat index at the end, or its tap code (the `window` format,
-//! one byte), so that both index forms are written straight into the outputs.
+//! one byte), so that both index forms are written straight into the outputs. Windows two columns wide at column
+//! stride 2 whose rows no two output rows share (k2 s2) have their own loop, [`pool_pairs`], with nothing to
+//! cache: a window's two taps in a row are the two halves of a 32-bit lane.
 
 use std::ops::Range;
 
@@ -84,6 +86,9 @@ fn rows_half_as<T: Element>(
     let left = p.padding.left as isize;
     // SAFETY: `T` is a 16-bit float (`takes_half`): its bit patterns are `u16`s.
     let plane = unsafe { std::slice::from_raw_parts(plane.as_ptr().cast::<u16>(), plane.len()) };
+    // Two columns at column stride 2 in rows no two output rows share (k2 s2): `pool_pairs`.
+    let pairs = (p.kernel[1], p.stride[1], p.dilation[1]) == (2, 2, 1)
+        && (p.kernel[0] - 1) * p.dilation[0] < p.stride[0];
     out.write_rows(0, rows.len(), ow, |band, values, mut indices| {
         let band = rows.start + band.start..rows.start + band.end;
         let mut indices = indices.as_mut().map(|ix| ix.rest(0));
@@ -105,6 +110,28 @@ fn rows_half_as<T: Element>(
                 p.dilation[0] * g.width()
             },
         };
+        if pairs {
+            let windows = band
+                .clone()
+                .zip(row_windows.range(band.clone()))
+                .map(|(o, w)| (w, o as isize * row_stride - top));
+            let out = Out {
+                values: values.as_mut_ptr().cast(),
+                indices: sink(&mut indices, 0),
+                stride: ow,
+            };
+            // SAFETY: the CPU has AVX-512 (`takes_half`), and FP16 for `native`; `out` holds the band's outputs,
+            // `ow` a row; `plane` holds the rows the windows cover; the windows are two columns wide at column
+            // stride 2 (`pairs`).
+            unsafe {
+                if native {
+                    pairs_native(plane, -left, columns, rows_of, windows, inf, out)
+                } else {
+                    pool_pairs::<false>(plane, -left, columns, rows_of, windows, inf, out)
+                }
+            };
+            return;
+        }
         for first in (0..ow).step_by(32 * BLOCK) {
             let mut strips = [Strip::default(); BLOCK];
             let n = (ow - first).div_ceil(32).min(BLOCK);
@@ -118,11 +145,7 @@ fn rows_half_as<T: Element>(
             }
             let out = Out {
                 values: values[first..].as_mut_ptr().cast(),
-                indices: match indices.as_mut() {
-                    None => Sink::None,
-                    Some(IndexRun::Flat(ix)) => Sink::Flat(ix[first..].as_mut_ptr()),
-                    Some(IndexRun::Taps(ix)) => Sink::Taps(ix[first..].as_mut_ptr()),
-                },
+                indices: sink(&mut indices, first),
                 stride: ow,
             };
             // Each output row's windows, and where they start with the top padding included (tap codes count
@@ -186,6 +209,15 @@ enum Sink {
     Taps(*mut u8),
 }
 
+/// The indices wanted in `indices`, from output `first` on.
+fn sink(indices: &mut Option<IndexRun<'_>>, first: usize) -> Sink {
+    match indices.as_mut() {
+        None => Sink::None,
+        Some(IndexRun::Flat(ix)) => Sink::Flat(ix[first..].as_mut_ptr()),
+        Some(IndexRun::Taps(ix)) => Sink::Taps(ix[first..].as_mut_ptr()),
+    }
+}
+
 /// `m` (1 to 32) consecutive windows of an output row, the first starting at input column `c0` (negative in the
 /// left padding), and whether all their taps lie inside the row.
 #[derive(Clone, Copy, Default)]
@@ -223,6 +255,9 @@ impl Strip {
 
 /// A tap's elements to load (one bit each, at most 64) and windows inside the row (one bit each).
 type Masks = (u64, u32);
+
+/// The low halves of 16-bit lane pairs, where [`pool_pairs`] keeps its windows.
+const LOW: u32 = 0x5555_5555;
 
 /// A strip's winners: what [`keys16`] compares, bit patterns, and indices within their windows: offsets from
 /// their first taps, or tap codes ([`Columns::code`], [`Rows::code`]).
@@ -379,6 +414,212 @@ unsafe fn pool_block<const NATIVE: bool>(
     }
 }
 
+/// [`pool_pairs`] comparing `f16`s natively.
+///
+/// # Safety
+/// As for [`pool_pairs`], and the CPU has AVX-512 FP16.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512fp16")]
+unsafe fn pairs_native(
+    plane: &[u16],
+    c0: isize,
+    c: Columns,
+    r: Rows,
+    windows: impl Iterator<Item = (Window, isize)>,
+    inf: u16,
+    out: Out,
+) {
+    // SAFETY: the caller's promise.
+    unsafe { pool_pairs::<true>(plane, c0, c, r, windows, inf, out) }
+}
+
+/// Pools windows two columns wide at column stride 2 (k2 s2 and the like), the first starting at column `c0`
+/// (negative in the left padding), in each output row of `windows` (the rows each covers, and where it starts
+/// with the top padding included) into `out`, 32 windows at a time. No output rows share an input row, so
+/// nothing is cached: each row's 64 elements are loaded once, and a window's two taps in it are the two halves
+/// of one 32-bit lane, compared after a shift (no word permutes until the values are packed for their store).
+/// A window's winner, its key and its index within the window stay in the low half of its lane. The left tap
+/// wins a tie, and a later row's winner only a greater one, so the row-major scan's first maximum wins.
+///
+/// # Safety
+/// As for [`pool_block`]: the CPU has AVX-512 F, BW, DQ and VL, and FP16 when `NATIVE`; `plane` holds every
+/// row `windows` covers, of `c.width`; `out` holds an output row (`out.stride`) for each row of `windows`; [`takes_half`]'s bounds hold, and `c` is two columns at stride 2 without dilation.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+#[inline]
+unsafe fn pool_pairs<const NATIVE: bool>(
+    plane: &[u16],
+    c0: isize,
+    c: Columns,
+    r: Rows,
+    windows: impl Iterator<Item = (Window, isize)>,
+    inf: u16,
+    out: Out,
+) {
+    // Window i's bit (i < 16) moved to bit 2i: its lane's low half.
+    let spread = |x: u32| {
+        let x = (x | x << 8) & 0x00ff_00ff;
+        let x = (x | x << 4) & 0x0f0f_0f0f;
+        let x = (x | x << 2) & 0x3333_3333;
+        (x | x << 1) & LOW
+    };
+    let (inf, ow, width) = (_mm512_set1_epi16(inf as i16), out.stride, c.width);
+    let low = _mm512_set_epi16(
+        62, 60, 58, 56, 54, 52, 50, 48, 46, 44, 42, 40, 38, 36, 34, 32, 30, 28, 26, 24, 22, 20, 18,
+        16, 14, 12, 10, 8, 6, 4, 2, 0,
+    );
+    // Each window's first tap's offset from the 32 windows' first, 8 windows at a time.
+    let iota = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+    let lanes = [0, 16, 32, 48].map(|l| _mm512_add_epi64(iota, _mm512_set1_epi64(l)));
+    for (q, (w, padded)) in windows.enumerate() {
+        for j in (0..ow).step_by(32) {
+            let m = (ow - j).min(32);
+            let start = c0 + 2 * j as isize;
+            // The elements to load, and the windows whose left and right taps lie inside the row, each at its
+            // lane's low half, for the two halves of the 32 windows.
+            let (elements, inside) = if start >= 0 && start + 2 * m as isize <= width as isize {
+                (low_lanes64(2 * m), [(LOW, LOW); 2])
+            } else {
+                let (left, right) = (
+                    lanes_inside(start, 2, m, width) as u32,
+                    lanes_inside(start + 1, 2, m, width) as u32,
+                );
+                let half = |h: u32| (spread((left >> h) & 0xffff), spread((right >> h) & 0xffff));
+                (lanes_inside(start, 1, 2 * m, width), [half(0), half(16)])
+            };
+            let row = |row: usize| {
+                plane
+                    .as_ptr()
+                    .wrapping_offset((row * width) as isize + start)
+            };
+            // SAFETY: FP16 when `NATIVE` (the caller's promise); `elements` are the row's.
+            let mut best =
+                unsafe { pair_winners::<NATIVE>(row(w.start), elements, inside, inf, c.code) };
+            for a in 1..w.taps {
+                // SAFETY: as above.
+                let next = unsafe {
+                    pair_winners::<NATIVE>(row(w.start + a * w.step), elements, inside, inf, c.code)
+                };
+                for (best, [key, x, t]) in best.iter_mut().zip(next) {
+                    // SAFETY: FP16 when `NATIVE` (the caller's promise).
+                    let beats = unsafe { beats16::<NATIVE>(key, best[0]) } & LOW;
+                    let t = _mm512_add_epi16(t, _mm512_set1_epi16((a * r.code) as i16));
+                    *best = [
+                        keep16::<NATIVE>(best[0], beats, key),
+                        _mm512_mask_mov_epi16(best[1], beats, x),
+                        _mm512_mask_mov_epi16(best[2], beats, t),
+                    ];
+                }
+            }
+            let at = q * ow + j;
+            let (live, full) = (low_lanes(m), m == 32);
+            let values = _mm512_permutex2var_epi16(best[0][1], low, best[1][1]);
+            // SAFETY: the row's outputs `at..at + m` (the caller's promise); whole vectors where all lanes are
+            // live (masked stores are slow on AMD's CPUs).
+            unsafe {
+                let to = out.values.wrapping_add(at);
+                if full {
+                    _mm512_storeu_si512(to.cast(), values)
+                } else {
+                    _mm512_mask_storeu_epi16(to.cast(), live, values)
+                }
+            };
+            // Each window's index within it, in the low half of its lane (the high half is zero).
+            let t = [best[0][2], best[1][2]];
+            match out.indices {
+                Sink::None => {}
+                Sink::Flat(indices) => {
+                    // The flat index of the first window's first tap, which may lie in the left padding.
+                    let base = _mm512_set1_epi64((w.start * width) as i64 + start as i64);
+                    for (e, lanes) in lanes.into_iter().enumerate() {
+                        let t = t[e / 2];
+                        let offsets = if e % 2 == 0 {
+                            _mm512_castsi512_si256(t)
+                        } else {
+                            _mm512_extracti64x4_epi64::<1>(t)
+                        };
+                        let index = _mm512_add_epi64(
+                            _mm512_add_epi64(base, lanes),
+                            _mm512_cvtepu32_epi64(offsets),
+                        );
+                        let to = indices.wrapping_add(at + 8 * e);
+                        // SAFETY: the row's outputs, the lanes of `live`.
+                        unsafe {
+                            if full {
+                                _mm512_storeu_si512(to.cast(), index)
+                            } else {
+                                _mm512_mask_storeu_epi64(to, (live >> (8 * e)) as u8, index)
+                            }
+                        };
+                    }
+                }
+                Sink::Taps(codes) => {
+                    // Codes count from the padded window's first row, `cut` rows above the first covered.
+                    let cut = _mm512_set1_epi32(
+                        (((w.start as isize - padded) as usize / w.step) * r.code) as i32,
+                    );
+                    for (h, t) in t.into_iter().enumerate() {
+                        let (to, t) = (
+                            codes.wrapping_add(at + 16 * h),
+                            _mm512_cvtepi32_epi8(_mm512_add_epi32(t, cut)),
+                        );
+                        // SAFETY: the row's outputs, the lanes of `live`.
+                        unsafe {
+                            if full {
+                                _mm_storeu_si128(to.cast(), t)
+                            } else {
+                                _mm_mask_storeu_epi8(to.cast(), (live >> (16 * h)) as u16, t)
+                            }
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The winners within one input row of [`pool_pairs`]' 32 windows, in two halves of 16 (one per vector of 32
+/// elements loaded from `row`, the elements of `elements`): the key, the value and the index within the window
+/// (0, or `code` for the right tap) in the low half of each window's 32-bit lane. `inside` says, for each half,
+/// which windows' left and right taps lie inside the row (bits at the lanes' low halves).
+///
+/// # Safety
+/// The CPU has AVX-512 FP16 when `NATIVE`; the elements of `elements` from `row` on are the row's, readable.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+#[inline]
+unsafe fn pair_winners<const NATIVE: bool>(
+    row: *const u16,
+    elements: u64,
+    inside: [(u32, u32); 2],
+    inf: __m512i,
+    code: usize,
+) -> [Best; 2] {
+    let mut best = [[_mm512_setzero_si512(); 3]; 2];
+    for (h, (best, (left, right))) in best.iter_mut().zip(inside).enumerate() {
+        // SAFETY: the mask keeps only elements of the row (the caller's promise); the others are not read, and
+        // the pointers to them are formed with wrapping arithmetic.
+        let x = unsafe {
+            _mm512_maskz_loadu_epi16(
+                (elements >> (32 * h)) as u32,
+                row.wrapping_add(32 * h).cast(),
+            )
+        };
+        let key = keys16::<NATIVE>(x, inf);
+        let (right_key, right_x) = (_mm512_srli_epi32::<16>(key), _mm512_srli_epi32::<16>(x));
+        // SAFETY: FP16 when `NATIVE` (the caller's promise).
+        let beats = unsafe { beats16::<NATIVE>(right_key, key) };
+        // The right tap wins where it beats the left or the left is outside, if it is inside.
+        let beats = (beats | (LOW & !left)) & right;
+        *best = [
+            _mm512_mask_mov_epi16(key, beats, right_key),
+            _mm512_mask_mov_epi16(x, beats, right_x),
+            _mm512_maskz_mov_epi16(beats, _mm512_set1_epi16(code as i16)),
+        ];
+    }
+    best
+}
+
 /// The winners of `strip`'s windows within one input `row`: for each, the first greatest of its taps in the row
 /// (what [`keys16`] compares), its bit pattern, and its index within the window (b · `c.code`). Taps outside the
 /// row never win: their order keys are below every number's (the running key is then their maximum, as
@@ -493,7 +734,8 @@ mod tests {
     /// `f16` through the order keys (what AVX-512 CPUs without FP16 run) and natively (where this CPU has FP16)
     /// give the scalar scan's winners, bit for bit, on planes of NaNs of both signs and payloads, zeros of both
     /// signs, infinities, subnormals and ties, at the geometries the kernel takes: strides 1 and 2, padding on
-    /// every side (windows cut on the left and right), row dilation, and rows of more than 32 windows.
+    /// every side (windows cut on the left and right), row dilation, and rows of more than 32 windows; two-column
+    /// windows at column stride 2 whose rows no two windows share (k2 s2) in the same, through `pool_pairs`.
     #[test]
     fn f16_keys_and_native_match_the_scan() {
         if !Simd::Avx512.is_available() {
@@ -520,6 +762,11 @@ mod tests {
             Params::new(3).with_stride(2).with_padding(1),
             Params::new(3).with_stride(1),
             Params::new(2),
+            Params::new(2).with_padding(1).with_ceil_mode(true),
+            Params::rect(3, 2)
+                .with_stride_hw(4, 2)
+                .with_dilation_hw(2, 1)
+                .with_padding(1),
             Params::new(3)
                 .with_stride(2)
                 .with_padding_sides(sides)

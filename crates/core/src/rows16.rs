@@ -6,8 +6,9 @@
 //! taps outside the row masked off. Each winner's place within its window rides in a 16-bit lane beside it: its
 //! offset from the window's first tap, widened to a flat index at the end, or its tap code (the `window` format,
 //! one byte), so that both index forms are written straight into the outputs. Windows two columns wide at column
-//! stride 2 whose rows no two output rows share (k2 s2) have their own loop, [`pool_pairs`], with nothing to
-//! cache: a window's two taps in a row are the two halves of a 32-bit lane.
+//! stride 2 whose rows no two output rows share (k2 s2) have their own loop, `pool_pairs`, with nothing to
+//! cache: a window's two taps in a row are the two halves of a 32-bit lane. The same windows have an AVX2 loop
+//! too, `pairs_avx2`, 8 windows a vector.
 
 use std::ops::Range;
 
@@ -45,14 +46,16 @@ fn takes_half<T: Element>(simd: Simd, g: &Geometry) -> Option<(u16, bool)> {
 /// asked ([`Technique::writes_taps`](crate::Technique::writes_taps)): whenever it takes them.
 pub fn writes_taps<T: Element>(simd: Simd, g: &Geometry) -> bool {
     #[cfg(target_arch = "x86_64")]
-    return takes_half::<T>(simd, g).is_some();
+    return takes_half::<T>(simd, g).is_some() || takes_pairs_avx2::<T>(simd, g).is_some();
     #[cfg(not(target_arch = "x86_64"))]
     return false;
 }
 
 /// Pools output rows `rows` of `plane` (the whole run of outputs, from its first) when `T` is a 16-bit float, the
 /// level is AVX-512 (which the CPU has), the column stride 1 or 2, and the offsets within a window fit a `u16`
-/// (the winners' are carried in 16-bit lanes beside their values); returns false, doing nothing, otherwise.
+/// (the winners' are carried in 16-bit lanes beside their values), or the level is AVX2 and the windows are two
+/// columns wide at column stride 2 in rows no two output rows share (k2 s2); returns false, doing nothing,
+/// otherwise.
 pub fn rows_half<T: Element>(
     simd: Simd,
     g: &Geometry,
@@ -60,7 +63,96 @@ pub fn rows_half<T: Element>(
     rows: Range<usize>,
     out: &mut Winners<'_, T>,
 ) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(inf) = takes_pairs_avx2::<T>(simd, g) {
+        rows_pairs_avx2(g, plane, rows, out, inf);
+        return true;
+    }
     rows_half_as(simd, g, plane, rows, out, None)
+}
+
+/// Whether the windows of `g` are two columns wide at column stride 2, without column dilation, in rows that no
+/// two output rows share (k2 s2): a window's taps in a row are one 32-bit lane's halves, and each row is
+/// wanted once.
+#[cfg(target_arch = "x86_64")]
+fn pairs(g: &Geometry) -> bool {
+    let p = g.params();
+    (p.kernel[1], p.stride[1], p.dilation[1]) == (2, 2, 1)
+        && (p.kernel[0] - 1) * p.dilation[0] < p.stride[0]
+}
+
+/// The +∞ pattern of `T` when [`rows_pairs_avx2`] pools its planes with `g` at `simd`: `T` a 16-bit float, the
+/// level AVX2 (which the CPU has), the windows [`pairs`], and every flat index and offset within a plane an
+/// `i32` (they ride in 32-bit lanes).
+#[cfg(target_arch = "x86_64")]
+fn takes_pairs_avx2<T: Element>(simd: Simd, g: &Geometry) -> Option<u16> {
+    T::KEY_INF.filter(|_| {
+        simd == Simd::Avx2
+            && simd.is_available()
+            && pairs(g)
+            && i32::try_from(g.plane_len()).is_ok()
+    })
+}
+
+/// Pools output rows `rows` of `plane` ([`rows_half`]) whose windows are [`pairs`], at AVX2: 8 windows at a
+/// time ([`pairs_avx2`]) where both their taps lie inside the row, the windows the padding cuts one by one
+/// ([`window_argmax`](crate::semantics::window_argmax)).
+#[cfg(target_arch = "x86_64")]
+fn rows_pairs_avx2<T: Element>(
+    g: &Geometry,
+    plane: &[T],
+    rows: Range<usize>,
+    out: &mut Winners<'_, T>,
+    inf: u16,
+) {
+    let p = g.params();
+    let (width, ow) = (g.width(), g.out_width());
+    let (row_windows, col_windows) = (g.row_windows(), g.col_windows());
+    let (top, left) = (p.padding.top as isize, p.padding.left as isize);
+    // The windows with both taps inside the row: from the first starting inside, to the last ending inside.
+    let first = (p.padding.left.div_ceil(2)).min(ow);
+    let end = ((width + p.padding.left) / 2).clamp(first, ow);
+    let bits = plane.as_ptr().cast::<u16>();
+    out.write_rows(0, rows.len(), ow, |band, values, mut indices| {
+        let band = rows.start + band.start..rows.start + band.end;
+        let taps = matches!(indices, Some(IndexRun::Taps(_)));
+        let row_code = if taps { 2 } else { p.dilation[0] * width };
+        for (q, (o, w)) in band.clone().zip(row_windows.range(band)).enumerate() {
+            let padded = o as isize * p.stride[0] as isize - top;
+            // Codes count from the padded window's first row, `cut` rows above the first covered.
+            let cut = (w.start as isize - padded) as usize / w.step;
+            let at = q * ow;
+            if end - first >= 8 {
+                let run = Pairs {
+                    row: bits.wrapping_add(w.start * width),
+                    window: w,
+                    width,
+                    c0: -left,
+                    windows: first..end,
+                    row_code,
+                    cut: cut * 2,
+                };
+                let sink = sink(&mut indices, at);
+                // SAFETY: the CPU has AVX2 (`takes_pairs_avx2`); the windows `first..end` have both taps inside
+                // the row, whose rows `plane` holds; the row's outputs are `values[at..at + ow]` and the sink's.
+                unsafe { pairs_avx2(run, inf, values[at..].as_mut_ptr().cast(), sink) };
+            }
+            let edges = (0..first).chain(if end - first >= 8 { end } else { first }..ow);
+            for j in edges {
+                let (v, i) = crate::semantics::window_argmax(plane, width, w, col_windows.get(j));
+                values[at + j] = v;
+                match indices.as_mut() {
+                    None => {}
+                    Some(IndexRun::Flat(ix)) => ix[at + j] = i as i64,
+                    Some(IndexRun::Taps(codes)) => {
+                        let a = (i / width - w.start) / w.step + cut;
+                        let b = (i % width) as isize - (2 * j) as isize + left;
+                        codes[at + j] = crate::semantics::tap_code(a as u32, b as u32, 2);
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// [`rows_half`], comparing natively or as order keys as `native` says when given (natively only where the CPU
@@ -86,9 +178,7 @@ fn rows_half_as<T: Element>(
     let left = p.padding.left as isize;
     // SAFETY: `T` is a 16-bit float (`takes_half`): its bit patterns are `u16`s.
     let plane = unsafe { std::slice::from_raw_parts(plane.as_ptr().cast::<u16>(), plane.len()) };
-    // Two columns at column stride 2 in rows no two output rows share (k2 s2): `pool_pairs`.
-    let pairs = (p.kernel[1], p.stride[1], p.dilation[1]) == (2, 2, 1)
-        && (p.kernel[0] - 1) * p.dilation[0] < p.stride[0];
+    let pairs = pairs(g);
     out.write_rows(0, rows.len(), ow, |band, values, mut indices| {
         let band = rows.start + band.start..rows.start + band.end;
         let mut indices = indices.as_mut().map(|ix| ix.rest(0));
@@ -255,6 +345,107 @@ impl Strip {
 
 /// A tap's elements to load (one bit each, at most 64) and windows inside the row (one bit each).
 type Masks = (u64, u32);
+
+/// One output row's windows `windows` (8 or more) for [`pairs_avx2`]: its rows (`window`) from `row` on, rows
+/// of `width`; window j's first tap at column `c0 + 2j`; a row's taps' indices `row_code` past the row before's,
+/// and tap codes `cut` past the covered taps' (the taps the top padding cut).
+#[cfg(target_arch = "x86_64")]
+struct Pairs {
+    row: *const u16,
+    window: Window,
+    width: usize,
+    c0: isize,
+    windows: Range<usize>,
+    row_code: usize,
+    cut: usize,
+}
+
+/// Pools `run`'s windows 8 at a time, in 32-bit lanes: each window's two taps in a row are one lane's halves,
+/// as sign-extended order keys ([`order_keys_avx2`](crate::simd::order_keys_avx2)) compared with `vpcmpgtd`,
+/// the right tap winning only a greater key, a later row only a greater one. The last 8 overlap the ones before
+/// when the count is no multiple of 8 (their outputs are written twice, the same).
+///
+/// # Safety
+/// The CPU has AVX2; both taps of every window of `run` lie inside its rows; `values` and `sink` hold the
+/// output row from its first window.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn pairs_avx2(run: Pairs, inf: u16, values: *mut u16, sink: Sink) {
+    let inf = _mm256_set1_epi16(inf as i16);
+    let w = run.window;
+    let low = _mm256_set1_epi32(0xffff);
+    let (one, iota) = (
+        _mm256_set1_epi32(1),
+        [
+            _mm256_set_epi64x(6, 4, 2, 0),
+            _mm256_set_epi64x(14, 12, 10, 8),
+        ],
+    );
+    let (first, end) = (run.windows.start, run.windows.end);
+    let groups = (first..end - 8).step_by(8).chain([end - 8]);
+    for j in groups {
+        let col = run.c0 + 2 * j as isize;
+        let (mut key, mut value, mut tap) = (_mm256_setzero_si256(), _mm256_setzero_si256(), one);
+        for a in 0..w.taps {
+            let from = run
+                .row
+                .wrapping_add(a * w.step * run.width)
+                .wrapping_offset(col);
+            // SAFETY: the 8 windows' 16 taps in the row (the caller's promise).
+            let x = unsafe { _mm256_loadu_si256(from.cast()) };
+            let k = crate::simd::order_keys_avx2(x, inf);
+            let (left, right) = (
+                _mm256_srai_epi32::<16>(_mm256_slli_epi32::<16>(k)),
+                _mm256_srai_epi32::<16>(k),
+            );
+            let beats = _mm256_cmpgt_epi32(right, left);
+            let k = _mm256_max_epi32(left, right);
+            let v = _mm256_blendv_epi8(_mm256_and_si256(x, low), _mm256_srli_epi32::<16>(x), beats);
+            let t = _mm256_add_epi32(
+                _mm256_and_si256(beats, one),
+                _mm256_set1_epi32((a * run.row_code) as i32),
+            );
+            if a == 0 {
+                (key, value, tap) = (k, v, t);
+                continue;
+            }
+            let beats = _mm256_cmpgt_epi32(k, key);
+            key = _mm256_max_epi32(key, k);
+            value = _mm256_blendv_epi8(value, v, beats);
+            tap = _mm256_blendv_epi8(tap, t, beats);
+        }
+        // The values in the low halves of the lanes, the high halves zero: packed without saturating.
+        let packed = _mm256_permute4x64_epi64::<0b1000>(_mm256_packus_epi32(value, value));
+        // SAFETY: the windows' outputs (the caller's promise).
+        unsafe {
+            _mm_storeu_si128(
+                values.wrapping_add(j).cast(),
+                _mm256_castsi256_si128(packed),
+            )
+        };
+        match sink {
+            Sink::None => {}
+            Sink::Flat(indices) => {
+                let base = _mm256_set1_epi64x((w.start * run.width) as i64 + col as i64);
+                let halves = [
+                    _mm256_castsi256_si128(tap),
+                    _mm256_extracti128_si256::<1>(tap),
+                ];
+                for (e, (t, iota)) in halves.into_iter().zip(iota).enumerate() {
+                    let index =
+                        _mm256_add_epi64(_mm256_add_epi64(base, iota), _mm256_cvtepu32_epi64(t));
+                    // SAFETY: the windows' outputs (the caller's promise).
+                    unsafe { _mm256_storeu_si256(indices.wrapping_add(j + 4 * e).cast(), index) };
+                }
+            }
+            Sink::Taps(codes) => {
+                let tap = _mm256_add_epi32(tap, _mm256_set1_epi32(run.cut as i32));
+                // SAFETY: the windows' outputs (the caller's promise); AVX2.
+                unsafe { crate::simd::store_bytes_avx2(tap, codes.wrapping_add(j), 8) };
+            }
+        }
+    }
+}
 
 /// The low halves of 16-bit lane pairs, where [`pool_pairs`] keeps its windows.
 const LOW: u32 = 0x5555_5555;

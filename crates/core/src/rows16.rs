@@ -7,8 +7,8 @@
 //! offset from the window's first tap, widened to a flat index at the end, or its tap code (the `window` format,
 //! one byte), so that both index forms are written straight into the outputs. Windows two columns wide at column
 //! stride 2 whose rows no two output rows share (k2 s2) have their own loop, `pool_pairs`, with nothing to
-//! cache: a window's two taps in a row are the two halves of a 32-bit lane. The same windows have an AVX2 loop
-//! too, `pairs_avx2`, 8 windows a vector.
+//! cache: a window's two taps in a row are the two halves of a 32-bit lane. At AVX2, windows two or three
+//! columns wide at column stride 2 (k2 s2, k3 s2) have a loop of that kind, `pairs_avx2`, 8 windows a vector.
 
 use std::ops::Range;
 
@@ -54,8 +54,7 @@ pub fn writes_taps<T: Element>(simd: Simd, g: &Geometry) -> bool {
 /// Pools output rows `rows` of `plane` (the whole run of outputs, from its first) when `T` is a 16-bit float, the
 /// level is AVX-512 (which the CPU has), the column stride 1 or 2, and the offsets within a window fit a `u16`
 /// (the winners' are carried in 16-bit lanes beside their values), or the level is AVX2 and the windows are two
-/// columns wide at column stride 2 in rows no two output rows share (k2 s2); returns false, doing nothing,
-/// otherwise.
+/// or three columns wide at column stride 2 (k2 s2, k3 s2); returns false, doing nothing, otherwise.
 pub fn rows_half<T: Element>(
     simd: Simd,
     g: &Geometry,
@@ -82,20 +81,22 @@ fn pairs(g: &Geometry) -> bool {
 }
 
 /// The +∞ pattern of `T` when [`rows_pairs_avx2`] pools its planes with `g` at `simd`: `T` a 16-bit float, the
-/// level AVX2 (which the CPU has), the windows [`pairs`], and every flat index and offset within a plane an
-/// `i32` (they ride in 32-bit lanes).
+/// level AVX2 (which the CPU has), the windows two or three columns wide at column stride 2 without column
+/// dilation (k2 s2, k3 s2), and every flat index and offset within a plane an `i32` (they ride in 32-bit
+/// lanes).
 #[cfg(target_arch = "x86_64")]
 fn takes_pairs_avx2<T: Element>(simd: Simd, g: &Geometry) -> Option<u16> {
     T::KEY_INF.filter(|_| {
         simd == Simd::Avx2
             && simd.is_available()
-            && pairs(g)
+            && (g.params().stride[1], g.params().dilation[1]) == (2, 1)
+            && matches!(g.params().kernel[1], 2 | 3)
             && i32::try_from(g.plane_len()).is_ok()
     })
 }
 
-/// Pools output rows `rows` of `plane` ([`rows_half`]) whose windows are [`pairs`], at AVX2: 8 windows at a
-/// time ([`pairs_avx2`]) where both their taps lie inside the row, the windows the padding cuts one by one
+/// Pools output rows `rows` of `plane` ([`rows_half`]) as [`takes_pairs_avx2`] says, at AVX2: 8 windows at a
+/// time ([`pairs_avx2`]) where all their taps lie inside the row, the windows the padding cuts one by one
 /// ([`window_argmax`](crate::semantics::window_argmax)).
 #[cfg(target_arch = "x86_64")]
 fn rows_pairs_avx2<T: Element>(
@@ -109,14 +110,17 @@ fn rows_pairs_avx2<T: Element>(
     let (width, ow) = (g.width(), g.out_width());
     let (row_windows, col_windows) = (g.row_windows(), g.col_windows());
     let (top, left) = (p.padding.top as isize, p.padding.left as isize);
-    // The windows with both taps inside the row: from the first starting inside, to the last ending inside.
+    // The windows with all taps inside the row: from the first starting inside, to the last ending inside.
+    let kw = p.kernel[1];
     let first = (p.padding.left.div_ceil(2)).min(ow);
-    let end = ((width + p.padding.left) / 2).clamp(first, ow);
+    let end = (width + p.padding.left)
+        .checked_sub(kw)
+        .map_or(first, |last| (last / 2 + 1).clamp(first, ow));
     let bits = plane.as_ptr().cast::<u16>();
     out.write_rows(0, rows.len(), ow, |band, values, mut indices| {
         let band = rows.start + band.start..rows.start + band.end;
         let taps = matches!(indices, Some(IndexRun::Taps(_)));
-        let row_code = if taps { 2 } else { p.dilation[0] * width };
+        let row_code = if taps { kw } else { p.dilation[0] * width };
         for (q, (o, w)) in band.clone().zip(row_windows.range(band)).enumerate() {
             let padded = o as isize * p.stride[0] as isize - top;
             // Codes count from the padded window's first row, `cut` rows above the first covered.
@@ -126,14 +130,15 @@ fn rows_pairs_avx2<T: Element>(
                 let run = Pairs {
                     row: bits.wrapping_add(w.start * width),
                     window: w,
+                    kw,
                     width,
                     c0: -left,
                     windows: first..end,
                     row_code,
-                    cut: cut * 2,
+                    cut: cut * kw,
                 };
                 let sink = sink(&mut indices, at);
-                // SAFETY: the CPU has AVX2 (`takes_pairs_avx2`); the windows `first..end` have both taps inside
+                // SAFETY: the CPU has AVX2 (`takes_pairs_avx2`); the windows `first..end` have all taps inside
                 // the row, whose rows `plane` holds; the row's outputs are `values[at..at + ow]` and the sink's.
                 unsafe { pairs_avx2(run, inf, values[at..].as_mut_ptr().cast(), sink) };
             }
@@ -147,7 +152,7 @@ fn rows_pairs_avx2<T: Element>(
                     Some(IndexRun::Taps(codes)) => {
                         let a = (i / width - w.start) / w.step + cut;
                         let b = (i % width) as isize - (2 * j) as isize + left;
-                        codes[at + j] = crate::semantics::tap_code(a as u32, b as u32, 2);
+                        codes[at + j] = crate::semantics::tap_code(a as u32, b as u32, kw as u32);
                     }
                 }
             }
@@ -347,12 +352,13 @@ impl Strip {
 type Masks = (u64, u32);
 
 /// One output row's windows `windows` (8 or more) for [`pairs_avx2`]: its rows (`window`) from `row` on, rows
-/// of `width`; window j's first tap at column `c0 + 2j`; a row's taps' indices `row_code` past the row before's,
+/// of `width`; window j's first of `kw` (2 or 3) taps at column `c0 + 2j`; a row's taps' indices `row_code` past the row before's,
 /// and tap codes `cut` past the covered taps' (the taps the top padding cut).
 #[cfg(target_arch = "x86_64")]
 struct Pairs {
     row: *const u16,
     window: Window,
+    kw: usize,
     width: usize,
     c0: isize,
     windows: Range<usize>,
@@ -360,13 +366,14 @@ struct Pairs {
     cut: usize,
 }
 
-/// Pools `run`'s windows 8 at a time, in 32-bit lanes: each window's two taps in a row are one lane's halves,
-/// as sign-extended order keys ([`order_keys_avx2`](crate::simd::order_keys_avx2)) compared with `vpcmpgtd`,
-/// the right tap winning only a greater key, a later row only a greater one. The last 8 overlap the ones before
+/// Pools `run`'s windows 8 at a time, in 32-bit lanes: each window's first two taps in a row are one lane's
+/// halves, its third the high half of the lane loaded one element on, as sign-extended order keys
+/// ([`order_keys_avx2`](crate::simd::order_keys_avx2)) compared with `vpcmpgtd`, a later tap winning only a
+/// greater key, a later row only a greater one. The last 8 overlap the ones before
 /// when the count is no multiple of 8 (their outputs are written twice, the same).
 ///
 /// # Safety
-/// The CPU has AVX2; both taps of every window of `run` lie inside its rows; `values` and `sink` hold the
+/// The CPU has AVX2; all taps of every window of `run` lie inside its rows; `values` and `sink` hold the
 /// output row from its first window.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
@@ -399,12 +406,20 @@ unsafe fn pairs_avx2(run: Pairs, inf: u16, values: *mut u16, sink: Sink) {
                 _mm256_srai_epi32::<16>(k),
             );
             let beats = _mm256_cmpgt_epi32(right, left);
-            let k = _mm256_max_epi32(left, right);
-            let v = _mm256_blendv_epi8(_mm256_and_si256(x, low), _mm256_srli_epi32::<16>(x), beats);
-            let t = _mm256_add_epi32(
-                _mm256_and_si256(beats, one),
-                _mm256_set1_epi32((a * run.row_code) as i32),
-            );
+            let mut k = _mm256_max_epi32(left, right);
+            let mut v =
+                _mm256_blendv_epi8(_mm256_and_si256(x, low), _mm256_srli_epi32::<16>(x), beats);
+            let mut t = _mm256_and_si256(beats, one);
+            if run.kw == 3 {
+                // SAFETY: as above: the high halves are the third taps, the last the 8th window's.
+                let x = unsafe { _mm256_loadu_si256(from.wrapping_add(1).cast()) };
+                let third = _mm256_srai_epi32::<16>(crate::simd::order_keys_avx2(x, inf));
+                let beats = _mm256_cmpgt_epi32(third, k);
+                k = _mm256_max_epi32(k, third);
+                v = _mm256_blendv_epi8(v, _mm256_srli_epi32::<16>(x), beats);
+                t = _mm256_blendv_epi8(t, _mm256_set1_epi32(2), beats);
+            }
+            let t = _mm256_add_epi32(t, _mm256_set1_epi32((a * run.row_code) as i32));
             if a == 0 {
                 (key, value, tap) = (k, v, t);
                 continue;

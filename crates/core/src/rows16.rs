@@ -352,8 +352,8 @@ impl Strip {
 type Masks = (u64, u32);
 
 /// One output row's windows `windows` (8 or more) for [`pairs_avx2`]: its rows (`window`) from `row` on, rows
-/// of `width`; window j's first of `kw` (2 or 3) taps at column `c0 + 2j`; a row's taps' indices `row_code` past the row before's,
-/// and tap codes `cut` past the covered taps' (the taps the top padding cut).
+/// of `width`; window j's first of `kw` (2 or 3) taps at column `c0 + 2j`; a row's taps' indices `row_code` past
+/// the row before's, and tap codes `cut` past the covered taps' (the taps the top padding cut).
 #[cfg(target_arch = "x86_64")]
 struct Pairs {
     row: *const u16,
@@ -369,8 +369,8 @@ struct Pairs {
 /// Pools `run`'s windows 8 at a time, in 32-bit lanes: each window's first two taps in a row are one lane's
 /// halves, its third the high half of the lane loaded one element on, as sign-extended order keys
 /// ([`order_keys_avx2`](crate::simd::order_keys_avx2)) compared with `vpcmpgtd`, a later tap winning only a
-/// greater key, a later row only a greater one. The last 8 overlap the ones before
-/// when the count is no multiple of 8 (their outputs are written twice, the same).
+/// greater key, a later row only a greater one. The last 8 overlap the ones before when the count is no multiple
+/// of 8 (their outputs are written twice, the same).
 ///
 /// # Safety
 /// The CPU has AVX2; all taps of every window of `run` lie inside its rows; `values` and `sink` hold the
@@ -639,7 +639,7 @@ unsafe fn pairs_native(
     unsafe { pool_pairs::<true>(plane, c0, c, r, windows, inf, out) }
 }
 
-/// Pools windows two columns wide at column stride 2 (k2 s2 and the like), the first starting at column `c0`
+/// Pools windows two columns wide at column stride 2 ([`pairs`]: k2 s2), the first starting at column `c0`
 /// (negative in the left padding), in each output row of `windows` (the rows each covers, and where it starts
 /// with the top padding included) into `out`, 32 windows at a time. No output rows share an input row, so
 /// nothing is cached: each row's 64 elements are loaded once, and a window's two taps in it are the two halves
@@ -649,7 +649,8 @@ unsafe fn pairs_native(
 ///
 /// # Safety
 /// As for [`pool_block`]: the CPU has AVX-512 F, BW, DQ and VL, and FP16 when `NATIVE`; `plane` holds every
-/// row `windows` covers, of `c.width`; `out` holds an output row (`out.stride`) for each row of `windows`; [`takes_half`]'s bounds hold, and `c` is two columns at stride 2 without dilation.
+/// row `windows` covers, of `c.width`; `out` holds an output row (`out.stride`) for each row of `windows`;
+/// [`takes_half`]'s bounds hold, and `c` is two columns at stride 2 without dilation.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 #[inline]

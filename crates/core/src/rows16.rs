@@ -13,7 +13,7 @@
 use std::ops::Range;
 
 use crate::semantics::Window;
-use crate::{DType, Element, Geometry, IndexRun, Simd, Winners};
+use crate::{DType, Element, Geometry, IndexFormat, IndexRun, Simd, Winners};
 
 #[cfg(target_arch = "x86_64")]
 use crate::simd::{beats16, keep16, keys16, lanes_inside, low_lanes, low_lanes64};
@@ -116,6 +116,9 @@ fn rows_pairs_avx2<T: Element>(
     let end = (width + p.padding.left)
         .checked_sub(kw)
         .map_or(first, |last| (last / 2 + 1).clamp(first, ow));
+    // 8 windows or more for the vectors; the others, or all, one by one.
+    let vectors = end - first >= 8;
+    let shape = [1, 1, g.height(), width];
     let bits = plane.as_ptr().cast::<u16>();
     out.write_rows(0, rows.len(), ow, |band, values, mut indices| {
         let band = rows.start + band.start..rows.start + band.end;
@@ -126,7 +129,7 @@ fn rows_pairs_avx2<T: Element>(
             // Codes count from the padded window's first row, `cut` rows above the first covered.
             let cut = (w.start as isize - padded) as usize / w.step;
             let at = q * ow;
-            if end - first >= 8 {
+            if vectors {
                 let run = Pairs {
                     row: bits.wrapping_add(w.start * width),
                     window: w,
@@ -142,7 +145,7 @@ fn rows_pairs_avx2<T: Element>(
                 // the row, whose rows `plane` holds; the row's outputs are `values[at..at + ow]` and the sink's.
                 unsafe { pairs_avx2(run, inf, values[at..].as_mut_ptr().cast(), sink) };
             }
-            let edges = (0..first).chain(if end - first >= 8 { end } else { first }..ow);
+            let edges = (0..first).chain(if vectors { end } else { first }..ow);
             for j in edges {
                 let (v, i) = crate::semantics::window_argmax(plane, width, w, col_windows.get(j));
                 values[at + j] = v;
@@ -150,9 +153,8 @@ fn rows_pairs_avx2<T: Element>(
                     None => {}
                     Some(IndexRun::Flat(ix)) => ix[at + j] = i as i64,
                     Some(IndexRun::Taps(codes)) => {
-                        let a = (i / width - w.start) / w.step + cut;
-                        let b = (i % width) as isize - (2 * j) as isize + left;
-                        codes[at + j] = crate::semantics::tap_code(a as u32, b as u32, kw as u32);
+                        let code = IndexFormat::Window.encode(g, shape, [0, 0, o, j], i);
+                        codes[at + j] = code as u8;
                     }
                 }
             }
@@ -392,7 +394,8 @@ unsafe fn pairs_avx2(run: Pairs, inf: u16, values: *mut u16, sink: Sink) {
     let groups = (first..end - 8).step_by(8).chain([end - 8]);
     for j in groups {
         let col = run.c0 + 2 * j as isize;
-        let (mut key, mut value, mut tap) = (_mm256_setzero_si256(), _mm256_setzero_si256(), one);
+        let zero = _mm256_setzero_si256();
+        let (mut key, mut value, mut tap) = (zero, zero, zero);
         for a in 0..w.taps {
             let from = run
                 .row
@@ -562,17 +565,9 @@ unsafe fn pool_block<const NATIVE: bool>(
                 t = _mm512_mask_mov_epi16(t, beats, offset);
             }
             let at = q * out.stride + 32 * i;
-            let (live, full) = (low_lanes(strip.m), strip.m == 32);
-            // SAFETY: the row's outputs `at..at + m` (the caller's promise). Whole vectors without masks where
-            // all lanes are live: masked stores are slow on AMD's CPUs.
-            unsafe {
-                let to = out.values.wrapping_add(at);
-                if full {
-                    _mm512_storeu_si512(to.cast(), v)
-                } else {
-                    _mm512_mask_storeu_epi16(to.cast(), live, v)
-                }
-            };
+            let live = low_lanes(strip.m);
+            // SAFETY: the row's outputs `at..at + m` (the caller's promise).
+            unsafe { store_words(out.values.wrapping_add(at), v, live) };
             let indices = match out.indices {
                 Sink::None => continue,
                 Sink::Flat(indices) => indices,
@@ -580,15 +575,8 @@ unsafe fn pool_block<const NATIVE: bool>(
                     // Codes count from the padded window's first row, `cut` rows above the first covered.
                     let cut = (w.start as isize - padded) as usize / w.step;
                     let t = _mm512_add_epi16(t, _mm512_set1_epi16((cut * r.code) as i16));
-                    let (to, t) = (codes.wrapping_add(at), _mm512_cvtepi16_epi8(t));
                     // SAFETY: the row's outputs, the lanes of `live`.
-                    unsafe {
-                        if full {
-                            _mm256_storeu_si256(to.cast(), t)
-                        } else {
-                            _mm256_mask_storeu_epi8(to.cast(), live, t)
-                        }
-                    };
+                    unsafe { store_bytes(codes.wrapping_add(at), _mm512_cvtepi16_epi8(t), live) };
                     continue;
                 }
             };
@@ -608,14 +596,63 @@ unsafe fn pool_block<const NATIVE: bool>(
                 );
                 let to = indices.wrapping_add(at + 8 * e);
                 // SAFETY: the row's outputs, the lanes of `live`.
-                unsafe {
-                    if full {
-                        _mm512_storeu_si512(to.cast(), index)
-                    } else {
-                        _mm512_mask_storeu_epi64(to, (live >> (8 * e)) as u8, index)
-                    }
-                };
+                unsafe { store_quads(to, index, (live >> (8 * e)) as u8) };
             }
+        }
+    }
+}
+
+/// Stores the 32 words of `v` at `to`, the lanes of `live`: a whole vector when all of them are (masked stores
+/// are slow on AMD's CPUs).
+///
+/// # Safety
+/// The CPU has AVX-512 F and BW; the words at `to` of the lanes of `live` are writable.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+unsafe fn store_words(to: *mut u16, v: __m512i, live: u32) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        if live == u32::MAX {
+            _mm512_storeu_si512(to.cast(), v)
+        } else {
+            _mm512_mask_storeu_epi16(to.cast(), live, v)
+        }
+    }
+}
+
+/// [`store_words`] for the 8 `i64`s of `v`.
+///
+/// # Safety
+/// The CPU has AVX-512 F; the `i64`s at `to` of the lanes of `live` are writable.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn store_quads(to: *mut i64, v: __m512i, live: u8) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        if live == u8::MAX {
+            _mm512_storeu_si512(to.cast(), v)
+        } else {
+            _mm512_mask_storeu_epi64(to, live, v)
+        }
+    }
+}
+
+/// [`store_words`] for the 32 bytes of `v`.
+///
+/// # Safety
+/// The CPU has AVX-512 BW and VL; the bytes at `to` of the lanes of `live` are writable.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+#[inline]
+unsafe fn store_bytes(to: *mut u8, v: __m256i, live: u32) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        if live == u32::MAX {
+            _mm256_storeu_si256(to.cast(), v)
+        } else {
+            _mm256_mask_storeu_epi8(to.cast(), live, v)
         }
     }
 }
@@ -719,18 +756,10 @@ unsafe fn pool_pairs<const NATIVE: bool>(
                 }
             }
             let at = q * ow + j;
-            let (live, full) = (low_lanes(m), m == 32);
+            let live = low_lanes(m);
             let values = _mm512_permutex2var_epi16(best[0][1], low, best[1][1]);
-            // SAFETY: the row's outputs `at..at + m` (the caller's promise); whole vectors where all lanes are
-            // live (masked stores are slow on AMD's CPUs).
-            unsafe {
-                let to = out.values.wrapping_add(at);
-                if full {
-                    _mm512_storeu_si512(to.cast(), values)
-                } else {
-                    _mm512_mask_storeu_epi16(to.cast(), live, values)
-                }
-            };
+            // SAFETY: the row's outputs `at..at + m` (the caller's promise).
+            unsafe { store_words(out.values.wrapping_add(at), values, live) };
             // Each window's index within it, in the low half of its lane (the high half is zero).
             let t = [best[0][2], best[1][2]];
             match out.indices {
@@ -751,13 +780,7 @@ unsafe fn pool_pairs<const NATIVE: bool>(
                         );
                         let to = indices.wrapping_add(at + 8 * e);
                         // SAFETY: the row's outputs, the lanes of `live`.
-                        unsafe {
-                            if full {
-                                _mm512_storeu_si512(to.cast(), index)
-                            } else {
-                                _mm512_mask_storeu_epi64(to, (live >> (8 * e)) as u8, index)
-                            }
-                        };
+                        unsafe { store_quads(to, index, (live >> (8 * e)) as u8) };
                     }
                 }
                 Sink::Taps(codes) => {
@@ -765,20 +788,12 @@ unsafe fn pool_pairs<const NATIVE: bool>(
                     let cut = _mm512_set1_epi32(
                         (((w.start as isize - padded) as usize / w.step) * r.code) as i32,
                     );
-                    for (h, t) in t.into_iter().enumerate() {
-                        let (to, t) = (
-                            codes.wrapping_add(at + 16 * h),
-                            _mm512_cvtepi32_epi8(_mm512_add_epi32(t, cut)),
-                        );
-                        // SAFETY: the row's outputs, the lanes of `live`.
-                        unsafe {
-                            if full {
-                                _mm_storeu_si128(to.cast(), t)
-                            } else {
-                                _mm_mask_storeu_epi8(to.cast(), (live >> (16 * h)) as u16, t)
-                            }
-                        };
-                    }
+                    let (lo, hi) = (
+                        _mm512_cvtepi32_epi8(_mm512_add_epi32(t[0], cut)),
+                        _mm512_cvtepi32_epi8(_mm512_add_epi32(t[1], cut)),
+                    );
+                    // SAFETY: the row's outputs, the lanes of `live`.
+                    unsafe { store_bytes(codes.wrapping_add(at), _mm256_set_m128i(hi, lo), live) };
                 }
             }
         }

@@ -120,6 +120,9 @@ struct Scratch<T, I> {
     taps: Vec<u32>,
     /// The row winners of [`Separable`] pooling: `kh` rows of `out_w · c` values and their offsets.
     ring: (Vec<f32>, Vec<u32>),
+    /// The same with the 16-bit kernel ([`HalfRing`]): `kh` rows of values then `kh` rows of offsets, and
+    /// each lane's part of its code (`out_w · c`).
+    ring16: (Vec<u16>, Vec<u32>),
 }
 
 /// Separable pooling of interior output rows, with AVX2 for `f32`: each input row's winners along its windows'
@@ -129,6 +132,9 @@ struct Scratch<T, I> {
 /// merges a window instead of `kh · kw − 1`. For column stride 1 and no dilation, whole windows along the
 /// columns, whole vectors of channels and indices whose per-channel step is 0 (`plane`, `window`), written
 /// in place.
+///
+/// With the AVX-512 16-bit kernel ([`HalfRing`]) the rows are dense runs of `out_w · c` lanes whatever `c`, and
+/// any index format whose codes fit.
 #[derive(Clone, Copy, Debug)]
 struct Separable {
     kh: usize,
@@ -136,6 +142,25 @@ struct Separable {
     /// The code's step from one tap row, and from one tap column, to the next.
     code_a: u32,
     code_b: u32,
+    /// Pooled by the 16-bit kernel, not the `f32` one.
+    half: Option<HalfRing>,
+}
+
+/// [`Separable`] pooling of 16-bit floats with AVX-512 ([`avx512::row_winners16`], [`avx512::merge_rows16`]):
+/// at column stride 1 in dense rows of pixels, window `ow`'s channel `ch` is lane `ow · c + ch` of the row and
+/// its tap `b` is that lane plus `b · c`, so a row of windows is one run of `out_w · c` lanes, 32 a vector,
+/// whatever `c`. Each lane carries its winning tap's code offset in 16 bits (`a · code_a + b · code_b`, which
+/// must fit), and the lane's own part of its code, `ow · base_step + ch · step` (which must fit a `u32`), is
+/// added as the codes are written.
+#[derive(Clone, Copy, Debug)]
+struct HalfRing {
+    /// The format's +∞ pattern ([`Element::KEY_INF`]).
+    inf: u16,
+    /// `f16` compared natively (AVX-512 FP16).
+    native: bool,
+    /// The code's step from one window of a row to the next, and from one channel to the next.
+    base_step: u64,
+    step: u64,
 }
 
 /// The most rows a [`Separable`] ring holds (it keeps their tags on the stack).
@@ -162,37 +187,76 @@ impl Separable {
             .checked_mul(out_w)
             .and_then(|x| x.checked_mul(c))
             .and_then(|x| x.checked_mul(8));
-        let fits = fast == Fast::Avx2F32
-            && p.stride[1] == 1
+        let ring = p.stride[1] == 1
             && p.dilation == [1, 1]
             && kh >= 2
             && kw >= 2
-            && kh * kw > WIDEN_AFTER
             && kh <= MAX_RING
-            && c.is_multiple_of(8)
             && values.strides[1] == 1
             && indices.is_none_or(|l| l.strides[1] == 1)
-            && step == 0
             && g.interior_cols() == (0..out_w)
             && !interior.is_empty()
             && ring_bytes.is_some_and(|b| b <= MAX_RING_BYTES);
-        if !fits {
+        let half = match fast {
+            Fast::Avx512Half { inf, native }
+                if layout.strides[3] == c
+                    && values.strides[3] == c
+                    && indices.is_none_or(|l| l.strides[3] == c) =>
+            {
+                Some((inf, native))
+            }
+            _ => None,
+        };
+        let single =
+            fast == Fast::Avx2F32 && kh * kw > WIDEN_AFTER && c.is_multiple_of(8) && step == 0;
+        if !ring || (half.is_none() && !single) {
             return None;
         }
         // The codes' steps between taps, the same for every window of these formats.
         let (oh, shape) = (interior.start, layout.shape);
         let r = g.row_windows().get(oh).start;
-        let code = |row: usize, col: usize| format.encode(g, shape, [0, 0, oh, 0], row * w + col);
-        let (code_a, code_b) = (code(r + 1, 0) - code(r, 0), code(r, 1) - code(r, 0));
+        let code = |ow: usize, row: usize, col: usize| {
+            format.encode(g, shape, [0, 0, oh, ow], row * w + col)
+        };
+        let (code_a, code_b) = (
+            code(0, r + 1, 0) - code(0, r, 0),
+            code(0, r, 1) - code(0, r, 0),
+        );
         let largest = ((kh - 1) as u64)
             .checked_mul(code_a)
             .zip(((kw - 1) as u64).checked_mul(code_b))
             .and_then(|(x, y)| x.checked_add(y))?;
+        let half = match half {
+            Some((inf, native)) => {
+                // Lane `ow · c + ch`'s part of its code, at most this, beside the tap offsets' 16 bits.
+                let base_step = if out_w > 1 {
+                    code(1, r, 1).wrapping_sub(code(0, r, 0))
+                } else {
+                    0
+                };
+                let lanes = ((out_w - 1) as u64)
+                    .checked_mul(base_step)
+                    .zip(((c - 1) as u64).checked_mul(step))
+                    .and_then(|(x, y)| x.checked_add(y))
+                    .and_then(|x| x.checked_add(largest));
+                if largest > u64::from(u16::MAX) || lanes.is_none_or(|l| l > u64::from(u32::MAX)) {
+                    return None;
+                }
+                Some(HalfRing {
+                    inf,
+                    native,
+                    base_step,
+                    step,
+                })
+            }
+            None => None,
+        };
         (largest <= u64::from(u32::MAX)).then_some(Separable {
             kh,
             kw,
             code_a: code_a as u32,
             code_b: code_b as u32,
+            half,
         })
     }
 }
@@ -230,6 +294,7 @@ fn run<T: Element, I: Tally + Codes>(
             index: Vec::new(),
             taps: Vec::new(),
             ring: (Vec::new(), Vec::new()),
+            ring16: (Vec::new(), Vec::new()),
         };
         try_reserve(&mut s.best, c, what)?;
         try_reserve(&mut s.index, c, what)?;
@@ -237,13 +302,29 @@ fn run<T: Element, I: Tally + Codes>(
         s.best.resize(c, T::default());
         s.index.resize(c, I::default());
         s.taps.resize(c, 0);
-        if let Some(sep) = separable {
-            let len = sep.kh * g.out_width() * c;
-            let what = "the channels-last kernel's ring of row winners";
-            try_reserve(&mut s.ring.0, len, what)?;
-            try_reserve(&mut s.ring.1, len, what)?;
-            s.ring.0.resize(len, 0.0);
-            s.ring.1.resize(len, 0);
+        let what = "the channels-last kernel's ring of row winners";
+        match separable {
+            Some(Separable {
+                kh,
+                half: Some(half),
+                ..
+            }) => {
+                let lanes = g.out_width() * c;
+                try_reserve(&mut s.ring16.0, 2 * kh * lanes, what)?;
+                try_reserve(&mut s.ring16.1, lanes, what)?;
+                s.ring16.0.resize(2 * kh * lanes, 0);
+                // Fits a u32 (`Separable::choose`).
+                let part = |l: usize| (l / c) as u64 * half.base_step + (l % c) as u64 * half.step;
+                s.ring16.1.extend((0..lanes).map(|l| part(l) as u32));
+            }
+            Some(sep) => {
+                let len = sep.kh * g.out_width() * c;
+                try_reserve(&mut s.ring.0, len, what)?;
+                try_reserve(&mut s.ring.1, len, what)?;
+                s.ring.0.resize(len, 0.0);
+                s.ring.1.resize(len, 0);
+            }
+            None => {}
         }
         Ok(s)
     };
@@ -337,6 +418,7 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
             index: index_scratch,
             taps: tap_scratch,
             ring,
+            ring16,
         } = scratch;
         // The indices of a call without them: nothing, one per channel.
         let mut no_indices = vec![(); c];
@@ -351,25 +433,44 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
             #[cfg(target_arch = "x86_64")]
             if let Some(sep) = separable.filter(|_| g.interior_rows().contains(&oh)) {
                 let (out_w, slot_len) = (g.out_width(), g.out_width() * c);
+                // The 16-bit ring: `kh` slots of values, then `kh` of offsets (empty for `f32`).
+                let half_ring = if sep.half.is_some() {
+                    sep.kh * slot_len
+                } else {
+                    0
+                };
+                let (values16, offsets16) = ring16.0.split_at_mut(half_ring);
                 let mut rows = [0; MAX_RING];
                 for (a, at) in rows.iter_mut().enumerate().take(sep.kh) {
                     let r = rw.start + a;
                     let slot = r % sep.kh;
                     *at = slot * slot_len;
                     if held[slot] != pn * h + r {
-                        // SAFETY: `Separable::choose` made sure of AVX2, whole windows along the row, whole
-                        // vectors of channels and a ring of `kh` slots of `out_w · c`.
+                        let row = unsafe { input.as_ptr().add(layout.offset([pn, 0, r, 0])) };
+                        // SAFETY: `Separable::choose` made sure of the kernel's CPU, whole windows along the
+                        // row, whole vectors of channels for `f32` and dense rows of pixels for the 16-bit
+                        // floats (bit patterns as `u16`), and a ring of `kh` slots of `out_w · c`.
                         unsafe {
-                            avx2::row_winners(
-                                input.as_ptr().add(layout.offset([pn, 0, r, 0])).cast(),
-                                layout.strides[3],
-                                out_w,
-                                sep.kw,
-                                sep.code_b,
-                                c,
-                                ring.0.as_mut_ptr().add(*at),
-                                ring.1.as_mut_ptr().add(*at),
-                            )
+                            match sep.half {
+                                Some(HalfRing { inf, native, .. }) => avx512::row_winners16(
+                                    native,
+                                    row.cast(),
+                                    (slot_len, c, sep.kw),
+                                    (inf, sep.code_b as u16),
+                                    values16.as_mut_ptr().add(*at),
+                                    offsets16.as_mut_ptr().add(*at),
+                                ),
+                                None => avx2::row_winners(
+                                    row.cast(),
+                                    layout.strides[3],
+                                    out_w,
+                                    sep.kw,
+                                    sep.code_b,
+                                    c,
+                                    ring.0.as_mut_ptr().add(*at),
+                                    ring.1.as_mut_ptr().add(*at),
+                                ),
+                            }
                         };
                         held[slot] = pn * h + r;
                     }
@@ -379,6 +480,37 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                     format.encode(g, layout.shape, [pn, 0, oh, ow], rw.start * w + col)
                 };
                 let base = code(0);
+                if let Some(HalfRing { inf, native, .. }) = sep.half {
+                    let best = unsafe { vp.add(vl.offset([pn, 0, oh, 0])).cast::<u16>() };
+                    let (rows, ring) = (&rows[..sep.kh], (values16.as_ptr(), offsets16.as_ptr()));
+                    let lanes = (slot_len, sep.code_a as u16, inf);
+                    let codes = (base, ring16.1.as_ptr());
+                    // SAFETY: as above; the outputs are dense rows in place (`Separable::choose`), and every
+                    // code fits `I` (checked with the call).
+                    unsafe {
+                        match indices {
+                            None => avx512::merge_rows16::<()>(
+                                native,
+                                ring,
+                                rows,
+                                lanes,
+                                codes,
+                                best,
+                                std::ptr::null_mut(),
+                            ),
+                            Some((ip, il)) => avx512::merge_rows16::<I>(
+                                native,
+                                ring,
+                                rows,
+                                lanes,
+                                codes,
+                                best,
+                                ip.add(il.offset([pn, 0, oh, 0])),
+                            ),
+                        }
+                    }
+                    continue;
+                }
                 let base_step = if out_w > 1 {
                     code(1).wrapping_sub(base)
                 } else {
@@ -1429,6 +1561,228 @@ mod avx512 {
     ) -> usize {
         // SAFETY: the caller's promise.
         unsafe { window_half::<J, true>(run, taps, inf, codes, c, best, index) }
+    }
+
+    /// One input row's winners along its windows' columns for [`HalfRing`] pooling (the 16-bit
+    /// [`super::avx2::row_winners`]): for each of `lanes` lanes (window `ow`'s channel `ch` is lane `ow · c + ch`),
+    /// the first of its `kw` taps' patterns that no later one beats ([`keys16`]), to `values`, and that tap's
+    /// `b · code_b` to `offsets`. Lane `l`'s tap `b` is `row[l + b · c]`.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, BW, DQ and VL, and FP16 when `native`; `row` points at `lanes + (kw − 1) · c`
+    /// readable `u16`s, `values` and `offsets` at `lanes` writable ones each; `(kw − 1) · code_b` fits a `u16`.
+    pub(super) unsafe fn row_winners16(
+        native: bool,
+        row: *const u16,
+        shape: (usize, usize, usize),
+        codes: (u16, u16),
+        values: *mut u16,
+        offsets: *mut u16,
+    ) {
+        // SAFETY: the caller's promise.
+        unsafe {
+            if native {
+                row_winners_f16(row, shape, codes, values, offsets)
+            } else {
+                row_winners_half::<false>(row, shape, codes, values, offsets)
+            }
+        }
+    }
+
+    /// [`row_winners16`] comparing `f16`s natively.
+    ///
+    /// # Safety
+    /// As for [`row_winners16`] with `native`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512fp16")]
+    unsafe fn row_winners_f16(
+        row: *const u16,
+        shape: (usize, usize, usize),
+        codes: (u16, u16),
+        values: *mut u16,
+        offsets: *mut u16,
+    ) {
+        // SAFETY: the caller's promise.
+        unsafe { row_winners_half::<true>(row, shape, codes, values, offsets) }
+    }
+
+    /// [`row_winners16`], natively when `NATIVE`.
+    ///
+    /// # Safety
+    /// As for [`row_winners16`], with FP16 when `NATIVE`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+    #[inline]
+    unsafe fn row_winners_half<const NATIVE: bool>(
+        row: *const u16,
+        (lanes, c, kw): (usize, usize, usize),
+        (inf, code_b): (u16, u16),
+        values: *mut u16,
+        offsets: *mut u16,
+    ) {
+        let inf = _mm512_set1_epi16(inf as i16);
+        let mut l = 0;
+        while l < lanes {
+            let live = low_lanes((lanes - l).min(32));
+            // SAFETY (loads and stores): as the caller promised; only the lanes of `live`, inside the `lanes`.
+            let load = |at: usize| unsafe { load16(row.add(at), live) };
+            let x = load(l);
+            let (mut v, mut k, mut o) = (x, keys16::<NATIVE>(x, inf), _mm512_setzero_si512());
+            for b in 1..kw {
+                let x = load(l + b * c);
+                let n = keys16::<NATIVE>(x, inf);
+                // SAFETY: FP16 when `NATIVE` (the caller's promise).
+                let m = unsafe { beats16::<NATIVE>(n, k) };
+                k = keep16::<NATIVE>(k, m, n);
+                v = _mm512_mask_mov_epi16(v, m, x);
+                o = _mm512_mask_mov_epi16(o, m, _mm512_set1_epi16((b as u16 * code_b) as i16));
+            }
+            // SAFETY: as above.
+            unsafe {
+                store16(values.add(l), v, live);
+                store16(offsets.add(l), o, live);
+            }
+            l += 32;
+        }
+    }
+
+    /// The windows of one output row from the [`row_winners16`] of their `rows.len()` input rows: row `a`'s
+    /// at `values` and `offsets` plus `rows[a]`, merged in order, its offsets plus `a · code_a`. Lane `l`'s
+    /// winner goes to `best[l]` and its code, `base + parts[l]` plus the winning offset, to `index[l]`.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, BW, DQ and VL, and FP16 when `native`; each of `rows` starts `lanes` readable
+    /// elements of `values` and `offsets`, `parts` has `lanes`, and `best` and `index` point at `lanes`
+    /// writable elements (`index` may be null with codes of `()`); every offset plus `a · code_a` fits a
+    /// `u16`, with its part a `u32`, and every code fits `J`.
+    pub(super) unsafe fn merge_rows16<J: Codes16>(
+        native: bool,
+        ring: (*const u16, *const u16),
+        rows: &[usize],
+        lanes: (usize, u16, u16),
+        codes: (u64, *const u32),
+        best: *mut u16,
+        index: *mut J,
+    ) {
+        // SAFETY: the caller's promise.
+        unsafe {
+            if native {
+                merge_rows_f16(ring, rows, lanes, codes, best, index)
+            } else {
+                merge_rows_half::<J, false>(ring, rows, lanes, codes, best, index)
+            }
+        }
+    }
+
+    /// [`merge_rows16`] comparing `f16`s natively.
+    ///
+    /// # Safety
+    /// As for [`merge_rows16`] with `native`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512fp16")]
+    unsafe fn merge_rows_f16<J: Codes16>(
+        ring: (*const u16, *const u16),
+        rows: &[usize],
+        lanes: (usize, u16, u16),
+        codes: (u64, *const u32),
+        best: *mut u16,
+        index: *mut J,
+    ) {
+        // SAFETY: the caller's promise.
+        unsafe { merge_rows_half::<J, true>(ring, rows, lanes, codes, best, index) }
+    }
+
+    /// [`merge_rows16`], natively when `NATIVE`.
+    ///
+    /// # Safety
+    /// As for [`merge_rows16`], with FP16 when `NATIVE`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+    #[inline]
+    unsafe fn merge_rows_half<J: Codes16, const NATIVE: bool>(
+        (values, offsets): (*const u16, *const u16),
+        rows: &[usize],
+        (lanes, code_a, inf): (usize, u16, u16),
+        (base, parts): (u64, *const u32),
+        best: *mut u16,
+        index: *mut J,
+    ) {
+        let inf = _mm512_set1_epi16(inf as i16);
+        let mut l = 0;
+        while l < lanes {
+            let live = low_lanes((lanes - l).min(32));
+            // SAFETY (loads and stores): as the caller promised; only the lanes of `live`, inside the `lanes`.
+            let load = |p: *const u16, row: usize| unsafe { load16(p.add(row + l), live) };
+            let mut v = load(values, rows[0]);
+            let (mut k, mut o) = (keys16::<NATIVE>(v, inf), load(offsets, rows[0]));
+            for (a, &row) in rows.iter().enumerate().skip(1) {
+                let x = load(values, row);
+                let n = keys16::<NATIVE>(x, inf);
+                // SAFETY: FP16 when `NATIVE` (the caller's promise).
+                let m = unsafe { beats16::<NATIVE>(n, k) };
+                k = keep16::<NATIVE>(k, m, n);
+                v = _mm512_mask_mov_epi16(v, m, x);
+                let step = _mm512_set1_epi16((a as u16).wrapping_mul(code_a) as i16);
+                o = _mm512_mask_add_epi16(o, m, load(offsets, row), step);
+            }
+            // SAFETY: as above.
+            unsafe { store16(best.add(l), v, live) };
+            if size_of::<J>() != 0 {
+                // Each half's 16 offsets widened, plus their lanes' parts, as codes.
+                let code = |o: __m256i, h: usize, live: __mmask16| {
+                    // SAFETY: as above.
+                    let part = unsafe {
+                        if live == u16::MAX {
+                            _mm512_loadu_si512(parts.add(l + h).cast())
+                        } else {
+                            _mm512_maskz_loadu_epi32(live, parts.add(l + h).cast())
+                        }
+                    };
+                    // SAFETY: as above; every code fits `J` (the caller's promise).
+                    unsafe {
+                        let offsets = _mm512_add_epi32(_mm512_cvtepu16_epi32(o), part);
+                        J::store(index.wrapping_add(l + h), J::at(base, offsets), live)
+                    }
+                };
+                let (lo, hi) = (live as u16, (live >> 16) as u16);
+                code(_mm512_castsi512_si256(o), 0, lo);
+                if hi != 0 {
+                    code(_mm512_extracti64x4_epi64::<1>(o), 16, hi);
+                }
+            }
+            l += 32;
+        }
+    }
+
+    /// 32 patterns from `p`, the lanes of `live` (a whole load when all are).
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F and BW; the lanes of `live` at `p` are readable.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    #[inline]
+    unsafe fn load16(p: *const u16, live: __mmask32) -> __m512i {
+        // SAFETY: the caller's promise.
+        unsafe {
+            if live == u32::MAX {
+                _mm512_loadu_si512(p.cast())
+            } else {
+                _mm512_maskz_loadu_epi16(live, p.cast())
+            }
+        }
+    }
+
+    /// Stores the lanes of `live` of `v` at `p` (a whole store when all are: masked stores are slow on some
+    /// CPUs).
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F and BW; the lanes of `live` at `p` are writable.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    #[inline]
+    unsafe fn store16(p: *mut u16, v: __m512i, live: __mmask32) {
+        // SAFETY: the caller's promise.
+        unsafe {
+            if live == u32::MAX {
+                _mm512_storeu_si512(p.cast(), v)
+            } else {
+                _mm512_mask_storeu_epi16(p.cast(), live, v)
+            }
+        }
     }
 
     /// [`super::window`] for `f32`: `best` and `index` (`c` each) get every channel's winner and its tap's code.

@@ -693,6 +693,85 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
             if per > 1 && no_indices.len() < per * c {
                 no_indices.resize(per * c, ());
             }
+            // The row's interior windows in one call of the AVX-512 16-bit kernel, when it writes them all in
+            // place and one at a time.
+            #[cfg(target_arch = "x86_64")]
+            let batched = batched
+                || match (moved, fast) {
+                    (
+                        Some((base, _, (first_step, code_step))),
+                        Fast::Avx512Half { inf, native },
+                    ) if per == 1
+                        && values_in_place
+                        && (indices.is_none() || indices_in_place)
+                        && half_codes((rw.taps, base.cw.taps), [base.code_a, base.code_b]) =>
+                    {
+                        let taps = (rw.taps, base.cw.taps);
+                        let (da, db) = (
+                            rw.step * layout.strides[2],
+                            base.cw.step * layout.strides[3],
+                        );
+                        let (n, ow0) = (interior.len(), interior.start);
+                        let run = |k: usize, a: usize, b: usize| unsafe {
+                            input
+                                .as_ptr()
+                                .add(base.first + k * first_step + a * da + b * db)
+                                .cast::<u16>()
+                        };
+                        let best = |k: usize| unsafe {
+                            vp.add(vl.offset([pn, 0, oh, ow0 + k])).cast::<u16>()
+                        };
+                        let codes = |k: usize| {
+                            let code = base.code.wrapping_add(k as u64 * code_step);
+                            [code, base.code_a, base.code_b]
+                        };
+                        // SAFETY: `Fast::Avx512Half` is only made for the 16-bit floats (bit patterns as
+                        // `u16`) on a CPU with AVX-512 (and FP16 when `native`); every window's taps are runs
+                        // of `c` channels and its outputs runs of `c` in place; its codes' offsets fit (checked)
+                        // and its codes `I` (checked with the call).
+                        match indices {
+                            None => unsafe {
+                                avx512::windows16::<()>(
+                                    native,
+                                    (n, taps, c),
+                                    run,
+                                    inf,
+                                    codes,
+                                    best,
+                                    |_| std::ptr::null_mut(),
+                                )
+                            },
+                            Some((ip, il)) => {
+                                let index =
+                                    |k: usize| unsafe { ip.add(il.offset([pn, 0, oh, ow0 + k])) };
+                                unsafe {
+                                    avx512::windows16::<I>(
+                                        native,
+                                        (n, taps, c),
+                                        run,
+                                        inf,
+                                        codes,
+                                        best,
+                                        index,
+                                    )
+                                };
+                                if step != 0 {
+                                    for k in 0..n {
+                                        let index =
+                                            unsafe { std::slice::from_raw_parts_mut(index(k), c) };
+                                        for (pc, i) in index.iter_mut().enumerate() {
+                                            *i = I::from_u64(
+                                                (i.to_i64() as u64).wrapping_add(pc as u64 * step),
+                                            );
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        true
+                    }
+                    _ => false,
+                };
             let mut next = 0;
             while next < g.out_width() {
                 let ow = next;
@@ -1188,14 +1267,7 @@ fn half_channels<T: Element, J: Copy + Codes>(
 ) -> usize {
     #[cfg(target_arch = "x86_64")]
     if let Fast::Avx2Half { inf } | Fast::Avx512Half { inf, .. } = fast {
-        let fits = |taps: usize, step: u64| {
-            (taps - 1) as u64 <= u64::from(u8::MAX) && step <= u64::from(u32::MAX)
-        };
-        let offsets = ((rows - 1) as u64 * code_a).checked_add((cols - 1) as u64 * code_b);
-        if fits(rows, code_a)
-            && fits(cols, code_b)
-            && offsets.is_some_and(|o| o <= u64::from(u32::MAX))
-        {
+        if half_codes((rows, cols), [code_a, code_b]) {
             debug_assert_eq!(best.len(), index.len());
             // SAFETY: `Fast::Avx2Half` and `Avx512Half` are only made for the 16-bit floats (bit patterns as
             // `u16`) on a CPU with their level; `run` points at runs of all the channels, `best` and `index`
@@ -1216,6 +1288,16 @@ fn half_channels<T: Element, J: Copy + Codes>(
     }
     let _ = (fast, run, rows, cols, code, code_a, code_b, best, index);
     0
+}
+
+/// Whether the 16-bit kernels can make a window's tap codes ([`half_channels`]): 8-bit tap coordinates, and
+/// 32-bit offsets `a · code_a + b · code_b`.
+fn half_codes((rows, cols): (usize, usize), [code_a, code_b]: [u64; 2]) -> bool {
+    let fits = |taps: usize, step: u64| {
+        (taps - 1) as u64 <= u64::from(u8::MAX) && step <= u64::from(u32::MAX)
+    };
+    let offsets = ((rows - 1) as u64 * code_a).checked_add((cols - 1) as u64 * code_b);
+    fits(rows, code_a) && fits(cols, code_b) && offsets.is_some_and(|o| o <= u64::from(u32::MAX))
 }
 
 /// The winners of one window of `rows × cols` taps for every channel: `run(a, b)` points at tap (a, b)'s run of
@@ -1542,6 +1624,78 @@ mod avx512 {
             s += 32;
         }
         c
+    }
+
+    /// [`window_half`] for `n` windows alike but for where they are: window `k`'s taps at `run(k, a, b)`, its
+    /// codes `codes(k)`, its outputs at `best(k)` and `index(k)`. One call for a row of windows, so that the
+    /// loop over them is compiled with AVX-512 too and nothing is called per window.
+    ///
+    /// # Safety
+    /// As [`window_half`]'s for every window, with FP16 when `native`.
+    pub(super) unsafe fn windows16<J: Codes16>(
+        native: bool,
+        shape: (usize, (usize, usize), usize),
+        run: impl Fn(usize, usize, usize) -> *const u16,
+        inf: u16,
+        codes: impl Fn(usize) -> [u64; 3],
+        best: impl Fn(usize) -> *mut u16,
+        index: impl Fn(usize) -> *mut J,
+    ) {
+        // SAFETY: the caller's promise.
+        unsafe {
+            if native {
+                windows_f16(shape, run, inf, codes, best, index)
+            } else {
+                windows_half::<J, false>(shape, run, inf, codes, best, index)
+            }
+        }
+    }
+
+    /// [`windows16`] comparing `f16`s natively.
+    ///
+    /// # Safety
+    /// As [`windows16`]'s with `native`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512fp16")]
+    unsafe fn windows_f16<J: Codes16>(
+        shape: (usize, (usize, usize), usize),
+        run: impl Fn(usize, usize, usize) -> *const u16,
+        inf: u16,
+        codes: impl Fn(usize) -> [u64; 3],
+        best: impl Fn(usize) -> *mut u16,
+        index: impl Fn(usize) -> *mut J,
+    ) {
+        // SAFETY: the caller's promise.
+        unsafe { windows_half::<J, true>(shape, run, inf, codes, best, index) }
+    }
+
+    /// [`windows16`], natively when `NATIVE`.
+    ///
+    /// # Safety
+    /// As [`windows16`]'s, with FP16 when `NATIVE`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+    #[inline]
+    unsafe fn windows_half<J: Codes16, const NATIVE: bool>(
+        (n, taps, c): (usize, (usize, usize), usize),
+        run: impl Fn(usize, usize, usize) -> *const u16,
+        inf: u16,
+        codes: impl Fn(usize) -> [u64; 3],
+        best: impl Fn(usize) -> *mut u16,
+        index: impl Fn(usize) -> *mut J,
+    ) {
+        for k in 0..n {
+            // SAFETY: the caller's promise.
+            unsafe {
+                window_half::<J, NATIVE>(
+                    |a, b| run(k, a, b),
+                    taps,
+                    inf,
+                    codes(k),
+                    c,
+                    best(k),
+                    index(k),
+                )
+            };
+        }
     }
 
     /// [`window_half`] comparing `f16`s natively.

@@ -1411,6 +1411,7 @@ mod avx512 {
     use std::arch::x86_64::*;
 
     use super::for_taps;
+    use crate::rows16::store_words;
     use crate::semantics::beats_f32x16;
     use crate::simd::{beats16, keep16, keys16, low_lanes, tap_offsets_avx512};
 
@@ -1791,8 +1792,8 @@ mod avx512 {
             }
             // SAFETY: as above.
             unsafe {
-                store16(values.add(l), v, live);
-                store16(offsets.add(l), o, live);
+                store_words(values.add(l), v, live);
+                store_words(offsets.add(l), o, live);
             }
             l += 32;
         }
@@ -1876,7 +1877,7 @@ mod avx512 {
                 o = _mm512_mask_add_epi16(o, m, load(offsets, row), step);
             }
             // SAFETY: as above.
-            unsafe { store16(best.add(l), v, live) };
+            unsafe { store_words(best.add(l), v, live) };
             if size_of::<J>() != 0 {
                 // Each half's 16 offsets widened, plus their lanes' parts, as codes.
                 let code = |o: __m256i, h: usize, live: __mmask16| {
@@ -1917,24 +1918,6 @@ mod avx512 {
                 _mm512_loadu_si512(p.cast())
             } else {
                 _mm512_maskz_loadu_epi16(live, p.cast())
-            }
-        }
-    }
-
-    /// Stores the lanes of `live` of `v` at `p` (a whole store when all are: masked stores are slow on some
-    /// CPUs).
-    ///
-    /// # Safety
-    /// The CPU has AVX-512 F and BW; the lanes of `live` at `p` are writable.
-    #[target_feature(enable = "avx512f,avx512bw")]
-    #[inline]
-    unsafe fn store16(p: *mut u16, v: __m512i, live: __mmask32) {
-        // SAFETY: the caller's promise.
-        unsafe {
-            if live == u32::MAX {
-                _mm512_storeu_si512(p.cast(), v)
-            } else {
-                _mm512_mask_storeu_epi16(p.cast(), live, v)
             }
         }
     }

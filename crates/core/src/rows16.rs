@@ -610,7 +610,7 @@ unsafe fn pool_block<const NATIVE: bool>(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
-unsafe fn store_words(to: *mut u16, v: __m512i, live: u32) {
+pub(crate) unsafe fn store_words(to: *mut u16, v: __m512i, live: u32) {
     // SAFETY: the caller's promise.
     unsafe {
         if live == u32::MAX {

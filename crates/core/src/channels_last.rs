@@ -158,9 +158,8 @@ struct HalfRing {
     inf: u16,
     /// `f16` compared natively (AVX-512 FP16).
     native: bool,
-    /// The code's step from one window of a row to the next, and from one channel to the next.
+    /// The code's step from one window of a row to the next.
     base_step: u64,
-    step: u64,
 }
 
 /// The most rows a [`Separable`] ring holds (it keeps their tags on the stack).
@@ -246,7 +245,6 @@ impl Separable {
                     inf,
                     native,
                     base_step,
-                    step,
                 })
             }
             None => None,
@@ -314,7 +312,7 @@ fn run<T: Element, I: Tally + Codes>(
                 try_reserve(&mut s.ring16.1, lanes, what)?;
                 s.ring16.0.resize(2 * kh * lanes, 0);
                 // Fits a u32 (`Separable::choose`).
-                let part = |l: usize| (l / c) as u64 * half.base_step + (l % c) as u64 * half.step;
+                let part = |l: usize| (l / c) as u64 * half.base_step + (l % c) as u64 * step;
                 s.ring16.1.extend((0..lanes).map(|l| part(l) as u32));
             }
             Some(sep) => {
@@ -659,9 +657,7 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                                 for k in 0..n {
                                     let index =
                                         unsafe { std::slice::from_raw_parts_mut(index(k), c) };
-                                    for (pc, i) in index.iter_mut().enumerate() {
-                                        *i = I::from_u64(i.to_i64() as u64 + pc as u64 * step);
-                                    }
+                                    add_steps(index, c, (0, step));
                                 }
                             }
                         }
@@ -759,11 +755,7 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                                     for k in 0..n {
                                         let index =
                                             unsafe { std::slice::from_raw_parts_mut(index(k), c) };
-                                        for (pc, i) in index.iter_mut().enumerate() {
-                                            *i = I::from_u64(
-                                                (i.to_i64() as u64).wrapping_add(pc as u64 * step),
-                                            );
-                                        }
+                                        add_steps(index, c, (0, step));
                                     }
                                 }
                             }
@@ -833,13 +825,7 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                         let codes = ([code, code_a, code_b], tap_code);
                         window(fast, run, rows, cols, codes, best, index);
                         if step != 0 || group > 1 {
-                            for (k, index) in index.chunks_exact_mut(c).enumerate() {
-                                let moved = (k as u64).wrapping_mul(code_step);
-                                for (pc, i) in index.iter_mut().enumerate() {
-                                    let by = moved.wrapping_add(pc as u64 * step);
-                                    *i = I::from_u64((i.to_i64() as u64).wrapping_add(by));
-                                }
-                            }
+                            add_steps(index, c, (code_step, step));
                         }
                         if !indices_in_place {
                             for (pc, &i) in index.iter().enumerate() {
@@ -854,6 +840,19 @@ impl<T: Element, I: IndexElement + Codes> Vectorised for Units<'_, T, I> {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Moves on the codes a kernel selected as channel 0's of each window: window `k`'s run of `c` (the `k`th of
+/// `index`) by `k · window_step`, and its channel `pc` by `pc · step` more (every format is affine in both).
+#[inline(always)]
+fn add_steps<I: IndexElement>(index: &mut [I], c: usize, (window_step, step): (u64, u64)) {
+    for (k, index) in index.chunks_exact_mut(c).enumerate() {
+        let moved = (k as u64).wrapping_mul(window_step);
+        for (pc, i) in index.iter_mut().enumerate() {
+            let by = moved.wrapping_add(pc as u64 * step);
+            *i = I::from_u64((i.to_i64() as u64).wrapping_add(by));
         }
     }
 }

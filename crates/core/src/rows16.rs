@@ -186,6 +186,7 @@ fn rows_half_as<T: Element>(
     // SAFETY: `T` is a 16-bit float (`takes_half`): its bit patterns are `u16`s.
     let plane = unsafe { std::slice::from_raw_parts(plane.as_ptr().cast::<u16>(), plane.len()) };
     let pairs = pairs(g);
+    let three = (p.kernel[1], p.dilation[1]) == (3, 1);
     out.write_rows(0, rows.len(), ow, |band, values, mut indices| {
         let band = rows.start + band.start..rows.start + band.end;
         let mut indices = indices.as_mut().map(|ix| ix.rest(0));
@@ -256,10 +257,19 @@ fn rows_half_as<T: Element>(
             // band's outputs `first..first + 32 n` of each row, which `out` holds; `plane` holds the rows the
             // windows cover.
             unsafe {
-                if native {
-                    pool_native(plane, strips, columns, rows_of, windows, inf, out)
-                } else {
-                    pool_block::<false>(plane, strips, columns, rows_of, windows, inf, out)
+                match (native, three) {
+                    (true, true) => {
+                        pool_native::<true>(plane, strips, columns, rows_of, windows, inf, out)
+                    }
+                    (true, false) => {
+                        pool_native::<false>(plane, strips, columns, rows_of, windows, inf, out)
+                    }
+                    (false, true) => pool_block::<false, true>(
+                        plane, strips, columns, rows_of, windows, inf, out,
+                    ),
+                    (false, false) => pool_block::<false, false>(
+                        plane, strips, columns, rows_of, windows, inf, out,
+                    ),
                 }
             };
         }
@@ -479,7 +489,7 @@ type Best = [__m512i; 3];
 /// As for [`pool_block`], and the CPU has AVX-512 FP16.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512fp16")]
-unsafe fn pool_native(
+unsafe fn pool_native<const THREE: bool>(
     plane: &[u16],
     strips: &[Strip],
     c: Columns,
@@ -489,23 +499,25 @@ unsafe fn pool_native(
     out: Out,
 ) {
     // SAFETY: the caller's promise.
-    unsafe { pool_block::<true>(plane, strips, c, r, windows, inf, out) }
+    unsafe { pool_block::<true, THREE>(plane, strips, c, r, windows, inf, out) }
 }
 
 /// Pools the windows of `strips` (consecutive, at most [`BLOCK`]) in each output row of `windows` (the rows
 /// each covers) into `out`, row by row. The elements compare as [`keys16`] say: natively when `NATIVE` (`f16`
 /// with AVX-512 FP16), else as order keys. Each input row's winners over the strips' windows ([`row_winners`])
 /// are found once and cached while windows still cover the row; each window's are merged in row order, so the
-/// first maximum of the first row holding one wins, which is the row-major scan's winner.
+/// first maximum of the first row holding one wins, which is the row-major scan's winner. `THREE`: as for
+/// [`row_winners`].
 ///
 /// # Safety
 /// The CPU has AVX-512 F, BW, DQ and VL, and FP16 when `NATIVE`; `plane` holds every row `windows` covers;
 /// `out` holds `32 · strips.len()` outputs (the last strip's `m` at least) from each row's first, for each row
-/// of `windows`; [`takes_half`]'s bounds hold.
+/// of `windows`; [`takes_half`]'s bounds hold; the windows are three columns wide without dilation when
+/// `THREE`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 #[inline]
-unsafe fn pool_block<const NATIVE: bool>(
+unsafe fn pool_block<const NATIVE: bool, const THREE: bool>(
     plane: &[u16],
     strips: &[Strip],
     c: Columns,
@@ -520,9 +532,10 @@ unsafe fn pool_block<const NATIVE: bool>(
     // only the rows at the same place within the window.
     const SLOTS: usize = 64;
     let slots = if r.span <= SLOTS { r.span } else { r.kh };
-    let slot = |row: usize, a: usize| if r.span <= SLOTS { row % r.span } else { a };
     let mut cached = Buffer::<usize, 16>::new(usize::MAX, slots);
     let mut cache = Buffer::<Best, 8>::new([_mm512_setzero_si512(); 3], slots * n);
+    // Each of a window's rows' slots, by row within the window (found once a window: no division per row).
+    let mut at = Buffer::<usize, 16>::new(0, r.kh);
     // Each lane's window's offset from the strip's first, a quarter of the strip (8 lanes of i64) at a time.
     let (iota, stride) = (
         _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0),
@@ -539,23 +552,38 @@ unsafe fn pool_block<const NATIVE: bool>(
         *to = from;
     }
     for (q, (w, padded)) in windows.enumerate() {
+        let mut s = if r.span <= SLOTS { w.start % r.span } else { 0 };
         for a in 0..w.taps {
+            if r.span > SLOTS {
+                s = a;
+            } else if a > 0 {
+                // Rows `step` apart, `step` at most the span (one wrap at most).
+                s += w.step;
+                if s >= r.span {
+                    s -= r.span;
+                }
+            }
+            at[a] = s;
             let row = w.start + a * w.step;
-            let s = slot(row, a);
             if cached[s] != row {
                 let from = &plane[row * width..(row + 1) * width];
+                // The row four on: with rows this short, the prefetchers fetch too late (measured on W1).
+                prefetch(
+                    plane.as_ptr().wrapping_add((row + 4) * width).cast(),
+                    2 * width,
+                );
                 let strips = strips.iter().zip(masks.chunks_exact(c.kw));
                 for ((strip, masks), best) in strips.zip(&mut cache[s * n..(s + 1) * n]) {
                     // SAFETY: FP16 when `NATIVE` (the caller's promise).
-                    *best = unsafe { row_winners::<NATIVE>(from, strip, masks, c, inf) };
+                    *best = unsafe { row_winners::<NATIVE, THREE>(from, strip, masks, c, inf) };
                 }
                 cached[s] = row;
             }
         }
         for (i, strip) in strips.iter().enumerate() {
-            let [mut k, mut v, mut t] = cache[slot(w.start, 0) * n + i];
+            let [mut k, mut v, mut t] = cache[at[0] * n + i];
             for a in 1..w.taps {
-                let [key, x, b] = cache[slot(w.start + a * w.step, a) * n + i];
+                let [key, x, b] = cache[at[a] * n + i];
                 // SAFETY: FP16 when `NATIVE` (the caller's promise).
                 let beats = unsafe { beats16::<NATIVE>(key, k) };
                 k = keep16::<NATIVE>(k, beats, key);
@@ -599,6 +627,17 @@ unsafe fn pool_block<const NATIVE: bool>(
                 unsafe { store_quads(to, index, (live >> (8 * e)) as u8) };
             }
         }
+    }
+}
+
+/// Asks for the `bytes` from `from` on to be brought into the caches, a line at a time: hints, which read no
+/// memory and cannot fault.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse")]
+#[inline]
+fn prefetch(from: *const i8, bytes: usize) {
+    for l in (0..bytes).step_by(64) {
+        _mm_prefetch::<_MM_HINT_T0>(from.wrapping_add(l));
     }
 }
 
@@ -847,15 +886,17 @@ unsafe fn pair_winners<const NATIVE: bool>(
 /// row never win: their order keys are below every number's (the running key is then their maximum, as
 /// [`keep16`] takes it), and natively, where no `f16` is below every number (-∞ ties), a mask of the windows
 /// seen inside so far lets the first inside tap in. Every window has a tap inside the row (a window without
-/// input elements is refused before pooling).
+/// input elements is refused before pooling). `THREE`: the windows are three columns wide without dilation
+/// (`c.kw` is 3), and the taps are merged unrolled, at stride 2 from four loads.
 ///
 /// # Safety
 /// The CPU has AVX-512 FP16 when `NATIVE`; `row` is `c.width` long and `masks` are the strip's
-/// [`Strip::masks`] for `c`, so that the loads touch only the row's elements.
+/// [`Strip::masks`] for `c`, so that the loads touch only the row's elements; `c.kw` is 3 and `c.dilation` 1
+/// when `THREE`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 #[inline]
-unsafe fn row_winners<const NATIVE: bool>(
+unsafe fn row_winners<const NATIVE: bool, const THREE: bool>(
     row: &[u16],
     strip: &Strip,
     masks: &[Masks],
@@ -867,23 +908,55 @@ unsafe fn row_winners<const NATIVE: bool>(
         62, 60, 58, 56, 54, 52, 50, 48, 46, 44, 42, 40, 38, 36, 34, 32, 30, 28, 26, 24, 22, 20, 18,
         16, 14, 12, 10, 8, 6, 4, 2, 0,
     );
+    let p = row.as_ptr().wrapping_offset(strip.c0);
+    // Three taps at stride 2: the first two are the even and odd elements of the 64 from the first window's
+    // first tap (tap 1's elements are tap 0's one column on), the third the even ones of the 64 from two columns
+    // on. Four loads instead of six.
+    let pairs = THREE && c.stride == 2;
+    let three = if pairs {
+        let odd = _mm512_add_epi16(even, _mm512_set1_epi16(1));
+        let (a, b) = (masks[0].0 | masks[1].0 << 1, masks[2].0);
+        // SAFETY: the masks keep only elements inside the row; the others are not read, and the pointers to them
+        // are formed with wrapping arithmetic.
+        let [a0, a1, b0, b1] = unsafe {
+            [
+                _mm512_maskz_loadu_epi16(a as u32, p.cast()),
+                _mm512_maskz_loadu_epi16((a >> 32) as u32, p.wrapping_add(32).cast()),
+                _mm512_maskz_loadu_epi16(b as u32, p.wrapping_add(2).cast()),
+                _mm512_maskz_loadu_epi16((b >> 32) as u32, p.wrapping_add(34).cast()),
+            ]
+        };
+        [
+            _mm512_permutex2var_epi16(a0, even, a1),
+            _mm512_permutex2var_epi16(a0, odd, a1),
+            _mm512_permutex2var_epi16(b0, even, b1),
+        ]
+    } else {
+        [_mm512_setzero_si512(); 3]
+    };
     let outside = _mm512_set1_epi16(i16::MIN);
     let (mut k, mut v, mut t) = (outside, outside, _mm512_setzero_si512());
     // The windows with a tap inside the row so far.
     let mut seen = 0;
-    for (b, &(elements, taps)) in masks.iter().enumerate() {
-        let start = strip.c0 + (b * c.dilation) as isize;
-        let p = row.as_ptr().wrapping_offset(start);
-        // SAFETY: the masks keep only elements inside the row; the others are not read, and the pointers to them
-        // are formed with wrapping arithmetic.
-        let x = unsafe {
-            let lo = _mm512_maskz_loadu_epi16(elements as u32, p.cast());
-            if c.stride == 1 {
-                lo
-            } else {
-                let hi =
-                    _mm512_maskz_loadu_epi16((elements >> 32) as u32, p.wrapping_add(32).cast());
-                _mm512_permutex2var_epi16(lo, even, hi)
+    // Three taps unrolled (a loop of `kw` measured slower on W1 and W3).
+    for b in 0..if THREE { 3 } else { masks.len() } {
+        let (elements, taps) = masks[b];
+        let x = if pairs {
+            three[b]
+        } else {
+            let p = p.wrapping_add(b * c.dilation);
+            // SAFETY: as above.
+            unsafe {
+                let lo = _mm512_maskz_loadu_epi16(elements as u32, p.cast());
+                if c.stride == 1 {
+                    lo
+                } else {
+                    let hi = _mm512_maskz_loadu_epi16(
+                        (elements >> 32) as u32,
+                        p.wrapping_add(32).cast(),
+                    );
+                    _mm512_permutex2var_epi16(lo, even, hi)
+                }
             }
         };
         let key = if NATIVE || strip.whole {
@@ -899,7 +972,9 @@ unsafe fn row_winners<const NATIVE: bool>(
         // SAFETY: FP16 when `NATIVE` (the caller's promise).
         let mut beats = unsafe { beats16::<NATIVE>(key, k) };
         if NATIVE && !strip.whole {
-            beats = (beats | !seen) & taps;
+            // The windows whose first tap inside the row this is take it; mask operations, off the compare's
+            // path (through general registers they measured slower on W1).
+            beats = _kand_mask32(_kor_mask32(beats, taps & !seen), taps);
             seen |= taps;
         }
         k = keep16::<NATIVE>(k, beats, key);

@@ -551,9 +551,11 @@ unsafe fn pool_block<const NATIVE: bool, const THREE: bool>(
     {
         *to = from;
     }
+    // Each buffer's slice once, not at every use.
+    let (cached, cache, at, masks) = (&mut *cached, &mut *cache, &mut *at, &*masks);
     for (q, (w, padded)) in windows.enumerate() {
         let mut s = if r.span <= SLOTS { w.start % r.span } else { 0 };
-        for a in 0..w.taps {
+        for (a, at) in at.iter_mut().enumerate().take(w.taps) {
             if r.span > SLOTS {
                 s = a;
             } else if a > 0 {
@@ -563,7 +565,7 @@ unsafe fn pool_block<const NATIVE: bool, const THREE: bool>(
                     s -= r.span;
                 }
             }
-            at[a] = s;
+            *at = s;
             let row = w.start + a * w.step;
             if cached[s] != row {
                 let from = &plane[row * width..(row + 1) * width];
@@ -587,7 +589,11 @@ unsafe fn pool_block<const NATIVE: bool, const THREE: bool>(
                 // SAFETY: FP16 when `NATIVE` (the caller's promise).
                 let beats = unsafe { beats16::<NATIVE>(key, k) };
                 k = keep16::<NATIVE>(k, beats, key);
-                v = _mm512_mask_mov_epi16(v, beats, x);
+                v = if NATIVE {
+                    k
+                } else {
+                    _mm512_mask_mov_epi16(v, beats, x)
+                };
                 // The winner's index in row a: the row's (which fit a u16 with it, `takes_half`).
                 let offset = _mm512_add_epi16(b, _mm512_set1_epi16((a * r.code) as i16));
                 t = _mm512_mask_mov_epi16(t, beats, offset);
@@ -787,9 +793,14 @@ unsafe fn pool_pairs<const NATIVE: bool>(
                     // SAFETY: FP16 when `NATIVE` (the caller's promise).
                     let beats = unsafe { beats16::<NATIVE>(key, best[0]) } & LOW;
                     let t = _mm512_add_epi16(t, _mm512_set1_epi16((a * r.code) as i16));
+                    let k = keep16::<NATIVE>(best[0], beats, key);
                     *best = [
-                        keep16::<NATIVE>(best[0], beats, key),
-                        _mm512_mask_mov_epi16(best[1], beats, x),
+                        k,
+                        if NATIVE {
+                            k
+                        } else {
+                            _mm512_mask_mov_epi16(best[1], beats, x)
+                        },
                         _mm512_mask_mov_epi16(best[2], beats, t),
                     ];
                 }
@@ -978,7 +989,12 @@ unsafe fn row_winners<const NATIVE: bool, const THREE: bool>(
             seen |= taps;
         }
         k = keep16::<NATIVE>(k, beats, key);
-        v = _mm512_mask_mov_epi16(v, beats, x);
+        // Natively the keys are the values: one blend.
+        v = if NATIVE {
+            k
+        } else {
+            _mm512_mask_mov_epi16(v, beats, x)
+        };
         t = _mm512_mask_mov_epi16(t, beats, _mm512_set1_epi16((b * c.code) as i16));
     }
     [k, v, t]

@@ -1559,14 +1559,30 @@ mod avx512 {
         let load = |a: usize, b: usize, s: usize, live: __mmask32| unsafe {
             _mm512_maskz_loadu_epi16(live, run(a, b).wrapping_add(s).cast())
         };
-        let at = |a: usize, b: usize| _mm512_set1_epi16((a << 8 | b) as i16);
+        // Each winner's tap as its code offset a · code_a + b · code_b where every tap's fits 16 bits (widened
+        // once at the end), else as its coordinates a << 8 | b (multiplied out at the end: two `vpmulld`s a
+        // half-vector, which measured a tenth of W2 channels-last).
+        let packed = (rows as u64 - 1) * code_a + (cols as u64 - 1) * code_b <= u64::from(u16::MAX);
+        let at = |a: usize, b: usize| {
+            _mm512_set1_epi16(if packed {
+                (a as u64 * code_a + b as u64 * code_b) as u16 as i16
+            } else {
+                (a << 8 | b) as i16
+            })
+        };
         let (step_a, step_b) = (
             _mm512_set1_epi32(code_a as i32),
             _mm512_set1_epi32(code_b as i32),
         );
         let finish = |value: __m512i, tap: __m512i, s: usize, live: __mmask32| {
-            // Each lane's tap coordinates, as 32-bit offsets a · code_a + b · code_b (which fit a u32).
-            let offsets = |t: __m256i| tap_offsets_avx512(t, step_a, step_b);
+            // Each lane's tap, as its 32-bit offset a · code_a + b · code_b (which fits a u32).
+            let offsets = |t: __m256i| {
+                if packed {
+                    _mm512_cvtepu16_epi32(t)
+                } else {
+                    tap_offsets_avx512(t, step_a, step_b)
+                }
+            };
             // SAFETY: as above.
             unsafe {
                 _mm512_mask_storeu_epi16(best.wrapping_add(s).cast(), live, value);
@@ -1598,8 +1614,15 @@ mod avx512 {
                 let (m0, m1) = unsafe { (beats16::<NATIVE>(n0, k0), beats16::<NATIVE>(n1, k1)) };
                 let tap = at(a, b);
                 (k0, k1) = (keep16::<NATIVE>(k0, m0, n0), keep16::<NATIVE>(k1, m1, n1));
-                v0 = _mm512_mask_mov_epi16(v0, m0, x0);
-                v1 = _mm512_mask_mov_epi16(v1, m1, x1);
+                // Natively the keys are the values: one blend.
+                (v0, v1) = if NATIVE {
+                    (k0, k1)
+                } else {
+                    (
+                        _mm512_mask_mov_epi16(v0, m0, x0),
+                        _mm512_mask_mov_epi16(v1, m1, x1),
+                    )
+                };
                 t0 = _mm512_mask_mov_epi16(t0, m0, tap);
                 t1 = _mm512_mask_mov_epi16(t1, m1, tap);
             });
@@ -1617,7 +1640,11 @@ mod avx512 {
                 // SAFETY: FP16 when `NATIVE` (the caller's promise).
                 let m = unsafe { beats16::<NATIVE>(n, k) };
                 k = keep16::<NATIVE>(k, m, n);
-                v = _mm512_mask_mov_epi16(v, m, x);
+                v = if NATIVE {
+                    k
+                } else {
+                    _mm512_mask_mov_epi16(v, m, x)
+                };
                 t = _mm512_mask_mov_epi16(t, m, at(a, b));
             });
             finish(v, t, s, live);

@@ -1289,6 +1289,41 @@ fn half_channels<T: Element, J: Copy + Codes>(
     0
 }
 
+/// How the 16-bit per-window kernels carry a winning tap (a, b) in a 16-bit lane: as its code offset
+/// `a · code_a + b · code_b` where every tap's fits 16 bits (`packed`: widened once at the end), else as its
+/// coordinates `a << 8 | b` (multiplied out at the end: two `vpmulld`s a half-vector, which measured a tenth of
+/// W2 channels-last).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct TapLanes {
+    packed: bool,
+    code_a: u64,
+    code_b: u64,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl TapLanes {
+    /// For windows of `rows × cols` taps whose codes step by `code_a` a row and `code_b` a column, which
+    /// [`half_codes`] takes.
+    fn new((rows, cols): (usize, usize), [code_a, code_b]: [u64; 2]) -> TapLanes {
+        let last = (rows as u64 - 1) * code_a + (cols as u64 - 1) * code_b;
+        TapLanes {
+            packed: last <= u64::from(u16::MAX),
+            code_a,
+            code_b,
+        }
+    }
+
+    /// Tap (a, b)'s lane, as a bit pattern.
+    fn lane(self, a: usize, b: usize) -> i16 {
+        if self.packed {
+            (a as u64 * self.code_a + b as u64 * self.code_b) as u16 as i16
+        } else {
+            (a << 8 | b) as i16
+        }
+    }
+}
+
 /// Whether the 16-bit kernels can make a window's tap codes ([`half_channels`]): 8-bit tap coordinates, and
 /// 32-bit offsets `a · code_a + b · code_b`.
 fn half_codes((rows, cols): (usize, usize), [code_a, code_b]: [u64; 2]) -> bool {
@@ -1409,7 +1444,7 @@ fn block<T: Element, J: Copy + Default, const L: usize>(
 mod avx512 {
     use std::arch::x86_64::*;
 
-    use super::for_taps;
+    use super::{for_taps, TapLanes};
     use crate::rows16::store_words;
     use crate::semantics::beats_f32x16;
     use crate::simd::{beats16, keep16, keys16, low_lanes, tap_offsets_avx512};
@@ -1559,17 +1594,8 @@ mod avx512 {
         let load = |a: usize, b: usize, s: usize, live: __mmask32| unsafe {
             _mm512_maskz_loadu_epi16(live, run(a, b).wrapping_add(s).cast())
         };
-        // Each winner's tap as its code offset a · code_a + b · code_b where every tap's fits 16 bits (widened
-        // once at the end), else as its coordinates a << 8 | b (multiplied out at the end: two `vpmulld`s a
-        // half-vector, which measured a tenth of W2 channels-last).
-        let packed = (rows as u64 - 1) * code_a + (cols as u64 - 1) * code_b <= u64::from(u16::MAX);
-        let at = |a: usize, b: usize| {
-            _mm512_set1_epi16(if packed {
-                (a as u64 * code_a + b as u64 * code_b) as u16 as i16
-            } else {
-                (a << 8 | b) as i16
-            })
-        };
+        let lanes = TapLanes::new((rows, cols), [code_a, code_b]);
+        let at = |a: usize, b: usize| _mm512_set1_epi16(lanes.lane(a, b));
         let (step_a, step_b) = (
             _mm512_set1_epi32(code_a as i32),
             _mm512_set1_epi32(code_b as i32),
@@ -1577,7 +1603,7 @@ mod avx512 {
         let finish = |value: __m512i, tap: __m512i, s: usize, live: __mmask32| {
             // Each lane's tap, as its 32-bit offset a · code_a + b · code_b (which fits a u32).
             let offsets = |t: __m256i| {
-                if packed {
+                if lanes.packed {
                     _mm512_cvtepu16_epi32(t)
                 } else {
                     tap_offsets_avx512(t, step_a, step_b)
@@ -2063,7 +2089,7 @@ mod avx512 {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::for_taps;
+    use super::{for_taps, TapLanes};
     use crate::semantics::beats_f32x8;
     use crate::simd::{order_keys_avx2 as keys, tap_offsets_avx2};
 
@@ -2272,14 +2298,21 @@ mod avx2 {
         let load = |a: usize, b: usize, s: usize| unsafe {
             _mm256_loadu_si256(run(a, b).wrapping_add(s).cast())
         };
-        let at = |a: usize, b: usize| _mm256_set1_epi16((a << 8 | b) as i16);
+        let lanes = TapLanes::new((rows, cols), [code_a, code_b]);
+        let at = |a: usize, b: usize| _mm256_set1_epi16(lanes.lane(a, b));
         let (step_a, step_b) = (
             _mm256_set1_epi32(code_a as i32),
             _mm256_set1_epi32(code_b as i32),
         );
         let finish = |tap: __m256i, s: usize| {
-            // Each lane's tap coordinates, as 32-bit offsets a · code_a + b · code_b (which fit a u32).
-            let offsets = |t: __m128i| tap_offsets_avx2(t, step_a, step_b);
+            // Each lane's tap, as its 32-bit offset a · code_a + b · code_b (which fits a u32).
+            let offsets = |t: __m128i| {
+                if lanes.packed {
+                    _mm256_cvtepu16_epi32(t)
+                } else {
+                    tap_offsets_avx2(t, step_a, step_b)
+                }
+            };
             // SAFETY: as above.
             unsafe {
                 J::store(

@@ -1447,7 +1447,7 @@ mod avx512 {
     use super::{for_taps, TapLanes};
     use crate::rows16::store_words;
     use crate::semantics::beats_f32x16;
-    use crate::simd::{beats16, keep16, keys16, low_lanes, tap_offsets_avx512};
+    use crate::simd::{beats16, keep16, keep_value16, keys16, low_lanes, tap_offsets_avx512};
 
     /// A tap's code in 16 lanes, one per channel: what [`window`] selects beside the values.
     pub(super) trait Codes16: Copy {
@@ -1640,15 +1640,8 @@ mod avx512 {
                 let (m0, m1) = unsafe { (beats16::<NATIVE>(n0, k0), beats16::<NATIVE>(n1, k1)) };
                 let tap = at(a, b);
                 (k0, k1) = (keep16::<NATIVE>(k0, m0, n0), keep16::<NATIVE>(k1, m1, n1));
-                // Natively the keys are the values: one blend.
-                (v0, v1) = if NATIVE {
-                    (k0, k1)
-                } else {
-                    (
-                        _mm512_mask_mov_epi16(v0, m0, x0),
-                        _mm512_mask_mov_epi16(v1, m1, x1),
-                    )
-                };
+                v0 = keep_value16::<NATIVE>(v0, m0, x0, k0);
+                v1 = keep_value16::<NATIVE>(v1, m1, x1, k1);
                 t0 = _mm512_mask_mov_epi16(t0, m0, tap);
                 t1 = _mm512_mask_mov_epi16(t1, m1, tap);
             });
@@ -1666,11 +1659,7 @@ mod avx512 {
                 // SAFETY: FP16 when `NATIVE` (the caller's promise).
                 let m = unsafe { beats16::<NATIVE>(n, k) };
                 k = keep16::<NATIVE>(k, m, n);
-                v = if NATIVE {
-                    k
-                } else {
-                    _mm512_mask_mov_epi16(v, m, x)
-                };
+                v = keep_value16::<NATIVE>(v, m, x, k);
                 t = _mm512_mask_mov_epi16(t, m, at(a, b));
             });
             finish(v, t, s, live);
@@ -1839,7 +1828,7 @@ mod avx512 {
                 // SAFETY: FP16 when `NATIVE` (the caller's promise).
                 let m = unsafe { beats16::<NATIVE>(n, k) };
                 k = keep16::<NATIVE>(k, m, n);
-                v = _mm512_mask_mov_epi16(v, m, x);
+                v = keep_value16::<NATIVE>(v, m, x, k);
                 o = _mm512_mask_mov_epi16(o, m, _mm512_set1_epi16((b as u16 * code_b) as i16));
             }
             // SAFETY: as above.
@@ -1924,7 +1913,7 @@ mod avx512 {
                 // SAFETY: FP16 when `NATIVE` (the caller's promise).
                 let m = unsafe { beats16::<NATIVE>(n, k) };
                 k = keep16::<NATIVE>(k, m, n);
-                v = _mm512_mask_mov_epi16(v, m, x);
+                v = keep_value16::<NATIVE>(v, m, x, k);
                 let step = _mm512_set1_epi16((a as u16).wrapping_mul(code_a) as i16);
                 o = _mm512_mask_add_epi16(o, m, load(offsets, row), step);
             }

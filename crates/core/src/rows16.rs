@@ -16,7 +16,7 @@ use crate::semantics::Window;
 use crate::{DType, Element, Geometry, IndexFormat, IndexRun, Simd, Winners};
 
 #[cfg(target_arch = "x86_64")]
-use crate::simd::{beats16, keep16, keys16, lanes_inside, low_lanes, low_lanes64};
+use crate::simd::{beats16, keep16, keep_value16, keys16, lanes_inside, low_lanes, low_lanes64};
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
@@ -589,11 +589,7 @@ unsafe fn pool_block<const NATIVE: bool, const THREE: bool>(
                 // SAFETY: FP16 when `NATIVE` (the caller's promise).
                 let beats = unsafe { beats16::<NATIVE>(key, k) };
                 k = keep16::<NATIVE>(k, beats, key);
-                v = if NATIVE {
-                    k
-                } else {
-                    _mm512_mask_mov_epi16(v, beats, x)
-                };
+                v = keep_value16::<NATIVE>(v, beats, x, k);
                 // The winner's index in row a: the row's (which fit a u16 with it, `takes_half`).
                 let offset = _mm512_add_epi16(b, _mm512_set1_epi16((a * r.code) as i16));
                 t = _mm512_mask_mov_epi16(t, beats, offset);
@@ -796,11 +792,7 @@ unsafe fn pool_pairs<const NATIVE: bool>(
                     let k = keep16::<NATIVE>(best[0], beats, key);
                     *best = [
                         k,
-                        if NATIVE {
-                            k
-                        } else {
-                            _mm512_mask_mov_epi16(best[1], beats, x)
-                        },
+                        keep_value16::<NATIVE>(best[1], beats, x, k),
                         _mm512_mask_mov_epi16(best[2], beats, t),
                     ];
                 }
@@ -989,12 +981,7 @@ unsafe fn row_winners<const NATIVE: bool, const THREE: bool>(
             seen |= taps;
         }
         k = keep16::<NATIVE>(k, beats, key);
-        // Natively the keys are the values: one blend.
-        v = if NATIVE {
-            k
-        } else {
-            _mm512_mask_mov_epi16(v, beats, x)
-        };
+        v = keep_value16::<NATIVE>(v, beats, x, k);
         t = _mm512_mask_mov_epi16(t, beats, _mm512_set1_epi16((b * c.code) as i16));
     }
     [k, v, t]

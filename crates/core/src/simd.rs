@@ -287,6 +287,28 @@ pub fn keep16<const NATIVE: bool>(
     }
 }
 
+/// The running value beside [`keep16`]'s running key `key`, once `new` was compared with `best` ([`beats16`]),
+/// `beats` the lanes where it won: natively the key itself (the keys are the values: one blend, not two, which
+/// LLVM does not see for itself), else `new` there and `best` elsewhere.
+///
+/// # Safety
+/// The CPU has AVX-512 F and BW (a safe call from code compiled with them).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+pub fn keep_value16<const NATIVE: bool>(
+    best: std::arch::x86_64::__m512i,
+    beats: std::arch::x86_64::__mmask32,
+    new: std::arch::x86_64::__m512i,
+    key: std::arch::x86_64::__m512i,
+) -> std::arch::x86_64::__m512i {
+    if NATIVE {
+        key
+    } else {
+        std::arch::x86_64::_mm512_mask_mov_epi16(best, beats, new)
+    }
+}
+
 /// [`order_keys_avx512`] for 16 bit patterns with AVX2: the magnitude given the pattern's sign (`vpsignw`: -0
 /// becomes 0, like +0), and `i16::MAX` for every NaN.
 ///

@@ -1,9 +1,11 @@
 //! The hand-written AVX-512 kernel for planes of 16-bit floats (NCHW), which the simd and block backends share.
 //! Output rows are pooled in strips of 32 windows, compared in 16-bit lanes: `f16` natively where the CPU has
 //! AVX-512 FP16, else as [`order_key`](crate::order_key)s of the bit patterns. It is separable: each input row's
-//! winners over the windows' columns are found once and cached, then merged over each window's rows, so a row
-//! that two windows share (k3 s2, k3 s1) is swept once. Windows cut by the left or right padding go through the same vectors, the
-//! taps outside the row masked off. Each winner's place within its window rides in a 16-bit lane beside it: its
+//! winners over the windows' columns are found once, then merged over each window's rows, so a row that two
+//! windows share is swept once: where output rows share at most one input row (k3 s2, W1), `pool_kept` keeps
+//! that row's winners for the next output row, as the `f32` kernel of 3×3 windows at stride 2 does; elsewhere
+//! (k3 s1), `pool_block` caches every row's while windows still cover it. Windows cut by the left or right
+//! padding go through the same vectors, the taps outside the row masked off. Each winner's place within its window rides in a 16-bit lane beside it: its
 //! offset from the window's first tap, widened to a flat index at the end, or its tap code (the `window` format,
 //! one byte), so that both index forms are written straight into the outputs. Windows two columns wide at column
 //! stride 2 whose rows no two output rows share (k2 s2) have their own loop, `pool_pairs`, with nothing to
@@ -78,6 +80,14 @@ fn pairs(g: &Geometry) -> bool {
     let p = g.params();
     (p.kernel[1], p.stride[1], p.dilation[1]) == (2, 2, 1)
         && (p.kernel[0] - 1) * p.dilation[0] < p.stride[0]
+}
+
+/// Whether output rows of `g` share at most one input row, the last of one window's and the first of the
+/// next's (k3 s2, W1; or none): [`pool_kept`] keeps that row's winners instead of caching rows.
+#[cfg(target_arch = "x86_64")]
+fn kept(g: &Geometry) -> bool {
+    let p = g.params();
+    (p.kernel[0] - 1) * p.dilation[0] <= p.stride[0]
 }
 
 /// The +∞ pattern of `T` when [`rows_pairs_avx2`] pools its planes with `g` at `simd`: `T` a 16-bit float, the
@@ -187,6 +197,7 @@ fn rows_half_as<T: Element>(
     let plane = unsafe { std::slice::from_raw_parts(plane.as_ptr().cast::<u16>(), plane.len()) };
     let pairs = pairs(g);
     let three = (p.kernel[1], p.dilation[1]) == (3, 1);
+    let kept = kept(g);
     out.write_rows(0, rows.len(), ow, |band, values, mut indices| {
         let band = rows.start + band.start..rows.start + band.end;
         let mut indices = indices.as_mut().map(|ix| ix.rest(0));
@@ -257,17 +268,29 @@ fn rows_half_as<T: Element>(
             // band's outputs `first..first + 32 n` of each row, which `out` holds; `plane` holds the rows the
             // windows cover.
             unsafe {
-                match (native, three) {
-                    (true, true) => {
-                        pool_native::<true>(plane, strips, columns, rows_of, windows, inf, out)
+                match (native, three, kept) {
+                    (true, true, true) => {
+                        kept_native::<true>(plane, strips, columns, rows_of, windows, inf, out)
                     }
-                    (true, false) => {
-                        pool_native::<false>(plane, strips, columns, rows_of, windows, inf, out)
+                    (true, false, true) => {
+                        kept_native::<false>(plane, strips, columns, rows_of, windows, inf, out)
                     }
-                    (false, true) => pool_block::<false, true>(
+                    (false, true, true) => {
+                        pool_kept::<false, true>(plane, strips, columns, rows_of, windows, inf, out)
+                    }
+                    (false, false, true) => pool_kept::<false, false>(
                         plane, strips, columns, rows_of, windows, inf, out,
                     ),
-                    (false, false) => pool_block::<false, false>(
+                    (true, true, false) => {
+                        pool_native::<true>(plane, strips, columns, rows_of, windows, inf, out)
+                    }
+                    (true, false, false) => {
+                        pool_native::<false>(plane, strips, columns, rows_of, windows, inf, out)
+                    }
+                    (false, true, false) => pool_block::<false, true>(
+                        plane, strips, columns, rows_of, windows, inf, out,
+                    ),
+                    (false, false, false) => pool_block::<false, false>(
                         plane, strips, columns, rows_of, windows, inf, out,
                     ),
                 }
@@ -357,6 +380,20 @@ impl Strip {
                 (lanes_inside(start, 1, need, c.width), taps)
             }
         })
+    }
+}
+
+impl Strip {
+    /// [`Strip::masks`] of each of `strips` in turn, `c.kw` a strip.
+    fn all_masks(strips: &[Strip], c: Columns) -> Buffer<Masks, 16> {
+        let mut masks = Buffer::<Masks, 16>::new((0, 0), c.kw * strips.len());
+        for (to, from) in masks
+            .iter_mut()
+            .zip(strips.iter().flat_map(|strip| strip.masks(c)))
+        {
+            *to = from;
+        }
+        masks
     }
 }
 
@@ -536,23 +573,12 @@ unsafe fn pool_block<const NATIVE: bool, const THREE: bool>(
     let mut cache = Buffer::<Best, 8>::new([_mm512_setzero_si512(); 3], slots * n);
     // Each of a window's rows' slots, by row within the window (found once a window: no division per row).
     let mut at = Buffer::<usize, 16>::new(0, r.kh);
-    // Each lane's window's offset from the strip's first, a quarter of the strip (8 lanes of i64) at a time.
-    let (iota, stride) = (
-        _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0),
-        _mm512_set1_epi64(c.stride as i64),
-    );
-    let lanes = [0, 8, 16, 24]
-        .map(|l| _mm512_mullo_epi64(_mm512_add_epi64(iota, _mm512_set1_epi64(l)), stride));
+    let lanes = lane_offsets(c.stride);
     let width = c.width;
-    let mut masks = Buffer::<Masks, 16>::new((0, 0), c.kw * n);
-    for (to, from) in masks
-        .iter_mut()
-        .zip(strips.iter().flat_map(|strip| strip.masks(c)))
-    {
-        *to = from;
-    }
+    let masks = Strip::all_masks(strips, c);
     // Each buffer's slice once, not at every use.
     let (cached, cache, at, masks) = (&mut *cached, &mut *cache, &mut *at, &*masks);
+    let row_code = _mm512_set1_epi16(r.code as i16);
     for (q, (w, padded)) in windows.enumerate() {
         let mut s = if r.span <= SLOTS { w.start % r.span } else { 0 };
         for (a, at) in at.iter_mut().enumerate().take(w.taps) {
@@ -583,52 +609,217 @@ unsafe fn pool_block<const NATIVE: bool, const THREE: bool>(
             }
         }
         for (i, strip) in strips.iter().enumerate() {
-            let [mut k, mut v, mut t] = cache[at[0] * n + i];
-            for a in 1..w.taps {
-                let [key, x, b] = cache[at[a] * n + i];
+            let mut best = cache[at[0] * n + i];
+            let mut down = _mm512_setzero_si512();
+            for &at in &at[1..w.taps] {
+                down = _mm512_add_epi16(down, row_code);
                 // SAFETY: FP16 when `NATIVE` (the caller's promise).
-                let beats = unsafe { beats16::<NATIVE>(key, k) };
-                k = keep16::<NATIVE>(k, beats, key);
-                v = keep_value16::<NATIVE>(v, beats, x, k);
-                // The winner's index in row a: the row's (which fit a u16 with it, `takes_half`).
-                let offset = _mm512_add_epi16(b, _mm512_set1_epi16((a * r.code) as i16));
-                t = _mm512_mask_mov_epi16(t, beats, offset);
+                best = unsafe { merge_row::<NATIVE>(best, cache[at * n + i], down, !0) };
             }
-            let at = q * out.stride + 32 * i;
-            let live = low_lanes(strip.m);
-            // SAFETY: the row's outputs `at..at + m` (the caller's promise).
-            unsafe { store_words(out.values.wrapping_add(at), v, live) };
-            let indices = match out.indices {
-                Sink::None => continue,
-                Sink::Flat(indices) => indices,
-                Sink::Taps(codes) => {
-                    // Codes count from the padded window's first row, `cut` rows above the first covered.
-                    let cut = (w.start as isize - padded) as usize / w.step;
-                    let t = _mm512_add_epi16(t, _mm512_set1_epi16((cut * r.code) as i16));
-                    // SAFETY: the row's outputs, the lanes of `live`.
-                    unsafe { store_bytes(codes.wrapping_add(at), _mm512_cvtepi16_epi8(t), live) };
-                    continue;
-                }
+            let [_, v, t] = best;
+            // SAFETY: the row's outputs (the caller's promise).
+            unsafe {
+                store_strip(
+                    &out,
+                    q * out.stride + 32 * i,
+                    strip,
+                    [v, t],
+                    (w, padded),
+                    r,
+                    width,
+                    &lanes,
+                )
             };
-            // The flat index of the first window's first tap, which may lie in the left padding.
-            let base = _mm512_set1_epi64((w.start * width) as i64 + strip.c0 as i64);
-            let quarters = [
-                _mm512_castsi512_si128(t),
-                _mm512_extracti32x4_epi32::<1>(t),
-                _mm512_extracti32x4_epi32::<2>(t),
-                _mm512_extracti32x4_epi32::<3>(t),
-            ];
-            for (e, (offsets, lanes)) in quarters.into_iter().zip(lanes).enumerate() {
-                // Base, the window's offset from the first window, and the winner's within its window.
-                let index = _mm512_add_epi64(
-                    _mm512_add_epi64(base, lanes),
-                    _mm512_cvtepu16_epi64(offsets),
-                );
-                let to = indices.wrapping_add(at + 8 * e);
-                // SAFETY: the row's outputs, the lanes of `live`.
-                unsafe { store_quads(to, index, (live >> (8 * e)) as u8) };
-            }
         }
+    }
+}
+
+/// [`pool_kept`] comparing `f16`s natively.
+///
+/// # Safety
+/// As for [`pool_kept`], and the CPU has AVX-512 FP16.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512fp16")]
+unsafe fn kept_native<const THREE: bool>(
+    plane: &[u16],
+    strips: &[Strip],
+    c: Columns,
+    r: Rows,
+    windows: impl Iterator<Item = (Window, isize)>,
+    inf: u16,
+    out: Out,
+) {
+    // SAFETY: the caller's promise.
+    unsafe { pool_kept::<true, THREE>(plane, strips, c, r, windows, inf, out) }
+}
+
+/// [`pool_block`] where output rows share at most one input row, the last of one window's and the first of the
+/// next's ([`kept`]: k3 s2, W1): each strip's windows are merged straight from their rows' winners, and only
+/// the last row's winners are kept, for the next output row, as the `f32` kernel of 3×3 windows at stride 2
+/// does. No cache of rows to look up or fill.
+///
+/// # Safety
+/// As for [`pool_block`], and output rows share input rows as [`kept`] says.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+#[inline]
+unsafe fn pool_kept<const NATIVE: bool, const THREE: bool>(
+    plane: &[u16],
+    strips: &[Strip],
+    c: Columns,
+    r: Rows,
+    windows: impl Iterator<Item = (Window, isize)>,
+    inf: u16,
+    out: Out,
+) {
+    let inf = _mm512_set1_epi16(inf as i16);
+    let (lanes, width) = (lane_offsets(c.stride), c.width);
+    let masks = Strip::all_masks(strips, c);
+    let masks = &*masks;
+    let mut kept = [[_mm512_setzero_si512(); 3]; BLOCK];
+    let mut kept_row = usize::MAX;
+    let row_code = _mm512_set1_epi16(r.code as i16);
+    for (q, (w, padded)) in windows.enumerate() {
+        let row = |a: usize| {
+            let row = w.start + a * w.step;
+            &plane[row * width..(row + 1) * width]
+        };
+        // The rows four on: with rows this short, the prefetchers fetch too late (measured on W1).
+        let next = (w.start + 4) * width;
+        prefetch(
+            plane.as_ptr().wrapping_add(next).cast(),
+            2 * w.taps * w.step * width,
+        );
+        let last = w.taps - 1;
+        let strips = strips.iter().zip(masks.chunks_exact(c.kw)).zip(&mut kept);
+        for (i, ((strip, masks), kept)) in strips.enumerate() {
+            // One loop, one call of `row_winners` (for the kept row too): so LLVM inlines it and keeps the
+            // running winners in registers (measured on W1: a separate first row put them on the stack).
+            let (mut best, mut down) = ([_mm512_setzero_si512(); 3], _mm512_setzero_si512());
+            for a in 0..w.taps {
+                let next = if a == 0 && w.start == kept_row {
+                    *kept
+                } else {
+                    // SAFETY: FP16 when `NATIVE` (the caller's promise).
+                    unsafe { row_winners::<NATIVE, THREE>(row(a), strip, masks, c, inf) }
+                };
+                if a == last {
+                    *kept = next;
+                }
+                best = if a == 0 {
+                    next
+                } else {
+                    // SAFETY: FP16 when `NATIVE` (the caller's promise).
+                    unsafe { merge_row::<NATIVE>(best, next, down, !0) }
+                };
+                down = _mm512_add_epi16(down, row_code);
+            }
+            let [_, v, t] = best;
+            // SAFETY: the row's outputs (the caller's promise).
+            unsafe {
+                store_strip(
+                    &out,
+                    q * out.stride + 32 * i,
+                    strip,
+                    [v, t],
+                    (w, padded),
+                    r,
+                    width,
+                    &lanes,
+                )
+            };
+        }
+        kept_row = w.start + last * w.step;
+    }
+}
+
+/// The winners of a window's rows so far, `best`, merged with the next row's, `next`, in the lanes of `lanes`: a
+/// later row wins only a greater key ([`beats16`]), so the first maximum of the first row holding one stays. The
+/// next row's indices within the window are `down` past its own (which fit a `u16` with them, `takes_half`).
+///
+/// # Safety
+/// The CPU has AVX-512 F and BW, and FP16 when `NATIVE`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+unsafe fn merge_row<const NATIVE: bool>(best: Best, next: Best, down: __m512i, lanes: u32) -> Best {
+    let ([k, v, t], [key, x, b]) = (best, next);
+    // SAFETY: FP16 when `NATIVE` (the caller's promise).
+    let beats = unsafe { beats16::<NATIVE>(key, k) } & lanes;
+    let k = keep16::<NATIVE>(k, beats, key);
+    [
+        k,
+        keep_value16::<NATIVE>(v, beats, x, k),
+        _mm512_mask_add_epi16(t, beats, b, down),
+    ]
+}
+
+/// Each lane's window's first tap's offset from the strip's first, for windows `stride` apart: a quarter of the
+/// strip (8 lanes of `i64`) at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+#[inline]
+fn lane_offsets(stride: usize) -> [__m512i; 4] {
+    let (iota, stride) = (
+        _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0),
+        _mm512_set1_epi64(stride as i64),
+    );
+    [0, 8, 16, 24].map(|l| _mm512_mullo_epi64(_mm512_add_epi64(iota, _mm512_set1_epi64(l)), stride))
+}
+
+/// Stores the winners of `strip`'s windows in one output row at output `at` of `out`: their bit patterns `v`,
+/// and their indices within their windows `t` ([`Best`]) as flat indices or tap codes. The windows' rows are
+/// `w`, the first covered, which lies `padded` with the top padding included (tap codes count from there);
+/// rows' taps' indices are `r.code` apart, rows `width` long; `lanes` are [`lane_offsets`].
+///
+/// # Safety
+/// The CPU has AVX-512 F, BW, DQ and VL; `out` holds the row's outputs `at..at + strip.m`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn store_strip(
+    out: &Out,
+    at: usize,
+    strip: &Strip,
+    [v, t]: [__m512i; 2],
+    (w, padded): (Window, isize),
+    r: Rows,
+    width: usize,
+    lanes: &[__m512i; 4],
+) {
+    let live = low_lanes(strip.m);
+    // SAFETY: the row's outputs `at..at + m` (the caller's promise).
+    unsafe { store_words(out.values.wrapping_add(at), v, live) };
+    let indices = match out.indices {
+        Sink::None => return,
+        Sink::Flat(indices) => indices,
+        Sink::Taps(codes) => {
+            // Codes count from the padded window's first row, `cut` rows above the first covered.
+            let cut = (w.start as isize - padded) as usize / w.step;
+            let t = _mm512_add_epi16(t, _mm512_set1_epi16((cut * r.code) as i16));
+            // SAFETY: the row's outputs, the lanes of `live`.
+            unsafe { store_bytes(codes.wrapping_add(at), _mm512_cvtepi16_epi8(t), live) };
+            return;
+        }
+    };
+    // The flat index of the first window's first tap, which may lie in the left padding.
+    let base = _mm512_set1_epi64((w.start * width) as i64 + strip.c0 as i64);
+    let quarters = [
+        _mm512_castsi512_si128(t),
+        _mm512_extracti32x4_epi32::<1>(t),
+        _mm512_extracti32x4_epi32::<2>(t),
+        _mm512_extracti32x4_epi32::<3>(t),
+    ];
+    for (e, (offsets, lanes)) in quarters.into_iter().zip(lanes).enumerate() {
+        // Base, the window's offset from the first window, and the winner's within its window.
+        let index = _mm512_add_epi64(
+            _mm512_add_epi64(base, *lanes),
+            _mm512_cvtepu16_epi64(offsets),
+        );
+        let to = indices.wrapping_add(at + 8 * e);
+        // SAFETY: the row's outputs, the lanes of `live`.
+        unsafe { store_quads(to, index, (live >> (8 * e)) as u8) };
     }
 }
 
@@ -756,6 +947,7 @@ unsafe fn pool_pairs<const NATIVE: bool>(
     // Each window's first tap's offset from the 32 windows' first, 8 windows at a time.
     let iota = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
     let lanes = [0, 16, 32, 48].map(|l| _mm512_add_epi64(iota, _mm512_set1_epi64(l)));
+    let row_code = _mm512_set1_epi16(r.code as i16);
     for (q, (w, padded)) in windows.enumerate() {
         for j in (0..ow).step_by(32) {
             let m = (ow - j).min(32);
@@ -780,21 +972,16 @@ unsafe fn pool_pairs<const NATIVE: bool>(
             // SAFETY: FP16 when `NATIVE` (the caller's promise); `elements` are the row's.
             let mut best =
                 unsafe { pair_winners::<NATIVE>(row(w.start), elements, inside, inf, c.code) };
+            let mut down = _mm512_setzero_si512();
             for a in 1..w.taps {
                 // SAFETY: as above.
                 let next = unsafe {
                     pair_winners::<NATIVE>(row(w.start + a * w.step), elements, inside, inf, c.code)
                 };
-                for (best, [key, x, t]) in best.iter_mut().zip(next) {
+                down = _mm512_add_epi16(down, row_code);
+                for (best, next) in best.iter_mut().zip(next) {
                     // SAFETY: FP16 when `NATIVE` (the caller's promise).
-                    let beats = unsafe { beats16::<NATIVE>(key, best[0]) } & LOW;
-                    let t = _mm512_add_epi16(t, _mm512_set1_epi16((a * r.code) as i16));
-                    let k = keep16::<NATIVE>(best[0], beats, key);
-                    *best = [
-                        k,
-                        keep_value16::<NATIVE>(best[1], beats, x, k),
-                        _mm512_mask_mov_epi16(best[2], beats, t),
-                    ];
+                    *best = unsafe { merge_row::<NATIVE>(*best, next, down, LOW) };
                 }
             }
             let at = q * ow + j;

@@ -241,14 +241,16 @@ fn rows_half_as<T: Element>(
             };
             return;
         }
-        for first in (0..ow).step_by(32 * BLOCK) {
+        let lanes = columns.strip_windows();
+        for first in (0..ow).step_by(lanes * BLOCK) {
             let mut strips = [Strip::default(); BLOCK];
-            let n = (ow - first).div_ceil(32).min(BLOCK);
+            let n = (ow - first).div_ceil(lanes).min(BLOCK);
             for (i, strip) in strips.iter_mut().enumerate().take(n) {
-                let j = first + 32 * i;
+                let j = first + lanes * i;
                 *strip = Strip::new(
                     (j * columns.stride) as isize - left,
-                    (ow - j).min(32),
+                    lanes * i,
+                    (ow - j).min(lanes),
                     columns,
                 );
             }
@@ -314,6 +316,20 @@ struct Columns {
     code: usize,
 }
 
+impl Columns {
+    /// The windows a strip holds: 32, one a 16-bit lane, but 31 for three-wide windows at column stride 2 without
+    /// dilation (k3 s2, W1), whose taps then all lie within the 64 elements from the first window's first: one
+    /// load of them for all three taps (their keys found once an element), the third tap's the first's one lane
+    /// on.
+    fn strip_windows(&self) -> usize {
+        if (self.kw, self.stride, self.dilation) == (3, 2, 1) {
+            31
+        } else {
+            32
+        }
+    }
+}
+
 /// The windows' rows: `kh` of them, over `span` input rows; a row's taps' indices are `code` past those of the
 /// row before.
 #[derive(Clone, Copy)]
@@ -348,20 +364,23 @@ fn sink(indices: &mut Option<IndexRun<'_>>, first: usize) -> Sink {
     }
 }
 
-/// `m` (1 to 32) consecutive windows of an output row, the first starting at input column `c0` (negative in the
-/// left padding), and whether all their taps lie inside the row.
+/// `m` (1 to [`Columns::strip_windows`]) consecutive windows of an output row, `at` past the block's first, the
+/// first starting at input column `c0` (negative in the left padding), and whether all their taps lie inside
+/// the row.
 #[derive(Clone, Copy, Default)]
 struct Strip {
     c0: isize,
+    at: usize,
     m: usize,
     whole: bool,
 }
 
 impl Strip {
-    fn new(c0: isize, m: usize, c: Columns) -> Strip {
+    fn new(c0: isize, at: usize, m: usize, c: Columns) -> Strip {
         let last = c0 + ((m - 1) * c.stride + (c.kw - 1) * c.dilation) as isize;
         Strip {
             c0,
+            at,
             m,
             whole: c0 >= 0 && last < c.width as isize,
         }
@@ -621,7 +640,7 @@ unsafe fn pool_block<const NATIVE: bool, const THREE: bool>(
             unsafe {
                 store_strip(
                     &out,
-                    q * out.stride + 32 * i,
+                    q * out.stride + strip.at,
                     strip,
                     [v, t],
                     (w, padded),
@@ -692,7 +711,7 @@ unsafe fn pool_kept<const NATIVE: bool, const THREE: bool>(
         );
         let last = w.taps - 1;
         let strips = strips.iter().zip(masks.chunks_exact(c.kw)).zip(&mut kept);
-        for (i, ((strip, masks), kept)) in strips.enumerate() {
+        for ((strip, masks), kept) in strips {
             // One loop, one call of `row_winners` (for the kept row too): so LLVM inlines it and keeps the
             // running winners in registers (measured on W1: a separate first row put them on the stack).
             let (mut best, mut down) = ([_mm512_setzero_si512(); 3], _mm512_setzero_si512());
@@ -719,7 +738,7 @@ unsafe fn pool_kept<const NATIVE: bool, const THREE: bool>(
             unsafe {
                 store_strip(
                     &out,
-                    q * out.stride + 32 * i,
+                    q * out.stride + strip.at,
                     strip,
                     [v, t],
                     (w, padded),
@@ -1099,30 +1118,36 @@ unsafe fn row_winners<const NATIVE: bool, const THREE: bool>(
         16, 14, 12, 10, 8, 6, 4, 2, 0,
     );
     let p = row.as_ptr().wrapping_offset(strip.c0);
-    // Three taps at stride 2: the first two are the even and odd elements of the 64 from the first window's
-    // first tap (tap 1's elements are tap 0's one column on), the third the even ones of the 64 from two columns
-    // on. Four loads instead of six.
+    // Three taps at stride 2, at most 31 windows (`Columns::strip_windows`): all taps lie in the 64 elements from
+    // the first window's first, loaded once, their keys found once. Taps 0 and 1 are the keys of the even and
+    // odd elements, tap 2 tap 0's one lane on. Not natively, the values are not carried beside the keys: the
+    // row's winners are picked out of the loaded elements at the end, by their taps.
     let pairs = THREE && c.stride == 2;
-    let three = if pairs {
+    let (loaded, three) = if pairs {
         let odd = _mm512_add_epi16(even, _mm512_set1_epi16(1));
-        let (a, b) = (masks[0].0 | masks[1].0 << 1, masks[2].0);
+        let next = _mm512_set_epi16(
+            31, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11,
+            10, 9, 8, 7, 6, 5, 4, 3, 2, 1,
+        );
+        let a = masks[0].0 | masks[1].0 << 1 | masks[2].0 << 2;
         // SAFETY: the masks keep only elements inside the row; the others are not read, and the pointers to them
         // are formed with wrapping arithmetic.
-        let [a0, a1, b0, b1] = unsafe {
+        let [a0, a1] = unsafe {
             [
                 _mm512_maskz_loadu_epi16(a as u32, p.cast()),
                 _mm512_maskz_loadu_epi16((a >> 32) as u32, p.wrapping_add(32).cast()),
-                _mm512_maskz_loadu_epi16(b as u32, p.wrapping_add(2).cast()),
-                _mm512_maskz_loadu_epi16((b >> 32) as u32, p.wrapping_add(34).cast()),
             ]
         };
-        [
-            _mm512_permutex2var_epi16(a0, even, a1),
-            _mm512_permutex2var_epi16(a0, odd, a1),
-            _mm512_permutex2var_epi16(b0, even, b1),
-        ]
+        let (k0, k1) = (keys16::<NATIVE>(a0, inf), keys16::<NATIVE>(a1, inf));
+        let first = _mm512_permutex2var_epi16(k0, even, k1);
+        let taps = [
+            first,
+            _mm512_permutex2var_epi16(k0, odd, k1),
+            _mm512_permutexvar_epi16(next, first),
+        ];
+        ([a0, a1], taps)
     } else {
-        [_mm512_setzero_si512(); 3]
+        ([_mm512_setzero_si512(); 2], [_mm512_setzero_si512(); 3])
     };
     let outside = _mm512_set1_epi16(i16::MIN);
     let (mut k, mut v, mut t) = (outside, outside, _mm512_setzero_si512());
@@ -1149,10 +1174,12 @@ unsafe fn row_winners<const NATIVE: bool, const THREE: bool>(
                 }
             }
         };
+        // The split taps are keys already.
+        let key = if pairs { x } else { keys16::<NATIVE>(x, inf) };
         let key = if NATIVE || strip.whole {
-            keys16::<NATIVE>(x, inf)
+            key
         } else {
-            _mm512_mask_mov_epi16(outside, taps, keys16::<NATIVE>(x, inf))
+            _mm512_mask_mov_epi16(outside, taps, key)
         };
         if b == 0 {
             // Every key of a tap inside the row beats the outside ones'; natively, `seen` tells them apart.
@@ -1168,8 +1195,15 @@ unsafe fn row_winners<const NATIVE: bool, const THREE: bool>(
             seen |= taps;
         }
         k = keep16::<NATIVE>(k, beats, key);
-        v = keep_value16::<NATIVE>(v, beats, x, k);
+        if NATIVE || !pairs {
+            v = keep_value16::<NATIVE>(v, beats, x, k);
+        }
         t = _mm512_mask_mov_epi16(t, beats, _mm512_set1_epi16((b * c.code) as i16));
+    }
+    if pairs && !NATIVE {
+        // Window l's winner is element 2l + its tap (`c.code` is 1 without dilation) of the loaded ones.
+        let [a0, a1] = loaded;
+        v = _mm512_permutex2var_epi16(a0, _mm512_add_epi16(even, t), a1);
     }
     [k, v, t]
 }
@@ -1221,7 +1255,8 @@ mod tests {
     /// `f16` through the order keys (what AVX-512 CPUs without FP16 run) and natively (where this CPU has FP16)
     /// give the scalar scan's winners, bit for bit, on planes of NaNs of both signs and payloads, zeros of both
     /// signs, infinities, subnormals and ties, at the geometries the kernel takes: strides 1 and 2, padding on
-    /// every side (windows cut on the left and right), row dilation, and rows of more than 32 windows; two-column
+    /// every side (windows cut on the left and right), row dilation, and rows of more than 32 windows (31 for k3 s2,
+    /// whose rows `pool_kept` or, five rows high, `pool_block` pool); two-column
     /// windows at column stride 2 whose rows no two windows share (k2 s2) in the same, through `pool_pairs`.
     #[test]
     fn f16_keys_and_native_match_the_scan() {
@@ -1263,6 +1298,7 @@ mod tests {
                 .with_stride(1)
                 .with_dilation_hw(1, 2)
                 .with_padding(1),
+            Params::rect(5, 3).with_stride(2).with_padding(1),
         ];
         for params in geometries {
             for (height, width) in [(9, 70), (6, 33), (5, 131)] {

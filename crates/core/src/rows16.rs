@@ -23,7 +23,8 @@ use crate::simd::{beats16, keep16, keep_value16, keys16, lanes_inside, low_lanes
 use std::arch::x86_64::*;
 
 /// The +∞ pattern of `T` when [`rows_half`] pools its planes with `g` at `simd` (`T` a 16-bit float, AVX-512 on
-/// the CPU, column stride 1 or 2, and every tap's offset from its window's first within a `u16`), and whether to
+/// the CPU, column stride 1 or 2, and every tap's offset from its strip's first window's first within a `u16`:
+/// from its own window's first, and 31 windows on at most), and whether to
 /// compare natively: `f16` where the CPU has AVX-512 FP16. `bf16`, and `f16` elsewhere, compare as order keys.
 #[cfg(target_arch = "x86_64")]
 fn takes_half<T: Element>(simd: Simd, g: &Geometry) -> Option<(u16, bool)> {
@@ -36,7 +37,7 @@ fn takes_half<T: Element>(simd: Simd, g: &Geometry) -> Option<(u16, bool)> {
             simd == Simd::Avx512
                 && simd.is_available()
                 && matches!(p.stride[1], 1 | 2)
-                && span <= u64::from(u16::MAX)
+                && span + 31 * p.stride[1] as u64 <= u64::from(u16::MAX)
         })
         .map(|inf| {
             let native = T::DTYPE == DType::F16 && crate::simd::avx512_fp16();
@@ -646,7 +647,7 @@ unsafe fn pool_block<const NATIVE: bool, const THREE: bool>(
                     (w, padded),
                     r,
                     width,
-                    &lanes,
+                    lanes,
                 )
             };
         }
@@ -744,7 +745,7 @@ unsafe fn pool_kept<const NATIVE: bool, const THREE: bool>(
                     (w, padded),
                     r,
                     width,
-                    &lanes,
+                    lanes,
                 )
             };
         }
@@ -773,23 +774,23 @@ unsafe fn merge_row<const NATIVE: bool>(best: Best, next: Best, down: __m512i, l
     ]
 }
 
-/// Each lane's window's first tap's offset from the strip's first, for windows `stride` apart: a quarter of the
-/// strip (8 lanes of `i64`) at a time.
+/// Each lane's window's first tap's offset from the strip's first, for windows `stride` apart, in 16-bit lanes
+/// (they fit with the offsets within the windows, `takes_half`).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq")]
+#[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
-fn lane_offsets(stride: usize) -> [__m512i; 4] {
-    let (iota, stride) = (
-        _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0),
-        _mm512_set1_epi64(stride as i64),
+fn lane_offsets(stride: usize) -> __m512i {
+    let iota = _mm512_set_epi16(
+        31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9,
+        8, 7, 6, 5, 4, 3, 2, 1, 0,
     );
-    [0, 8, 16, 24].map(|l| _mm512_mullo_epi64(_mm512_add_epi64(iota, _mm512_set1_epi64(l)), stride))
+    _mm512_mullo_epi16(iota, _mm512_set1_epi16(stride as i16))
 }
 
 /// Stores the winners of `strip`'s windows in one output row at output `at` of `out`: their bit patterns `v`,
 /// and their indices within their windows `t` ([`Best`]) as flat indices or tap codes. The windows' rows are
 /// `w`, the first covered, which lies `padded` with the top padding included (tap codes count from there);
-/// rows' taps' indices are `r.code` apart, rows `width` long; `lanes` are [`lane_offsets`].
+/// rows' taps' indices are `r.code` apart, rows `width` long; `lanes` are [`lane_offsets`] (added in 16 bits).
 ///
 /// # Safety
 /// The CPU has AVX-512 F, BW, DQ and VL; `out` holds the row's outputs `at..at + strip.m`.
@@ -805,7 +806,7 @@ unsafe fn store_strip(
     (w, padded): (Window, isize),
     r: Rows,
     width: usize,
-    lanes: &[__m512i; 4],
+    lanes: __m512i,
 ) {
     let live = low_lanes(strip.m);
     // SAFETY: the row's outputs `at..at + m` (the caller's promise).
@@ -822,20 +823,18 @@ unsafe fn store_strip(
             return;
         }
     };
-    // The flat index of the first window's first tap, which may lie in the left padding.
+    // The flat index of the first window's first tap, which may lie in the left padding, and each winner's
+    // offset from there: its window's from the first window's, and its own within its window.
     let base = _mm512_set1_epi64((w.start * width) as i64 + strip.c0 as i64);
+    let t = _mm512_add_epi16(t, lanes);
     let quarters = [
         _mm512_castsi512_si128(t),
         _mm512_extracti32x4_epi32::<1>(t),
         _mm512_extracti32x4_epi32::<2>(t),
         _mm512_extracti32x4_epi32::<3>(t),
     ];
-    for (e, (offsets, lanes)) in quarters.into_iter().zip(lanes).enumerate() {
-        // Base, the window's offset from the first window, and the winner's within its window.
-        let index = _mm512_add_epi64(
-            _mm512_add_epi64(base, *lanes),
-            _mm512_cvtepu16_epi64(offsets),
-        );
+    for (e, offsets) in quarters.into_iter().enumerate() {
+        let index = _mm512_add_epi64(base, _mm512_cvtepu16_epi64(offsets));
         let to = indices.wrapping_add(at + 8 * e);
         // SAFETY: the row's outputs, the lanes of `live`.
         unsafe { store_quads(to, index, (live >> (8 * e)) as u8) };
@@ -1348,6 +1347,60 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Winners' offsets from their strips' first windows' first taps ride in 16-bit lanes: the kernel takes k3 s2
+    /// planes up to the width where the last of 31 windows' bottom right tap is 65534 past the first window's
+    /// first, and gives the scan's winners there, and leaves the next width to the generic loops.
+    #[test]
+    fn offsets_fit_16_bits_up_to_the_widest_plane_taken() {
+        if !Simd::Avx512.is_available() {
+            return;
+        }
+        let params = Params::new(3).with_stride(2);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for (width, taken) in [(32735, true), (32736, false)] {
+            let g = Geometry::new(&params, 3, width).unwrap();
+            let plane: Vec<f16> = (0..3 * width)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    f16::from_bits((state >> 40) as u16 % 0x7c00)
+                })
+                .collect();
+            let ow = g.out_width();
+            let mut values = vec![f16::from_bits(0x1234); ow];
+            let mut indices = vec![-1i64; ow];
+            let mut scratch = Scratch::default();
+            let mut out = Winners::new(
+                &mut values,
+                Some(&mut indices),
+                None,
+                false,
+                None,
+                &mut scratch,
+            );
+            let done = rows_half_as(Simd::Avx512, &g, &plane, 0..1, &mut out, None);
+            out.finish();
+            assert_eq!(done, taken, "width {width}");
+            if !taken {
+                continue;
+            }
+            for j in 0..ow {
+                let (v, i) = window_argmax(
+                    &plane,
+                    width,
+                    g.row_windows().get(0),
+                    g.col_windows().get(j),
+                );
+                assert_eq!(
+                    (values[j].to_bits(), indices[j]),
+                    (v.to_bits(), i as i64),
+                    "width {width}, window {j}"
+                );
             }
         }
     }

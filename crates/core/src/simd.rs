@@ -197,7 +197,9 @@ pub unsafe fn store_bytes_avx2(lanes: std::arch::x86_64::__m256i, to: *mut u8, k
 /// [`order_key`](crate::order_key) of 32 bit patterns of a 16-bit float format whose +∞ is `inf` (in every lane):
 /// the magnitude, negated where the sign bit is set (-0 becomes 0, like +0), and the pattern after +∞ for every
 /// NaN (above every number, as `order_key`'s `i16::MAX` is). Its
-/// `vpcmpgtw` is [`beats`](crate::semantics::beats), lane by lane.
+/// `vpcmpgtw` is [`beats`](crate::semantics::beats), lane by lane. Three instructions: the negative numbers'
+/// negated magnitude is `0x8000 - x`, and every other pattern's key its unsigned minimum with the one after +∞
+/// (negative NaNs are the largest as unsigned, positive ones above +∞).
 ///
 /// # Safety
 /// The CPU has AVX-512 F and BW (a safe call from code compiled with them).
@@ -209,13 +211,11 @@ pub fn order_keys_avx512(
     inf: std::arch::x86_64::__m512i,
 ) -> std::arch::x86_64::__m512i {
     use std::arch::x86_64::*;
-    let magnitude = _mm512_and_si512(x, _mm512_set1_epi16(0x7fff));
     // The negative numbers, -0 to -∞, are the patterns below the one after -∞, as `i16`s; negative NaNs are not.
     let after_minus_inf = _mm512_add_epi16(inf, _mm512_set1_epi16(i16::MIN + 1));
     let negative = _mm512_cmplt_epi16_mask(x, after_minus_inf);
-    let signed = _mm512_mask_sub_epi16(magnitude, negative, _mm512_setzero_si512(), magnitude);
-    // Every NaN, of either sign, now has its magnitude, above +∞: each becomes the pattern after +∞.
-    _mm512_min_epi16(signed, _mm512_add_epi16(inf, _mm512_set1_epi16(1)))
+    let others = _mm512_min_epu16(x, _mm512_add_epi16(inf, _mm512_set1_epi16(1)));
+    _mm512_mask_sub_epi16(others, negative, _mm512_set1_epi16(i16::MIN), x)
 }
 
 /// Whether the CPU has AVX-512 FP16, with which the AVX-512 16-bit kernels compare `f16` natively.
@@ -369,4 +369,46 @@ pub fn tap_offsets_avx2(
         _mm256_and_si256(t, _mm256_set1_epi32(0xff)),
     );
     _mm256_add_epi32(_mm256_mullo_epi32(a, step_a), _mm256_mullo_epi32(b, step_b))
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use std::arch::x86_64::*;
+
+    /// [`order_keys_avx512`] is [`order_key`](crate::order_key) for every pattern of both 16-bit formats, but for
+    /// NaNs, which all take the pattern after +∞ (above every number's key, as `order_key`'s `i16::MAX` is).
+    #[test]
+    fn avx512_keys_are_the_order_keys() {
+        if !Simd::Avx512.is_available() {
+            return;
+        }
+        /// The keys of all 65536 patterns, for +∞ `inf`.
+        #[target_feature(enable = "avx512f,avx512bw")]
+        fn keys(inf: u16) -> Vec<i16> {
+            let mut keys = vec![0i16; 1 << 16];
+            for (chunk, first) in keys.chunks_exact_mut(32).zip((0..1u32 << 16).step_by(32)) {
+                let bits: [u16; 32] = std::array::from_fn(|l| (first + l as u32) as u16);
+                // SAFETY: 32 `u16`s each, read and written.
+                unsafe {
+                    let x = _mm512_loadu_si512(bits.as_ptr().cast());
+                    let k = order_keys_avx512(x, _mm512_set1_epi16(inf as i16));
+                    _mm512_storeu_si512(chunk.as_mut_ptr().cast(), k);
+                }
+            }
+            keys
+        }
+        for (inf, order_key) in [
+            (0x7c00u16, crate::order_key::<0x7c00> as fn(u16) -> i16),
+            (0x7f80, crate::order_key::<0x7f80>),
+        ] {
+            // SAFETY: the CPU has AVX-512 (checked above).
+            let keys = unsafe { keys(inf) };
+            for (bits, key) in (0..=u16::MAX).zip(keys) {
+                let nan = bits & 0x7fff > inf;
+                let want = if nan { inf as i16 + 1 } else { order_key(bits) };
+                assert_eq!(key, want, "pattern {bits:#06x}, +inf {inf:#06x}");
+            }
+        }
+    }
 }

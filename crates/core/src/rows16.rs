@@ -271,31 +271,12 @@ fn rows_half_as<T: Element>(
             // band's outputs `first..first + 32 n` of each row, which `out` holds; `plane` holds the rows the
             // windows cover.
             unsafe {
-                match (native, three, kept) {
-                    (true, true, true) => {
-                        kept_native::<true>(plane, strips, columns, rows_of, windows, inf, out)
-                    }
-                    (true, false, true) => {
-                        kept_native::<false>(plane, strips, columns, rows_of, windows, inf, out)
-                    }
-                    (false, true, true) => {
-                        pool_kept::<false, true>(plane, strips, columns, rows_of, windows, inf, out)
-                    }
-                    (false, false, true) => pool_kept::<false, false>(
-                        plane, strips, columns, rows_of, windows, inf, out,
-                    ),
-                    (true, true, false) => {
-                        pool_native::<true>(plane, strips, columns, rows_of, windows, inf, out)
-                    }
-                    (true, false, false) => {
-                        pool_native::<false>(plane, strips, columns, rows_of, windows, inf, out)
-                    }
-                    (false, true, false) => pool_block::<false, true>(
-                        plane, strips, columns, rows_of, windows, inf, out,
-                    ),
-                    (false, false, false) => pool_block::<false, false>(
-                        plane, strips, columns, rows_of, windows, inf, out,
-                    ),
+                let job = (plane, strips, columns, rows_of, windows, inf, out);
+                match (three, kept) {
+                    (true, true) => pool_strips::<true, true>(native, job),
+                    (true, false) => pool_strips::<true, false>(native, job),
+                    (false, true) => pool_strips::<false, true>(native, job),
+                    (false, false) => pool_strips::<false, false>(native, job),
                 }
             };
         }
@@ -540,23 +521,49 @@ const LOW: u32 = 0x5555_5555;
 #[cfg(target_arch = "x86_64")]
 type Best = [__m512i; 3];
 
-/// [`pool_block`] comparing `f16`s natively.
+/// What [`pool_block`] and [`pool_kept`] take: the plane, the strips, the columns and rows, the windows, the +∞
+/// pattern and the outputs.
+#[cfg(target_arch = "x86_64")]
+type Job<'a, W> = (&'a [u16], &'a [Strip], Columns, Rows, W, u16, Out);
+
+/// Pools `job` with [`pool_kept`] when `KEPT`, else [`pool_block`], natively when `native` (`THREE` as they
+/// take it).
 ///
 /// # Safety
-/// As for [`pool_block`], and the CPU has AVX-512 FP16.
+/// As for the one called, with AVX-512 FP16 when `native`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512fp16")]
-unsafe fn pool_native<const THREE: bool>(
-    plane: &[u16],
-    strips: &[Strip],
-    c: Columns,
-    r: Rows,
-    windows: impl Iterator<Item = (Window, isize)>,
-    inf: u16,
-    out: Out,
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+unsafe fn pool_strips<const THREE: bool, const KEPT: bool>(
+    native: bool,
+    job: Job<'_, impl Iterator<Item = (Window, isize)>>,
 ) {
     // SAFETY: the caller's promise.
-    unsafe { pool_block::<true, THREE>(plane, strips, c, r, windows, inf, out) }
+    unsafe {
+        match (native, KEPT) {
+            (true, _) => strips_native::<THREE, KEPT>(job),
+            (false, true) => pool_kept::<false, THREE>(job),
+            (false, false) => pool_block::<false, THREE>(job),
+        }
+    }
+}
+
+/// [`pool_strips`] comparing `f16`s natively: compiled with AVX-512 FP16.
+///
+/// # Safety
+/// As for [`pool_strips`], and the CPU has AVX-512 FP16.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512fp16")]
+unsafe fn strips_native<const THREE: bool, const KEPT: bool>(
+    job: Job<'_, impl Iterator<Item = (Window, isize)>>,
+) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        if KEPT {
+            pool_kept::<true, THREE>(job)
+        } else {
+            pool_block::<true, THREE>(job)
+        }
+    }
 }
 
 /// Pools the windows of `strips` (consecutive, at most [`BLOCK`]) in each output row of `windows` (the rows
@@ -575,13 +582,7 @@ unsafe fn pool_native<const THREE: bool>(
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 #[inline]
 unsafe fn pool_block<const NATIVE: bool, const THREE: bool>(
-    plane: &[u16],
-    strips: &[Strip],
-    c: Columns,
-    r: Rows,
-    windows: impl Iterator<Item = (Window, isize)>,
-    inf: u16,
-    out: Out,
+    (plane, strips, c, r, windows, inf, out): Job<'_, impl Iterator<Item = (Window, isize)>>,
 ) {
     let n = strips.len();
     let inf = _mm512_set1_epi16(inf as i16);
@@ -636,41 +637,10 @@ unsafe fn pool_block<const NATIVE: bool, const THREE: bool>(
                 // SAFETY: FP16 when `NATIVE` (the caller's promise).
                 best = unsafe { merge_row::<NATIVE>(best, cache[at * n + i], down, !0) };
             }
-            let [_, v, t] = best;
             // SAFETY: the row's outputs (the caller's promise).
-            unsafe {
-                store_strip(
-                    &out,
-                    q * out.stride + strip.at,
-                    strip,
-                    [v, t],
-                    (w, padded),
-                    r,
-                    width,
-                    lanes,
-                )
-            };
+            unsafe { store_strip(&out, q, strip, best, (w, padded), r, width, lanes) };
         }
     }
-}
-
-/// [`pool_kept`] comparing `f16`s natively.
-///
-/// # Safety
-/// As for [`pool_kept`], and the CPU has AVX-512 FP16.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512fp16")]
-unsafe fn kept_native<const THREE: bool>(
-    plane: &[u16],
-    strips: &[Strip],
-    c: Columns,
-    r: Rows,
-    windows: impl Iterator<Item = (Window, isize)>,
-    inf: u16,
-    out: Out,
-) {
-    // SAFETY: the caller's promise.
-    unsafe { pool_kept::<true, THREE>(plane, strips, c, r, windows, inf, out) }
 }
 
 /// [`pool_block`] where output rows share at most one input row, the last of one window's and the first of the
@@ -684,13 +654,7 @@ unsafe fn kept_native<const THREE: bool>(
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 #[inline]
 unsafe fn pool_kept<const NATIVE: bool, const THREE: bool>(
-    plane: &[u16],
-    strips: &[Strip],
-    c: Columns,
-    r: Rows,
-    windows: impl Iterator<Item = (Window, isize)>,
-    inf: u16,
-    out: Out,
+    (plane, strips, c, r, windows, inf, out): Job<'_, impl Iterator<Item = (Window, isize)>>,
 ) {
     let inf = _mm512_set1_epi16(inf as i16);
     let (lanes, width) = (lane_offsets(c.stride), c.width);
@@ -734,20 +698,8 @@ unsafe fn pool_kept<const NATIVE: bool, const THREE: bool>(
                 };
                 down = _mm512_add_epi16(down, row_code);
             }
-            let [_, v, t] = best;
             // SAFETY: the row's outputs (the caller's promise).
-            unsafe {
-                store_strip(
-                    &out,
-                    q * out.stride + strip.at,
-                    strip,
-                    [v, t],
-                    (w, padded),
-                    r,
-                    width,
-                    lanes,
-                )
-            };
+            unsafe { store_strip(&out, q, strip, best, (w, padded), r, width, lanes) };
         }
         kept_row = w.start + last * w.step;
     }
@@ -787,28 +739,29 @@ fn lane_offsets(stride: usize) -> __m512i {
     _mm512_mullo_epi16(iota, _mm512_set1_epi16(stride as i16))
 }
 
-/// Stores the winners of `strip`'s windows in one output row at output `at` of `out`: their bit patterns `v`,
-/// and their indices within their windows `t` ([`Best`]) as flat indices or tap codes. The windows' rows are
-/// `w`, the first covered, which lies `padded` with the top padding included (tap codes count from there);
-/// rows' taps' indices are `r.code` apart, rows `width` long; `lanes` are [`lane_offsets`] (added in 16 bits).
+/// Stores the winners of `strip`'s windows in output row `q` of `out` (from output `at`, the strip's in the row):
+/// their bit patterns and their indices within their windows ([`Best`]) as flat indices or tap codes. The
+/// windows' rows are `w`, the first covered, which lies `padded` with the top padding included (tap codes count
+/// from there); rows' taps' indices are `r.code` apart, rows `width` long; `lanes` are [`lane_offsets`] (added
+/// in 16 bits).
 ///
 /// # Safety
-/// The CPU has AVX-512 F, BW, DQ and VL; `out` holds the row's outputs `at..at + strip.m`.
+/// The CPU has AVX-512 F, BW, DQ and VL; `out` holds row `q`'s outputs `at..at + strip.m`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 #[inline]
 #[allow(clippy::too_many_arguments)]
 unsafe fn store_strip(
     out: &Out,
-    at: usize,
+    q: usize,
     strip: &Strip,
-    [v, t]: [__m512i; 2],
+    [_, v, t]: Best,
     (w, padded): (Window, isize),
     r: Rows,
     width: usize,
     lanes: __m512i,
 ) {
-    let live = low_lanes(strip.m);
+    let (at, live) = (q * out.stride + strip.at, low_lanes(strip.m));
     // SAFETY: the row's outputs `at..at + m` (the caller's promise).
     unsafe { store_words(out.values.wrapping_add(at), v, live) };
     let indices = match out.indices {
@@ -1313,39 +1266,12 @@ mod tests {
                         f16::from_bits(bits)
                     })
                     .collect();
-                let (oh, ow) = (g.out_height(), g.out_width());
                 for native in [false, true] {
-                    let mut values = vec![f16::from_bits(0x1234); oh * ow];
-                    let mut indices = vec![-1i64; oh * ow];
-                    let mut scratch = Scratch::default();
-                    let mut out = Winners::new(
-                        &mut values,
-                        Some(&mut indices),
-                        None,
-                        false,
-                        None,
-                        &mut scratch,
+                    let what = format!("{params:?} on {height}x{width}, native {native}");
+                    assert!(
+                        pooled_as_the_scan(&g, &plane, Some(native), &what),
+                        "{what}: not taken"
                     );
-                    let done =
-                        rows_half_as(Simd::Avx512, &g, &plane, 0..oh, &mut out, Some(native));
-                    out.finish();
-                    assert!(done, "{params:?} on {height}x{width}: not taken");
-                    for o in 0..oh {
-                        for j in 0..ow {
-                            let (v, i) = window_argmax(
-                                &plane,
-                                width,
-                                g.row_windows().get(o),
-                                g.col_windows().get(j),
-                            );
-                            let k = o * ow + j;
-                            assert_eq!(
-                                (values[k].to_bits(), indices[k]),
-                                (v.to_bits(), i as i64),
-                                "{params:?} on {height}x{width}, native {native}, window ({o}, {j})"
-                            );
-                        }
-                    }
                 }
             }
         }
@@ -1371,37 +1297,43 @@ mod tests {
                     f16::from_bits((state >> 40) as u16 % 0x7c00)
                 })
                 .collect();
-            let ow = g.out_width();
-            let mut values = vec![f16::from_bits(0x1234); ow];
-            let mut indices = vec![-1i64; ow];
-            let mut scratch = Scratch::default();
-            let mut out = Winners::new(
-                &mut values,
-                Some(&mut indices),
-                None,
-                false,
-                None,
-                &mut scratch,
-            );
-            let done = rows_half_as(Simd::Avx512, &g, &plane, 0..1, &mut out, None);
-            out.finish();
+            let done = pooled_as_the_scan(&g, &plane, None, &format!("width {width}"));
             assert_eq!(done, taken, "width {width}");
-            if !taken {
-                continue;
-            }
+        }
+    }
+
+    /// Pools `plane` with `g` through [`rows_half_as`] (natively as `native` says) and checks each window's
+    /// winner against the scalar scan's, bit for bit; false, checking nothing, if the kernel does not take it.
+    fn pooled_as_the_scan(g: &Geometry, plane: &[f16], native: Option<bool>, what: &str) -> bool {
+        let (oh, ow, width) = (g.out_height(), g.out_width(), g.width());
+        let mut values = vec![f16::from_bits(0x1234); oh * ow];
+        let mut indices = vec![-1i64; oh * ow];
+        let mut scratch = Scratch::default();
+        let mut out = Winners::new(
+            &mut values,
+            Some(&mut indices),
+            None,
+            false,
+            None,
+            &mut scratch,
+        );
+        let done = rows_half_as(Simd::Avx512, g, plane, 0..oh, &mut out, native);
+        out.finish();
+        if !done {
+            return false;
+        }
+        for o in 0..oh {
             for j in 0..ow {
-                let (v, i) = window_argmax(
-                    &plane,
-                    width,
-                    g.row_windows().get(0),
-                    g.col_windows().get(j),
-                );
+                let (v, i) =
+                    window_argmax(plane, width, g.row_windows().get(o), g.col_windows().get(j));
+                let k = o * ow + j;
                 assert_eq!(
-                    (values[j].to_bits(), indices[j]),
+                    (values[k].to_bits(), indices[k]),
                     (v.to_bits(), i as i64),
-                    "width {width}, window {j}"
+                    "{what}, window ({o}, {j})"
                 );
             }
         }
+        true
     }
 }

@@ -1,16 +1,17 @@
 //! The hand-written AVX-512 kernel for planes of 16-bit floats (NCHW), which the simd and block backends share.
-//! Output rows are pooled in strips of 32 windows, compared in 16-bit lanes: `f16` natively where the CPU has
-//! AVX-512 FP16, else as [`order_key`](crate::order_key)s of the bit patterns. It is separable: each input row's
-//! winners over the windows' columns are found once, then merged over each window's rows, so a row that two
-//! windows share is swept once: where output rows share at most one input row (k3 s2, W1), `pool_kept` keeps
-//! that row's winners for the next output row, as the `f32` kernel of 3×3 windows at stride 2 does; elsewhere
-//! (k3 s1), `pool_block` caches every row's while windows still cover it. Windows cut by the left or right
-//! padding go through the same vectors, the taps outside the row masked off. Each winner's place within its window rides in a 16-bit lane beside it: its
-//! offset from the window's first tap, widened to a flat index at the end, or its tap code (the `window` format,
-//! one byte), so that both index forms are written straight into the outputs. Windows two columns wide at column
-//! stride 2 whose rows no two output rows share (k2 s2) have their own loop, `pool_pairs`, with nothing to
-//! cache: a window's two taps in a row are the two halves of a 32-bit lane. At AVX2, windows two or three
-//! columns wide at column stride 2 (k2 s2, k3 s2) have a loop of that kind, `pairs_avx2`, 8 windows a vector.
+//! Output rows are pooled in strips of 32 windows (31 at k3 s2), compared in 16-bit lanes: `f16` natively where
+//! the CPU has AVX-512 FP16, else as [`order_key`](crate::order_key)s of the bit patterns. It is separable: each
+//! input row's winners over the windows' columns are found once, then merged over each window's rows, so a row
+//! that two windows share is swept once: where output rows share at most one input row (k3 s2, W1),
+//! `pool_kept` keeps that row's winners for the next output row, as the `f32` kernel of 3×3 windows at stride 2
+//! does; elsewhere (k3 s1), `pool_block` caches every row's while windows still cover it. Windows cut by the
+//! left or right padding go through the same vectors, the taps outside the row masked off. Each winner's place
+//! within its window rides in a 16-bit lane beside it: its offset from the window's first tap, widened to a
+//! flat index at the end, or its tap code (the `window` format, one byte), so that both index forms are written
+//! straight into the outputs. Windows two columns wide at column stride 2 whose rows no two output rows share
+//! (k2 s2) have their own loop, `pool_pairs`, with nothing to cache: a window's two taps in a row are the two
+//! halves of a 32-bit lane. At AVX2, windows two or three columns wide at column stride 2 (k2 s2, k3 s2) have a
+//! loop of that kind, `pairs_avx2`, 8 windows a vector.
 
 use std::ops::Range;
 
@@ -299,12 +300,18 @@ struct Columns {
 }
 
 impl Columns {
-    /// The windows a strip holds: 32, one a 16-bit lane, but 31 for three-wide windows at column stride 2 without
-    /// dilation (k3 s2, W1), whose taps then all lie within the 64 elements from the first window's first: one
-    /// load of them for all three taps (their keys found once an element), the third tap's the first's one lane
-    /// on.
+    /// Whether [`row_winners`] takes all taps of a strip's windows from one load of 64 elements: three-wide
+    /// windows at column stride 2 without dilation (k3 s2, W1), at most 31 of them a strip
+    /// ([`Columns::strip_windows`]), their keys found once an element, the third tap's the first's one lane on.
+    #[inline]
+    fn one_load(&self) -> bool {
+        (self.kw, self.stride, self.dilation) == (3, 2, 1)
+    }
+
+    /// The windows a strip holds: 32, one a 16-bit lane, but 31 where [`Columns::one_load`] (the 31st window's
+    /// third tap is the 63rd element from the first window's first).
     fn strip_windows(&self) -> usize {
-        if (self.kw, self.stride, self.dilation) == (3, 2, 1) {
+        if self.one_load() {
             31
         } else {
             32
@@ -382,9 +389,7 @@ impl Strip {
             }
         })
     }
-}
 
-impl Strip {
     /// [`Strip::masks`] of each of `strips` in turn, `c.kw` a strip.
     fn all_masks(strips: &[Strip], c: Columns) -> Buffer<Masks, 16> {
         let mut masks = Buffer::<Masks, 16>::new((0, 0), c.kw * strips.len());
@@ -1074,6 +1079,8 @@ unsafe fn row_winners<const NATIVE: bool, const THREE: bool>(
     // the first window's first, loaded once, their keys found once. Taps 0 and 1 are the keys of the even and
     // odd elements, tap 2 tap 0's one lane on. Not natively, the values are not carried beside the keys: the
     // row's winners are picked out of the loaded elements at the end, by their taps.
+    // `c.one_load()`, `THREE` being three wide without dilation (written so, LLVM folds it: through the method
+    // it did not, and bf16's W1 ran 45% slower).
     let pairs = THREE && c.stride == 2;
     let (loaded, three) = if pairs {
         let odd = _mm512_add_epi16(even, _mm512_set1_epi16(1));
@@ -1207,9 +1214,9 @@ mod tests {
     /// `f16` through the order keys (what AVX-512 CPUs without FP16 run) and natively (where this CPU has FP16)
     /// give the scalar scan's winners, bit for bit, on planes of NaNs of both signs and payloads, zeros of both
     /// signs, infinities, subnormals and ties, at the geometries the kernel takes: strides 1 and 2, padding on
-    /// every side (windows cut on the left and right), row dilation, and rows of more than 32 windows (31 for k3 s2,
-    /// whose rows `pool_kept` or, five rows high, `pool_block` pool); two-column
-    /// windows at column stride 2 whose rows no two windows share (k2 s2) in the same, through `pool_pairs`.
+    /// every side (windows cut on the left and right), row dilation, and rows of more than 32 windows (31 for
+    /// k3 s2, whose rows `pool_kept` or, five rows high, `pool_block` pool); two-column windows at column stride 2
+    /// whose rows no two windows share (k2 s2) in the same, through `pool_pairs`.
     #[test]
     fn f16_keys_and_native_match_the_scan() {
         if !Simd::Avx512.is_available() {
@@ -1220,12 +1227,7 @@ mod tests {
             0x3c00,
         ];
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = move || xorshift(&mut state);
         let sides = Padding {
             top: 1,
             bottom: 2,
@@ -1290,12 +1292,7 @@ mod tests {
         for (width, taken) in [(32735, true), (32736, false)] {
             let g = Geometry::new(&params, 3, width).unwrap();
             let plane: Vec<f16> = (0..3 * width)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    f16::from_bits((state >> 40) as u16 % 0x7c00)
-                })
+                .map(|_| f16::from_bits((xorshift(&mut state) >> 40) as u16 % 0x7c00))
                 .collect();
             let done = pooled_as_the_scan(&g, &plane, None, &format!("width {width}"));
             assert_eq!(done, taken, "width {width}");
@@ -1335,5 +1332,13 @@ mod tests {
             }
         }
         true
+    }
+
+    /// The next of a xorshift sequence from `state`.
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
     }
 }

@@ -1571,6 +1571,79 @@ mod avx512 {
         }
     }
 
+    /// A window's running winners in 32 channels: their keys ([`keys16`]), values and taps (as [`TapLanes`]'
+    /// lanes).
+    #[derive(Clone, Copy)]
+    struct Winner16 {
+        key: __m512i,
+        value: __m512i,
+        tap: __m512i,
+    }
+
+    impl Winner16 {
+        /// The first tap's elements `x` and their keys.
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        fn first((value, key): (__m512i, __m512i)) -> Winner16 {
+            let tap = _mm512_setzero_si512();
+            Winner16 { key, value, tap }
+        }
+
+        /// Tap `tap`'s elements `x` and their keys `n` where they beat the running winners ([`beats16`]).
+        ///
+        /// # Safety
+        /// The CPU has AVX-512 F and BW, and FP16 when `NATIVE`.
+        #[target_feature(enable = "avx512f,avx512bw")]
+        #[inline]
+        unsafe fn take<const NATIVE: bool>(&mut self, (x, n): (__m512i, __m512i), tap: __m512i) {
+            // SAFETY: the caller's promise.
+            let m = unsafe { beats16::<NATIVE>(n, self.key) };
+            self.key = keep16::<NATIVE>(self.key, m, n);
+            self.value = keep_value16::<NATIVE>(self.value, m, x, self.key);
+            self.tap = _mm512_mask_mov_epi16(self.tap, m, tap);
+        }
+    }
+
+    /// Stores a window's winners `w` in channels `s..s + 32` where `live`: their values at `best`, and their
+    /// taps' codes at `index`, `code` being the first tap's.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, BW, DQ and VL; `best` and `index` point at the window's channels, writable where
+    /// `live`; the codes fit `J`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+    #[inline]
+    unsafe fn store_window<J: Codes16>(
+        lanes: TapLanes,
+        (code, best, index): (u64, *mut u16, *mut J),
+        Winner16 { value, tap, .. }: Winner16,
+        s: usize,
+        live: __mmask32,
+    ) {
+        // Each lane's tap, as its 32-bit offset a · code_a + b · code_b (which fits a u32).
+        let offsets = |t: __m256i| {
+            if lanes.packed {
+                _mm512_cvtepu16_epi32(t)
+            } else {
+                let step = |code: u64| _mm512_set1_epi32(code as i32);
+                tap_offsets_avx512(t, step(lanes.code_a), step(lanes.code_b))
+            }
+        };
+        // SAFETY: the caller's promise.
+        unsafe {
+            _mm512_mask_storeu_epi16(best.wrapping_add(s).cast(), live, value);
+            let (lo, hi) = (live as u16, (live >> 16) as u16);
+            J::store(
+                index.wrapping_add(s),
+                J::at(code, offsets(_mm512_castsi512_si256(tap))),
+                lo,
+            );
+            if hi != 0 {
+                let tap = _mm512_extracti64x4_epi64::<1>(tap);
+                J::store(index.wrapping_add(s + 16), J::at(code, offsets(tap)), hi);
+            }
+        }
+    }
+
     /// [`super::avx2::window_half`] with AVX-512: 32 channels a vector, compared into masks as [`keys16`] says
     /// (natively when `NATIVE`, for `f16`), and the last channels by masked loads and stores, so it does every
     /// channel.
@@ -1589,80 +1662,44 @@ mod avx512 {
         index: *mut J,
     ) -> usize {
         let inf = _mm512_set1_epi16(inf as i16);
-        let keys = |x| keys16::<NATIVE>(x, inf);
         // SAFETY (loads and stores): as the caller promised; only the lanes of `live`, inside the `c` channels.
         let load = |a: usize, b: usize, s: usize, live: __mmask32| unsafe {
-            _mm512_maskz_loadu_epi16(live, run(a, b).wrapping_add(s).cast())
+            let x = _mm512_maskz_loadu_epi16(live, run(a, b).wrapping_add(s).cast());
+            (x, keys16::<NATIVE>(x, inf))
         };
         let lanes = TapLanes::new((rows, cols), [code_a, code_b]);
         let at = |a: usize, b: usize| _mm512_set1_epi16(lanes.lane(a, b));
-        let (step_a, step_b) = (
-            _mm512_set1_epi32(code_a as i32),
-            _mm512_set1_epi32(code_b as i32),
-        );
-        let finish = |value: __m512i, tap: __m512i, s: usize, live: __mmask32| {
-            // Each lane's tap, as its 32-bit offset a · code_a + b · code_b (which fits a u32).
-            let offsets = |t: __m256i| {
-                if lanes.packed {
-                    _mm512_cvtepu16_epi32(t)
-                } else {
-                    tap_offsets_avx512(t, step_a, step_b)
-                }
-            };
-            // SAFETY: as above.
-            unsafe {
-                _mm512_mask_storeu_epi16(best.wrapping_add(s).cast(), live, value);
-                let (lo, hi) = (live as u16, (live >> 16) as u16);
-                J::store(
-                    index.wrapping_add(s),
-                    J::at(code, offsets(_mm512_castsi512_si256(tap))),
-                    lo,
-                );
-                if hi != 0 {
-                    let tap = _mm512_extracti64x4_epi64::<1>(tap);
-                    J::store(index.wrapping_add(s + 16), J::at(code, offsets(tap)), hi);
-                }
-            }
+        // SAFETY: as above.
+        let finish = |w: Winner16, s: usize, live: __mmask32| unsafe {
+            store_window(lanes, (code, best, index), w, s, live)
         };
         let live = |s: usize| low_lanes((c - s).min(32));
         let mut s = 0;
         // Two vectors at a time while they last, for two independent chains of compares; then one, the last
         // masked.
         while c - s >= 64 {
-            let (x0, x1) = (load(0, 0, s, u32::MAX), load(0, 0, s + 32, u32::MAX));
-            let (mut k0, mut k1) = (keys(x0), keys(x1));
-            let (mut v0, mut v1) = (x0, x1);
-            let (mut t0, mut t1) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+            let mut w0 = Winner16::first(load(0, 0, s, u32::MAX));
+            let mut w1 = Winner16::first(load(0, 0, s + 32, u32::MAX));
             for_taps(rows, cols, |a, b| {
                 let (x0, x1) = (load(a, b, s, u32::MAX), load(a, b, s + 32, u32::MAX));
-                let (n0, n1) = (keys(x0), keys(x1));
                 // SAFETY: FP16 when `NATIVE` (the caller's promise).
-                let (m0, m1) = unsafe { (beats16::<NATIVE>(n0, k0), beats16::<NATIVE>(n1, k1)) };
-                let tap = at(a, b);
-                (k0, k1) = (keep16::<NATIVE>(k0, m0, n0), keep16::<NATIVE>(k1, m1, n1));
-                v0 = keep_value16::<NATIVE>(v0, m0, x0, k0);
-                v1 = keep_value16::<NATIVE>(v1, m1, x1, k1);
-                t0 = _mm512_mask_mov_epi16(t0, m0, tap);
-                t1 = _mm512_mask_mov_epi16(t1, m1, tap);
+                unsafe {
+                    w0.take::<NATIVE>(x0, at(a, b));
+                    w1.take::<NATIVE>(x1, at(a, b));
+                }
             });
-            finish(v0, t0, s, u32::MAX);
-            finish(v1, t1, s + 32, u32::MAX);
+            finish(w0, s, u32::MAX);
+            finish(w1, s + 32, u32::MAX);
             s += 64;
         }
         while s < c {
             let live = live(s);
-            let x = load(0, 0, s, live);
-            let (mut k, mut v, mut t) = (keys(x), x, _mm512_setzero_si512());
-            for_taps(rows, cols, |a, b| {
-                let x = load(a, b, s, live);
-                let n = keys(x);
-                // SAFETY: FP16 when `NATIVE` (the caller's promise).
-                let m = unsafe { beats16::<NATIVE>(n, k) };
-                k = keep16::<NATIVE>(k, m, n);
-                v = keep_value16::<NATIVE>(v, m, x, k);
-                t = _mm512_mask_mov_epi16(t, m, at(a, b));
+            let mut w = Winner16::first(load(0, 0, s, live));
+            // SAFETY: FP16 when `NATIVE` (the caller's promise).
+            for_taps(rows, cols, |a, b| unsafe {
+                w.take::<NATIVE>(load(a, b, s, live), at(a, b))
             });
-            finish(v, t, s, live);
+            finish(w, s, live);
             s += 32;
         }
         c
@@ -1724,6 +1761,27 @@ mod avx512 {
         best: impl Fn(usize) -> *mut u16,
         index: impl Fn(usize) -> *mut J,
     ) {
+        // Three tap rows, and each window's first tap column the one before's last (kernel width 3 at column
+        // stride 2, the ResNet stem's): those columns' elements and keys are carried from a window to the next.
+        if taps == (3, 3) && n >= 2 && run(1, 0, 0) == run(0, 0, 2) {
+            let mut s = 0;
+            while c - s >= 64 {
+                // SAFETY: the caller's promise.
+                unsafe {
+                    carried::<J, NATIVE, 2>(n, &run, inf, (&codes, &best, &index), s, [!0; 2])
+                };
+                s += 64;
+            }
+            while s < c {
+                let live = low_lanes((c - s).min(32));
+                // SAFETY: the caller's promise.
+                unsafe {
+                    carried::<J, NATIVE, 1>(n, &run, inf, (&codes, &best, &index), s, [live])
+                };
+                s += 32;
+            }
+            return;
+        }
         for k in 0..n {
             // SAFETY: the caller's promise.
             unsafe {
@@ -1737,6 +1795,64 @@ mod avx512 {
                     index(k),
                 )
             };
+        }
+    }
+
+    /// [`windows_half`] for windows of three tap rows each of whose first tap column is the one before's last:
+    /// channels `s..s + 32 · V` (vector `i`'s lanes `live[i]`) of every window in turn, the shared column's
+    /// elements and keys (one a row and vector) carried from a window to the next instead of loaded and keyed
+    /// again: 6 loads a window and vector at kernel width 3, not 9.
+    ///
+    /// # Safety
+    /// As [`windows16`]'s, with FP16 when `NATIVE`; `run(k + 1, a, 0)` is `run(k, a, cols − 1)`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+    #[inline]
+    unsafe fn carried<J: Codes16, const NATIVE: bool, const V: usize>(
+        n: usize,
+        run: &impl Fn(usize, usize, usize) -> *const u16,
+        inf: u16,
+        (codes, best, index): (
+            &impl Fn(usize) -> [u64; 3],
+            &impl Fn(usize) -> *mut u16,
+            &impl Fn(usize) -> *mut J,
+        ),
+        s: usize,
+        live: [__mmask32; V],
+    ) {
+        let inf = _mm512_set1_epi16(inf as i16);
+        // SAFETY (loads): as the caller promised; only the lanes of `live`, inside the `c` channels.
+        let load = |k: usize, a: usize, b: usize, i: usize| unsafe {
+            let x = load16(run(k, a, b).wrapping_add(s + 32 * i), live[i]);
+            (x, keys16::<NATIVE>(x, inf))
+        };
+        let [_, code_a, code_b] = codes(0);
+        let lanes = TapLanes::new((3, 3), [code_a, code_b]);
+        // Each row's first tap column, elements and keys.
+        let mut first: [[(__m512i, __m512i); V]; 3] =
+            std::array::from_fn(|a| std::array::from_fn(|i| load(0, a, 0, i)));
+        for k in 0..n {
+            let mut w: [Winner16; V] = std::array::from_fn(|i| Winner16::first(first[0][i]));
+            for (a, row) in first.iter_mut().enumerate() {
+                for b in 0..3 {
+                    if a == 0 && b == 0 {
+                        continue;
+                    }
+                    let tap = _mm512_set1_epi16(lanes.lane(a, b));
+                    for (i, (carried, w)) in row.iter_mut().zip(&mut w).enumerate() {
+                        let x = if b == 0 { *carried } else { load(k, a, b, i) };
+                        if b == 2 {
+                            *carried = x;
+                        }
+                        // SAFETY: FP16 when `NATIVE` (the caller's promise).
+                        unsafe { w.take::<NATIVE>(x, tap) };
+                    }
+                }
+            }
+            let (code, best, index) = (codes(k)[0], best(k), index(k));
+            for (i, w) in w.into_iter().enumerate() {
+                // SAFETY: the window's outputs, the lanes of `live` (the caller's promise).
+                unsafe { store_window(lanes, (code, best, index), w, s + 32 * i, live[i]) };
+            }
         }
     }
 

@@ -1804,7 +1804,7 @@ mod avx512 {
     /// again: 6 loads a window and vector at kernel width 3, not 9.
     ///
     /// # Safety
-    /// As [`windows16`]'s, with FP16 when `NATIVE`; `run(k + 1, a, 0)` is `run(k, a, cols − 1)`.
+    /// As [`windows16`]'s, with FP16 when `NATIVE`; `run(k + 1, a, 0)` is `run(k, a, 2)`.
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
     #[inline]
     unsafe fn carried<J: Codes16, const NATIVE: bool, const V: usize>(

@@ -1804,7 +1804,8 @@ mod avx512 {
     /// again: 6 loads a window and vector at kernel width 3, not 9.
     ///
     /// # Safety
-    /// As [`windows16`]'s, with FP16 when `NATIVE`; `run(k + 1, a, 0)` is `run(k, a, 2)`.
+    /// As [`windows16`]'s, with FP16 when `NATIVE`; `run(k + 1, a, 0)` is `run(k, a, 2)`; each lane `l` of `live[i]`
+    /// is a channel of the windows, `s + 32 · i + l < c`.
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
     #[inline]
     unsafe fn carried<J: Codes16, const NATIVE: bool, const V: usize>(
@@ -1820,7 +1821,7 @@ mod avx512 {
         live: [__mmask32; V],
     ) {
         let inf = _mm512_set1_epi16(inf as i16);
-        // SAFETY (loads): as the caller promised; only the lanes of `live`, inside the `c` channels.
+        // SAFETY (loads): as the caller promised; only the lanes of `live[i]`, each a channel of the tap's run.
         let load = |k: usize, a: usize, b: usize, i: usize| unsafe {
             let x = load16(run(k, a, b).wrapping_add(s + 32 * i), live[i]);
             (x, keys16::<NATIVE>(x, inf))

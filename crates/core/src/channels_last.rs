@@ -311,9 +311,12 @@ fn run<T: Element, I: Tally + Codes>(
                 try_reserve(&mut s.ring16.0, 2 * kh * lanes, what)?;
                 try_reserve(&mut s.ring16.1, lanes, what)?;
                 s.ring16.0.resize(2 * kh * lanes, 0);
-                // Fits a u32 (`Separable::choose`).
-                let part = |l: usize| (l / c) as u64 * half.base_step + (l % c) as u64 * step;
-                s.ring16.1.extend((0..lanes).map(|l| part(l) as u32));
+                // Lane `col · c + ch`'s part: fits a u32 (`Separable::choose`). Column by column, not a division
+                // a lane.
+                for col in 0..g.out_width() as u64 {
+                    let part = |ch: usize| (col * half.base_step + ch as u64 * step) as u32;
+                    s.ring16.1.extend((0..c).map(part));
+                }
             }
             Some(sep) => {
                 let len = sep.kh * g.out_width() * c;

@@ -1463,6 +1463,23 @@ mod avx512 {
         unsafe fn store(p: *mut Self, v: Self::V, live: __mmask16);
         /// `base + offsets`, lane by lane, as codes: the offsets are `u32`, and each sum fits the type.
         unsafe fn at(base: u64, offsets: __m512i) -> Self::V;
+        /// Stores `base + offsets` at `p`, the lanes of `live`: 32 offsets of 16 bits, each sum fitting the type.
+        #[inline(always)]
+        unsafe fn store_at16(p: *mut Self, base: u64, offsets: __m512i, live: __mmask32) {
+            // SAFETY: the caller's promise.
+            unsafe {
+                let (lo, hi) = (live as u16, (live >> 16) as u16);
+                let half = |h: __m256i| Self::at(base, _mm512_cvtepu16_epi32(h));
+                Self::store(p, half(_mm512_castsi512_si256(offsets)), lo);
+                if hi != 0 {
+                    Self::store(
+                        p.wrapping_add(16),
+                        half(_mm512_extracti64x4_epi64::<1>(offsets)),
+                        hi,
+                    );
+                }
+            }
+        }
     }
 
     impl Codes16 for () {
@@ -1572,6 +1589,18 @@ mod avx512 {
                 _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_set1_epi32(base as i32), offsets))
             }
         }
+        /// In 16-bit lanes, each sum fitting a byte: narrowed once, not widened to 32 bits first.
+        #[inline(always)]
+        unsafe fn store_at16(p: *mut u8, base: u64, offsets: __m512i, live: __mmask32) {
+            unsafe {
+                let codes = _mm512_add_epi16(_mm512_set1_epi16(base as i16), offsets);
+                if live == u32::MAX {
+                    _mm256_storeu_si256(p.cast(), _mm512_cvtepi16_epi8(codes))
+                } else {
+                    _mm512_mask_cvtepi16_storeu_epi8(p.cast(), live, codes)
+                }
+            }
+        }
     }
 
     /// A window's running winners in 32 channels: their keys ([`keys16`]), values and taps (as [`TapLanes`]'
@@ -1622,18 +1651,18 @@ mod avx512 {
         s: usize,
         live: __mmask32,
     ) {
-        // Each lane's tap, as its 32-bit offset a · code_a + b · code_b (which fits a u32).
-        let offsets = |t: __m256i| {
-            if lanes.packed {
-                _mm512_cvtepu16_epi32(t)
-            } else {
-                let step = |code: u64| _mm512_set1_epi32(code as i32);
-                tap_offsets_avx512(t, step(lanes.code_a), step(lanes.code_b))
-            }
-        };
         // SAFETY: the caller's promise.
         unsafe {
             _mm512_mask_storeu_epi16(best.wrapping_add(s).cast(), live, value);
+            if lanes.packed {
+                // The lanes are the codes' 16-bit offsets.
+                J::store_at16(index.wrapping_add(s), code, tap, live);
+                return;
+            }
+            // Else each lane's tap, as its 32-bit offset a · code_a + b · code_b (which fits a u32).
+            let step = |code: u64| _mm512_set1_epi32(code as i32);
+            let offsets =
+                |t: __m256i| tap_offsets_avx512(t, step(lanes.code_a), step(lanes.code_b));
             let (lo, hi) = (live as u16, (live >> 16) as u16);
             J::store(
                 index.wrapping_add(s),

@@ -1467,17 +1467,32 @@ mod avx512 {
         #[inline(always)]
         unsafe fn store_at16(p: *mut Self, base: u64, offsets: __m512i, live: __mmask32) {
             // SAFETY: the caller's promise.
-            unsafe {
-                let (lo, hi) = (live as u16, (live >> 16) as u16);
-                let half = |h: __m256i| Self::at(base, _mm512_cvtepu16_epi32(h));
-                Self::store(p, half(_mm512_castsi512_si256(offsets)), lo);
-                if hi != 0 {
-                    Self::store(
-                        p.wrapping_add(16),
-                        half(_mm512_extracti64x4_epi64::<1>(offsets)),
-                        hi,
-                    );
-                }
+            unsafe { store_halves(p, base, offsets, live, |h, _, _| _mm512_cvtepu16_epi32(h)) }
+        }
+    }
+
+    /// Stores 32 lanes of codes at `p`, the lanes of `live`, 16 at a time: `base` plus `offsets(half, at,
+    /// live)`, the 32-bit offsets of the 16-bit lanes `at..at + 16` of `lanes` (`half`, whose live ones are
+    /// `live`).
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, BW, DQ and VL; `p` is writable where `live`; every code fits `J`.
+    #[inline(always)]
+    unsafe fn store_halves<J: Codes16>(
+        p: *mut J,
+        base: u64,
+        lanes: __m512i,
+        live: __mmask32,
+        offsets: impl Fn(__m256i, usize, __mmask16) -> __m512i,
+    ) {
+        // SAFETY: the caller's promise.
+        unsafe {
+            let (lo, hi) = (live as u16, (live >> 16) as u16);
+            let low = offsets(_mm512_castsi512_si256(lanes), 0, lo);
+            J::store(p, J::at(base, low), lo);
+            if hi != 0 {
+                let high = offsets(_mm512_extracti64x4_epi64::<1>(lanes), 16, hi);
+                J::store(p.wrapping_add(16), J::at(base, high), hi);
             }
         }
     }
@@ -1661,18 +1676,9 @@ mod avx512 {
             }
             // Else each lane's tap, as its 32-bit offset a · code_a + b · code_b (which fits a u32).
             let step = |code: u64| _mm512_set1_epi32(code as i32);
-            let offsets =
-                |t: __m256i| tap_offsets_avx512(t, step(lanes.code_a), step(lanes.code_b));
-            let (lo, hi) = (live as u16, (live >> 16) as u16);
-            J::store(
-                index.wrapping_add(s),
-                J::at(code, offsets(_mm512_castsi512_si256(tap))),
-                lo,
-            );
-            if hi != 0 {
-                let tap = _mm512_extracti64x4_epi64::<1>(tap);
-                J::store(index.wrapping_add(s + 16), J::at(code, offsets(tap)), hi);
-            }
+            store_halves(index.wrapping_add(s), code, tap, live, |t, _, _| {
+                tap_offsets_avx512(t, step(lanes.code_a), step(lanes.code_b))
+            });
         }
     }
 
@@ -2070,7 +2076,7 @@ mod avx512 {
             unsafe { store_words(best.add(l), v, live) };
             if size_of::<J>() != 0 {
                 // Each half's 16 offsets widened, plus their lanes' parts, as codes.
-                let code = |o: __m256i, h: usize, live: __mmask16| {
+                let offsets = |o: __m256i, h: usize, live: __mmask16| {
                     // SAFETY: as above.
                     let part = unsafe {
                         if live == u16::MAX {
@@ -2079,17 +2085,10 @@ mod avx512 {
                             _mm512_maskz_loadu_epi32(live, parts.add(l + h).cast())
                         }
                     };
-                    // SAFETY: as above; every code fits `J` (the caller's promise).
-                    unsafe {
-                        let offsets = _mm512_add_epi32(_mm512_cvtepu16_epi32(o), part);
-                        J::store(index.wrapping_add(l + h), J::at(base, offsets), live)
-                    }
+                    _mm512_add_epi32(_mm512_cvtepu16_epi32(o), part)
                 };
-                let (lo, hi) = (live as u16, (live >> 16) as u16);
-                code(_mm512_castsi512_si256(o), 0, lo);
-                if hi != 0 {
-                    code(_mm512_extracti64x4_epi64::<1>(o), 16, hi);
-                }
+                // SAFETY: as above; every code fits `J` (the caller's promise).
+                unsafe { store_halves(index.wrapping_add(l), base, o, live, offsets) };
             }
             l += 32;
         }
